@@ -1,0 +1,48 @@
+import { defineConfig, devices } from "@playwright/test";
+
+// The server is built by `scripts/test` and started here with its own database
+// and Redis key prefix (see scripts/test). Playwright cannot download browsers on
+// our machines, so it drives Debian's Chromium.
+const port = process.env.E2E_PORT ?? "3100";
+const baseURL = `http://127.0.0.1:${port}`;
+const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: chromium,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  projects: [
+    { name: "laptop", use: { ...devices["Desktop Chrome"], channel: undefined } },
+  ],
+  webServer: process.env.E2E_SERVER_CMD
+    ? {
+        command: process.env.E2E_SERVER_CMD,
+        url: `${baseURL}/healthz`,
+        reuseExistingServer: false,
+        timeout: 60_000,
+        stdout: "pipe",
+        stderr: "pipe",
+      }
+    : undefined,
+});

@@ -1,0 +1,58 @@
+//! The HTML shell, the root component and the routes.
+
+use crate::pages::{
+    auth::{Login, Signup},
+    dashboard::Dashboard,
+    landing::Landing,
+    not_found::NotFound,
+    upcoming::{Compose, Files, Merge, Queue, Sent, Settings, Templates},
+};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/mailmerger.css" />
+        <Title formatter=|page: String| format!("{page} · MailMerger") />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=Landing />
+                <Route path=path!("/signup") view=Signup />
+                <Route path=path!("/login") view=Login />
+                <Route path=path!("/dashboard") view=Dashboard />
+                <Route path=path!("/compose") view=Compose />
+                <Route path=path!("/merge") view=Merge />
+                <Route path=path!("/templates") view=Templates />
+                <Route path=path!("/queue") view=Queue />
+                <Route path=path!("/sent") view=Sent />
+                <Route path=path!("/files") view=Files />
+                <Route path=path!("/settings") view=Settings />
+            </Routes>
+        </Router>
+    }
+}

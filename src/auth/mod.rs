@@ -1,0 +1,87 @@
+//! Accounts with email and password: sign up, log in, log out, and who is logged in.
+//!
+//! The server functions here are the whole API of this feature; the pages in
+//! `crate::pages::auth` only render forms for them.
+
+use crate::domain::UserView;
+use crate::error::AppError;
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+/// Creates an account and logs it in.
+#[server(endpoint = "signup")]
+pub async fn signup(name: String, email: String, password: String) -> Result<(), AppError> {
+    use crate::domain::{EmailAddress, Password, PersonName};
+    use crate::error::FieldErrors;
+
+    let mut errors = FieldErrors::default();
+    let name = errors.check("name", PersonName::parse(&name));
+    let email = errors.check("email", EmailAddress::parse(&email));
+    let password = errors.check("password", Password::parse(password));
+    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
+        return Err(errors.into_error());
+    };
+
+    let state = ssr::state();
+    let hash = ssr::password::hash(password).await?;
+    let user_id = ssr::users::create(&state.pool, &name, &email, &hash).await?;
+    tracing::info!(%user_id, "account created");
+
+    ssr::session::log_in(user_id).await?;
+    leptos_axum::redirect("/dashboard");
+    Ok(())
+}
+
+/// Logs in with email and password, then goes to `next` (a local path) or the
+/// dashboard.
+#[server(endpoint = "login")]
+pub async fn login(email: String, password: String, next: String) -> Result<(), AppError> {
+    use crate::domain::safe_next_path;
+
+    let state = ssr::state();
+    let email_key = email.trim().to_lowercase();
+    if email_key.is_empty() {
+        return Err(AppError::field("email", "Enter your email address."));
+    }
+    if password.is_empty() {
+        return Err(AppError::field("password", "Enter your password."));
+    }
+
+    let ip = ssr::client_ip().await;
+    let throttle = ssr::throttle::LoginThrottle::new(&state, &email_key, ip.as_deref());
+    throttle.check().await?;
+
+    let user = ssr::users::find_credentials(&state.pool, &email_key).await?;
+    let verified = ssr::password::verify(
+        password,
+        user.as_ref().and_then(|u| u.password_hash.clone()),
+    )
+    .await?;
+    let Some(user) = user.filter(|_| verified) else {
+        throttle.record_failure().await?;
+        return Err(AppError::WrongCredentials);
+    };
+    throttle.clear().await?;
+
+    ssr::session::log_in(user.id).await?;
+    tracing::info!(user_id = %user.id, "logged in");
+    let target = safe_next_path(next.trim()).unwrap_or("/dashboard");
+    leptos_axum::redirect(target);
+    Ok(())
+}
+
+/// Ends the session on the server, so the old cookie is worthless.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    ssr::session::log_out().await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// The logged-in user, or `None`.
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<Option<UserView>, AppError> {
+    ssr::session::current_user().await
+}

@@ -1,0 +1,67 @@
+//! The `users` table. Every function takes already-parsed domain values.
+
+use crate::domain::{EmailAddress, PersonName, UserView};
+use crate::error::AppError;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub struct Credentials {
+    pub id: Uuid,
+    pub password_hash: Option<String>,
+}
+
+/// Inserts a user. An address already registered (in any case) is a field error.
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    pool: &PgPool,
+    name: &PersonName,
+    email: &EmailAddress,
+    password_hash: &str,
+) -> Result<Uuid, AppError> {
+    let id = Uuid::now_v7();
+    let result = sqlx::query!(
+        "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)",
+        id,
+        email.as_str(),
+        name.as_str(),
+        password_hash,
+    )
+    .execute(pool)
+    .await;
+    match result {
+        Ok(_) => Ok(id),
+        Err(sqlx::Error::Database(e)) if e.constraint() == Some("users_email_key") => {
+            Err(AppError::field(
+                "email",
+                "An account with this email already exists. Log in instead.",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Looks a user up by email, compared case-insensitively.
+#[tracing::instrument(skip_all)]
+pub async fn find_credentials(
+    pool: &PgPool,
+    normalized_email: &str,
+) -> Result<Option<Credentials>, AppError> {
+    Ok(sqlx::query_as!(
+        Credentials,
+        "SELECT id, password_hash FROM users WHERE lower(email) = $1",
+        normalized_email,
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+#[tracing::instrument(skip_all, fields(%id))]
+pub async fn find_view(pool: &PgPool, id: Uuid) -> Result<Option<UserView>, AppError> {
+    Ok(sqlx::query_as!(
+        UserView,
+        "SELECT id, name, email FROM users WHERE id = $1",
+        id,
+    )
+    .fetch_optional(pool)
+    .await?)
+}

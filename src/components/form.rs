@@ -1,0 +1,99 @@
+//! Form fields with a visible label, a hint, and their error next to them.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// The error of the last submission of a server action, if any.
+pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(Result::err))
+}
+
+/// The message for `field` in the last error.
+pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
+}
+
+/// A labelled input. `validate` runs in the browser when the field changes, so the
+/// user learns of a mistake early; typing is never blocked. The server's error for
+/// the field shows until the field is edited.
+#[component]
+pub fn TextField(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(optional)] validate: Option<fn(&str) -> Option<String>>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described_by = match hint {
+        Some(_) => format!("{hint_id} {error_id}"),
+        None => error_id.clone(),
+    };
+
+    let local = RwSignal::new(None::<String>);
+    let edited = RwSignal::new(false);
+    Effect::new(move |_| {
+        error.track();
+        edited.set(false);
+    });
+    let shown = Signal::derive(move || {
+        local
+            .get()
+            .or_else(|| if edited.get() { None } else { error.get() })
+    });
+    let on_change = move |ev| {
+        if let Some(check) = validate {
+            local.set(check(&event_target_value(&ev)));
+        }
+    };
+    let on_input = move |ev| {
+        edited.set(true);
+        if let (Some(check), true) = (validate, local.get_untracked().is_some()) {
+            local.set(check(&event_target_value(&ev)));
+        }
+    };
+
+    view! {
+        <div class="field" class:invalid=move || shown.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            <input
+                id=id
+                type=kind
+                name=name
+                value=value
+                autocomplete=autocomplete
+                aria-invalid=move || if shown.get().is_some() { "true" } else { "false" }
+                aria-describedby=described_by
+                on:change=on_change
+                on:input=on_input
+            />
+            <p class="field-error" id=error_id>
+                {move || shown.get()}
+            </p>
+        </div>
+    }
+}
+
+/// The message about the form as a whole (not about one field).
+#[component]
+pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().and_then(|e| e.form_message()).map(|message| {
+            view! {
+                <div class="alert" role="alert">
+                    {message}
+                </div>
+            }
+        })
+    }
+}

@@ -1,0 +1,4 @@
+//! Small reusable pieces of UI. No business logic lives here.
+
+pub mod form;
+pub mod shell;

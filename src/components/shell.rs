@@ -1,0 +1,139 @@
+//! The frame of every logged-in page: navigation, the user, and "Log out".
+
+use crate::auth::{Logout, current_user};
+use crate::domain::UserView;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_location, use_navigate};
+
+const NAV: &[(&str, &str)] = &[
+    ("/dashboard", "Dashboard"),
+    ("/compose", "Write email"),
+    ("/merge", "Mail merge"),
+    ("/templates", "Templates"),
+    ("/queue", "Queue"),
+    ("/sent", "Sent"),
+    ("/files", "Files"),
+    ("/settings", "Settings"),
+];
+
+#[component]
+fn NavLinks() -> impl IntoView {
+    let location = use_location();
+    NAV.iter()
+        .map(|&(href, label)| {
+            let current = move || (location.pathname.get() == href).then_some("page");
+            view! {
+                <li>
+                    <a href=href aria-current=current>
+                        {label}
+                    </a>
+                </li>
+            }
+        })
+        .collect_view()
+}
+
+type UserResource = Resource<Result<Option<UserView>, AppError>>;
+
+#[component]
+fn Account(user: UserResource, logout: ServerAction<Logout>) -> impl IntoView {
+    view! {
+        <div class="account">
+            <Suspense fallback=|| ()>
+                {move || {
+                    user.get()
+                        .and_then(Result::ok)
+                        .flatten()
+                        .map(|u| {
+                            view! {
+                                <p class="who">
+                                    <span class="who-name">{u.name}</span>
+                                    <span class="who-email">{u.email}</span>
+                                </p>
+                            }
+                        })
+                }}
+            </Suspense>
+            <ActionForm action=logout>
+                <button type="submit" class="link-button">
+                    "Log out"
+                </button>
+            </ActionForm>
+        </div>
+    }
+}
+
+fn window_path() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let path = window().location().pathname().unwrap_or_default();
+        js_sys_encode(&path)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::from("%2Fdashboard")
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn js_sys_encode(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' | '.' | '~' => c.to_string(),
+            _ => {
+                let mut buf = [0u8; 4];
+                c.encode_utf8(&mut buf)
+                    .bytes()
+                    .map(|b| format!("%{b:02X}"))
+                    .collect()
+            }
+        })
+        .collect()
+}
+
+/// Wraps a logged-in page. `title` is the page's heading and its document title.
+#[component]
+pub fn AppShell(title: &'static str, children: Children) -> impl IntoView {
+    let user: UserResource = Resource::new(|| (), |_| current_user());
+    let logout = ServerAction::<Logout>::new();
+    // A session that ended while the app was open: go and log in again.
+    Effect::new(move |_| {
+        if let Some(Ok(None)) = user.get() {
+            let here = window_path();
+            use_navigate()(&format!("/login?next={here}"), Default::default());
+        }
+    });
+    view! {
+        <Title text=title />
+        <div class="app">
+            <header class="sidebar">
+                <a class="brand" href="/dashboard">
+                    "MailMerger"
+                </a>
+                <nav class="nav-wide" aria-label="Main">
+                    <ul>
+                        <NavLinks />
+                    </ul>
+                </nav>
+                <div class="account-wide">
+                    <Account user logout />
+                </div>
+                <details class="nav-narrow">
+                    <summary>"Menu"</summary>
+                    <nav aria-label="Main (menu)">
+                        <ul>
+                            <NavLinks />
+                        </ul>
+                    </nav>
+                    <Account user logout />
+                </details>
+            </header>
+            <main class="content">
+                <h1>{title}</h1>
+                {children()}
+            </main>
+        </div>
+    }
+}

@@ -1,0 +1,273 @@
+//! Settings from the environment (and `.env` when present).
+//!
+//! Every variable has a default that runs the app on one machine. A malformed value
+//! stops start-up with one line naming the variable; a secret's value is never echoed.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use secrecy::SecretBox;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/mailmerger";
+pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:3000";
+
+pub struct Config {
+    pub database_url: String,
+    pub redis_url: String,
+    /// The public URL; its origin is "our origin" for the same-origin check.
+    pub base_url: Url,
+    /// Master key for encryption at rest (subkeys are derived from it).
+    pub secret_key: SecretBox<[u8; 32]>,
+    /// Set when the key was generated for development rather than configured.
+    pub secret_key_generated: bool,
+    pub data_dir: PathBuf,
+    /// Every Redis key starts with this.
+    pub redis_key_prefix: String,
+    pub session_idle: Duration,
+    pub login_throttle: LoginThrottle,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LoginThrottle {
+    /// Failed logins for one email address before it is slowed down.
+    pub max_failures_per_email: u64,
+    /// Failed logins from one IP address before it is slowed down.
+    pub max_failures_per_ip: u64,
+    pub window: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn bad(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads settings through `get`, so tests can pass their own values.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        let parsed = Url::parse(&database_url)
+            .map_err(|e| bad("DATABASE_URL", format!("not a URL ({e})")))?;
+        if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+            return Err(bad("DATABASE_URL", "must start with postgres://"));
+        }
+
+        let redis_url = get("REDIS_URL").unwrap_or_else(|| DEFAULT_REDIS_URL.into());
+        let parsed =
+            Url::parse(&redis_url).map_err(|e| bad("REDIS_URL", format!("not a URL ({e})")))?;
+        if !matches!(parsed.scheme(), "redis" | "rediss") {
+            return Err(bad("REDIS_URL", "must start with redis:// or rediss://"));
+        }
+
+        let base_raw = get("APP_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.into());
+        let base_url = Url::parse(&base_raw).map_err(|e| {
+            bad("APP_BASE_URL", format!("not a URL ({e}); expected e.g. {DEFAULT_BASE_URL}"))
+        })?;
+        if !matches!(base_url.scheme(), "http" | "https") || base_url.host().is_none() {
+            return Err(bad(
+                "APP_BASE_URL",
+                format!("must be an http(s) URL such as {DEFAULT_BASE_URL}"),
+            ));
+        }
+
+        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
+
+        let (secret_key, secret_key_generated) = match get("APP_SECRET_KEY") {
+            Some(raw) => (parse_secret_key(&raw)?, false),
+            None => (dev_secret_key(&data_dir)?, true),
+        };
+
+        let redis_key_prefix = get("REDIS_KEY_PREFIX").unwrap_or_else(|| "mm:".into());
+        if redis_key_prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad("REDIS_KEY_PREFIX", "must not contain spaces or control characters"));
+        }
+
+        let session_idle = Duration::from_secs(60 * number(&get, "SESSION_IDLE_MINUTES", 1440)?);
+        let login_throttle = LoginThrottle {
+            max_failures_per_email: number(&get, "LOGIN_MAX_FAILURES", 5)?,
+            max_failures_per_ip: number(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)?,
+            window: Duration::from_secs(number(&get, "LOGIN_THROTTLE_WINDOW_SECS", 900)?),
+        };
+        let trust_forwarded_for = boolean(&get, "TRUST_FORWARDED_FOR", false)?;
+
+        Ok(Config {
+            database_url,
+            redis_url,
+            base_url,
+            secret_key,
+            secret_key_generated,
+            data_dir,
+            redis_key_prefix,
+            session_idle,
+            login_throttle,
+            trust_forwarded_for,
+        })
+    }
+
+    /// `scheme://host[:port]` of `APP_BASE_URL`, as browsers send it in `Origin`.
+    pub fn origin(&self) -> String {
+        self.base_url.origin().ascii_serialization()
+    }
+
+    /// Cookies get `Secure` only when the public URL is https.
+    pub fn is_https(&self) -> bool {
+        self.base_url.scheme() == "https"
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(bad(var, format!("must be a whole number above 0 (got {v:?})"))),
+        },
+    }
+}
+
+fn boolean(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(var).as_deref().map(str::trim) {
+        None => Ok(default),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some("0" | "false" | "no") => Ok(false),
+        Some(v) => Err(bad(var, format!("must be true or false (got {v:?})"))),
+    }
+}
+
+fn parse_secret_key(raw: &str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
+    let bytes = BASE64
+        .decode(raw.trim())
+        .map_err(|_| bad("APP_SECRET_KEY", "must be base64 (try: openssl rand -base64 32)"))?;
+    let key: [u8; 32] = bytes.try_into().map_err(|_| {
+        bad("APP_SECRET_KEY", "must decode to exactly 32 bytes (try: openssl rand -base64 32)")
+    })?;
+    Ok(SecretBox::new(Box::new(key)))
+}
+
+/// Development only: a key generated once and kept under the data directory.
+fn dev_secret_key(data_dir: &Path) -> Result<SecretBox<[u8; 32]>, ConfigError> {
+    let path = data_dir.join("secret.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return parse_secret_key(&existing).map_err(|e| {
+            bad("APP_SECRET_KEY", format!("{} (in {})", e.message, path.display()))
+        });
+    }
+    let mut key = [0u8; 32];
+    rand::Rng::fill(&mut rand::rngs::OsRng, &mut key[..]);
+    std::fs::create_dir_all(data_dir)
+        .and_then(|_| write_private(&path, BASE64.encode(key).as_bytes()))
+        .map_err(|e| {
+            bad("APP_SECRET_KEY", format!("not set, and {} could not be written: {e}", path.display()))
+        })?;
+    Ok(SecretBox::new(Box::new(key)))
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents)
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_url(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("****"));
+            }
+            url.to_string()
+        }
+        Err(_) => "(unparseable URL)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("mm-config-{}", uuid::Uuid::new_v4()));
+        let mut map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        map.entry("DATA_DIR".into()).or_insert(dir.display().to_string());
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_run_on_one_machine() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.origin(), "http://127.0.0.1:3000");
+        assert!(!c.is_https());
+        assert!(c.secret_key_generated);
+        assert_eq!(c.login_throttle.max_failures_per_email, 5);
+    }
+
+    #[test]
+    fn a_generated_key_is_kept_for_the_next_start() {
+        use secrecy::ExposeSecret;
+        let dir = std::env::temp_dir().join(format!("mm-key-{}", uuid::Uuid::new_v4()));
+        let d = dir.display().to_string();
+        let a = config(&[("DATA_DIR", &d)]).unwrap();
+        let b = config(&[("DATA_DIR", &d)]).unwrap();
+        assert_eq!(a.secret_key.expose_secret(), b.secret_key.expose_secret());
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        let e = config(&[("APP_BASE_URL", "ftp://x")]).err().unwrap();
+        assert_eq!(e.var, "APP_BASE_URL");
+        let e = config(&[("APP_SECRET_KEY", "c2hvcnQ=")]).err().unwrap();
+        assert_eq!(e.var, "APP_SECRET_KEY");
+        assert!(!e.to_string().contains("c2hvcnQ="), "echoed the secret: {e}");
+        let e = config(&[("LOGIN_MAX_FAILURES", "lots")]).err().unwrap();
+        assert_eq!(e.var, "LOGIN_MAX_FAILURES");
+        let e = config(&[("DATABASE_URL", "mysql://x")]).err().unwrap();
+        assert_eq!(e.var, "DATABASE_URL");
+    }
+
+    #[test]
+    fn https_base_url_means_secure_cookies() {
+        let c = config(&[("APP_BASE_URL", "https://mail.example.com/")]).unwrap();
+        assert!(c.is_https());
+        assert_eq!(c.origin(), "https://mail.example.com");
+    }
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/mm"),
+            "postgres://app:****@db:5432/mm"
+        );
+    }
+}

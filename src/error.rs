@@ -1,0 +1,213 @@
+//! The one error type of every server function.
+//!
+//! It is shared by the server and the browser, so it compiles to wasm. The browser
+//! only ever sees a variant and, for internal errors, a reference id; the full cause
+//! is logged on the server under that id.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// A problem with one form field, shown next to that field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Not found.")]
+    NotFound,
+    /// One or more fields are invalid; each message belongs next to its field.
+    #[error("{}", summary(.errors))]
+    Invalid { errors: Vec<FieldError> },
+    #[error("Please log in to continue.")]
+    Unauthorized,
+    /// Login failed. The same message for an unknown email and a wrong password.
+    #[error("That email and password do not match an account.")]
+    WrongCredentials,
+    /// The request came from another site and was refused.
+    #[error("This request was refused because it did not come from MailMerger.")]
+    Forbidden,
+    #[error("Too many attempts. Try again in {}.", crate::domain::human_duration(*.retry_after))]
+    RateLimited { retry_after: u64 },
+    #[error("MailMerger is temporarily unavailable. Please try again in a moment.")]
+    Unavailable,
+    #[error("Something went wrong on our side. If it keeps happening, quote reference {reference}.")]
+    Internal { reference: String },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Could not reach MailMerger. Check your connection and try again.")]
+    Network,
+}
+
+fn summary(errors: &[FieldError]) -> String {
+    match errors {
+        [one] => one.message.clone(),
+        _ => "Please correct the highlighted fields.".to_string(),
+    }
+}
+
+impl AppError {
+    /// An error for a single field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            errors: vec![FieldError {
+                field: field.into(),
+                message: message.into(),
+            }],
+        }
+    }
+
+    /// The message that belongs next to `field`, if this error has one.
+    pub fn message_for(&self, field: &str) -> Option<String> {
+        match self {
+            AppError::Invalid { errors } => errors
+                .iter()
+                .find(|e| e.field == field)
+                .map(|e| e.message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The message for the form as a whole: everything that is not a field error.
+    pub fn form_message(&self) -> Option<String> {
+        match self {
+            AppError::Invalid { .. } => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+/// Collects field errors so a form can show every problem at once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// Keeps the value, or records the message against `field`.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.0.push(FieldError {
+                    field: field.to_string(),
+                    message,
+                });
+                None
+            }
+        }
+    }
+
+    pub fn into_error(self) -> AppError {
+        AppError::Invalid { errors: self.0 }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(_) => AppError::Network,
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Serialization(_) => AppError::BadRequest(
+                "The form could not be read. Reload the page and try again.".to_string(),
+            ),
+            other => AppError::internal_message(other.to_string()),
+        }
+    }
+}
+
+impl AppError {
+    /// An internal error from a message. On the server the message is logged under
+    /// a fresh reference; the browser gets only the reference.
+    pub fn internal_message(message: String) -> Self {
+        #[cfg(feature = "ssr")]
+        {
+            AppError::internal(anyhow::anyhow!(message))
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            let _ = message;
+            AppError::Internal {
+                reference: "client".to_string(),
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::AppError;
+    use axum::http::StatusCode;
+
+    impl AppError {
+        /// Logs the whole error chain under a new reference id and returns the
+        /// variant the browser may see.
+        pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+            let err = err.into();
+            let reference = new_reference();
+            tracing::error!(%reference, error = ?err, "internal error");
+            AppError::Internal { reference }
+        }
+
+        /// A dependency (Postgres, Redis) did not answer in time.
+        pub fn unavailable(what: &str, err: impl std::fmt::Display) -> Self {
+            tracing::warn!(dependency = what, error = %err, "dependency unavailable");
+            AppError::Unavailable
+        }
+
+        pub fn status(&self) -> StatusCode {
+            match self {
+                AppError::NotFound => StatusCode::NOT_FOUND,
+                AppError::Invalid { .. } | AppError::BadRequest(_) => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                AppError::Unauthorized | AppError::WrongCredentials => StatusCode::UNAUTHORIZED,
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Internal { .. } | AppError::Network => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            }
+        }
+    }
+
+    fn new_reference() -> String {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        id[..12].to_string()
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(err: sqlx::Error) -> Self {
+            match err {
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                    AppError::unavailable("postgres", err)
+                }
+                sqlx::Error::RowNotFound => AppError::NotFound,
+                other => AppError::internal(other),
+            }
+        }
+    }
+
+    impl From<tower_sessions::session::Error> for AppError {
+        fn from(err: tower_sessions::session::Error) -> Self {
+            AppError::unavailable("redis (sessions)", err)
+        }
+    }
+
+    impl From<fred::error::Error> for AppError {
+        fn from(err: fred::error::Error) -> Self {
+            AppError::unavailable("redis", err)
+        }
+    }
+
+    impl From<anyhow::Error> for AppError {
+        fn from(err: anyhow::Error) -> Self {
+            AppError::internal(err)
+        }
+    }
+}

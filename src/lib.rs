@@ -1,0 +1,34 @@
+//! MailMerger: personalised email from your own Gmail account.
+//!
+//! One crate, built twice by cargo-leptos: natively with `ssr` for the server, and
+//! to wasm with `hydrate` for the browser. Server-only code sits behind
+//! `#[cfg(feature = "ssr")]`.
+
+pub mod app;
+pub mod auth;
+pub mod components;
+pub mod domain;
+pub mod error;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod redis;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+    // Lets the end-to-end tests wait until event handlers are attached.
+    let _ = leptos::web_sys::js_sys::Reflect::set(
+        &leptos::prelude::window(),
+        &"__mm_hydrated".into(),
+        &true.into(),
+    );
+}

@@ -1,0 +1,64 @@
+//! config -> state -> migrate -> serve, with a graceful shutdown.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() {
+    use mailmerger::config::Config;
+    use mailmerger::server;
+
+    // A missing .env is normal; a broken one is worth knowing about.
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        fail(&format!(".env could not be read: {e}"));
+    }
+    init_tracing();
+
+    let config = Config::from_env().unwrap_or_else(|e| fail(&format!("configuration: {e}")));
+    if config.secret_key_generated {
+        tracing::warn!(
+            "APP_SECRET_KEY is not set: using a development key kept in {}/secret.key. \
+             Set APP_SECRET_KEY in production.",
+            config.data_dir.display()
+        );
+    }
+    let leptos_options = leptos::config::get_configuration(None)
+        .unwrap_or_else(|e| fail(&format!("Leptos configuration: {e}")))
+        .leptos_options;
+    let addr = leptos_options.site_addr;
+    let base_url = config.base_url.clone();
+
+    let state = server::startup::build_state(config, leptos_options)
+        .await
+        .unwrap_or_else(|e| fail(&e));
+    let app = server::router(state);
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .unwrap_or_else(|e| fail(&format!("cannot listen on {addr} (LEPTOS_SITE_ADDR): {e}")));
+    tracing::info!("MailMerger is listening on http://{addr} (public URL {base_url})");
+    if let Err(e) = server::serve(listener, app, server::shutdown_signal()).await {
+        fail(&format!("server error: {e}"));
+    }
+    tracing::info!("stopped");
+}
+
+#[cfg(feature = "ssr")]
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,fred=warn,tower_sessions=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+/// One clear line and a non-zero exit: no panic, no stack trace.
+#[cfg(feature = "ssr")]
+fn fail(message: &str) -> ! {
+    eprintln!("mailmerger: error: {message}");
+    std::process::exit(1);
+}
+
+#[cfg(not(feature = "ssr"))]
+pub fn main() {
+    // The browser build has no main; see `hydrate` in lib.rs.
+}

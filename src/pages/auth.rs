@@ -1,0 +1,114 @@
+//! Sign up and log in. Both work before the wasm loads (plain form posts with
+//! server redirects) and, with it, keep what was typed when there is an error.
+
+use crate::auth::{Login, Signup};
+use crate::components::form::{FormAlert, TextField, action_error, field_error};
+use crate::domain::{EmailAddress, Password, PersonName};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+fn check_name(v: &str) -> Option<String> {
+    PersonName::parse(v).err()
+}
+
+fn check_email(v: &str) -> Option<String> {
+    EmailAddress::parse(v).err()
+}
+
+fn check_new_password(v: &str) -> Option<String> {
+    Password::parse(v.to_string()).err()
+}
+
+#[component]
+pub fn Signup() -> impl IntoView {
+    let action = ServerAction::<Signup>::new();
+    let error = action_error(action);
+    let pending = action.pending();
+
+    view! {
+        <Title text="Sign up" />
+        <main class="centered">
+            <section class="card">
+                <p class="brand">
+                    <a href="/">"MailMerger"</a>
+                </p>
+                <h1>"Create your account"</h1>
+                <ActionForm action attr:novalidate=true attr:class="stack">
+                    <FormAlert error />
+                    <TextField
+                        label="Name"
+                        name="name"
+                        autocomplete="name"
+                        validate=check_name
+                        error=field_error(error, "name")
+                    />
+                    <TextField
+                        label="Email"
+                        name="email"
+                        kind="email"
+                        autocomplete="email"
+                        validate=check_email
+                        error=field_error(error, "email")
+                    />
+                    <TextField
+                        label="Password"
+                        name="password"
+                        kind="password"
+                        autocomplete="new-password"
+                        hint="At least 8 characters. A few words make a good password."
+                        validate=check_new_password
+                        error=field_error(error, "password")
+                    />
+                    <button type="submit" class="primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Creating your account…" } else { "Create account" }}
+                    </button>
+                </ActionForm>
+                <p class="aside">"Already have an account? " <a href="/login">"Log in"</a></p>
+            </section>
+        </main>
+    }
+}
+
+#[component]
+pub fn Login() -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let error = action_error(action);
+    let pending = action.pending();
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
+
+    view! {
+        <Title text="Log in" />
+        <main class="centered">
+            <section class="card">
+                <p class="brand">
+                    <a href="/">"MailMerger"</a>
+                </p>
+                <h1>"Log in"</h1>
+                <ActionForm action attr:novalidate=true attr:class="stack">
+                    <FormAlert error />
+                    <input type="hidden" name="next" value=next />
+                    <TextField
+                        label="Email"
+                        name="email"
+                        kind="email"
+                        autocomplete="username"
+                        error=field_error(error, "email")
+                    />
+                    <TextField
+                        label="Password"
+                        name="password"
+                        kind="password"
+                        autocomplete="current-password"
+                        error=field_error(error, "password")
+                    />
+                    <button type="submit" class="primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Logging in…" } else { "Log in" }}
+                    </button>
+                </ActionForm>
+                <p class="aside">"New to MailMerger? " <a href="/signup">"Create an account"</a></p>
+            </section>
+        </main>
+    }
+}

@@ -1,0 +1,8 @@
+//! One module per page. Pages render forms and call server functions; the logic
+//! lives in the feature modules.
+
+pub mod auth;
+pub mod dashboard;
+pub mod landing;
+pub mod not_found;
+pub mod upcoming;

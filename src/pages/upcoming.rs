@@ -1,0 +1,92 @@
+//! Pages whose features are still being built. Each says honestly what it will be
+//! for, so the navigation never leads to a dead end.
+
+use crate::components::shell::AppShell;
+use leptos::prelude::*;
+
+#[component]
+fn Upcoming(title: &'static str, purpose: &'static str) -> impl IntoView {
+    view! {
+        <AppShell title>
+            <section class="empty">
+                <p class="empty-purpose">{purpose}</p>
+                <p class="muted">
+                    "This part of MailMerger is not available yet. Nothing here sends or changes anything."
+                </p>
+                <a class="button" href="/dashboard">
+                    "Back to the dashboard"
+                </a>
+            </section>
+        </AppShell>
+    }
+}
+
+#[component]
+pub fn Compose() -> impl IntoView {
+    view! {
+        <Upcoming
+            title="Write email"
+            purpose="Write one email, or start from a template and fill in its placeholders, preview it, and add it to your queue."
+        />
+    }
+}
+
+#[component]
+pub fn Merge() -> impl IntoView {
+    view! {
+        <Upcoming
+            title="Mail merge"
+            purpose="Upload a CSV of recipients, check every row before anything is queued, and queue one personal message per row."
+        />
+    }
+}
+
+#[component]
+pub fn Templates() -> impl IntoView {
+    view! {
+        <Upcoming
+            title="Templates"
+            purpose="Templates are reusable emails with {{ placeholders }} that are filled in for each recipient."
+        />
+    }
+}
+
+#[component]
+pub fn Queue() -> impl IntoView {
+    view! {
+        <Upcoming
+            title="Queue"
+            purpose="Your queue lists every message waiting to be sent, when it will go, and lets you reschedule or cancel it."
+        />
+    }
+}
+
+#[component]
+pub fn Sent() -> impl IntoView {
+    view! {
+        <Upcoming
+            title="Sent"
+            purpose="Every message that went out, when, to whom, and its Gmail message id."
+        />
+    }
+}
+
+#[component]
+pub fn Files() -> impl IntoView {
+    view! {
+        <Upcoming
+            title="Files"
+            purpose="Keep your resume, cover letter and other attachments here, and attach them to any email."
+        />
+    }
+}
+
+#[component]
+pub fn Settings() -> impl IntoView {
+    view! {
+        <Upcoming
+            title="Settings"
+            purpose="Connect your Gmail account, and set your time zone, daily sending cap and the gap between sends."
+        />
+    }
+}

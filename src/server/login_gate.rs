@@ -1,0 +1,71 @@
+//! Sends logged-out visitors of protected pages to `/login?next=…` with a 303,
+//! before Leptos starts streaming (after which no status can be set), and puts the
+//! logged-in user in the request for the page to use.
+
+use super::unavailable;
+use crate::auth::ssr::session::load_user;
+use crate::state::AppState;
+use axum::extract::{Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use tower_sessions::Session;
+
+/// Pages anyone may see.
+const PUBLIC_PAGES: &[&str] = &["/", "/login", "/signup"];
+/// Pages a logged-in user has no use for.
+const GUEST_PAGES: &[&str] = &["/login", "/signup"];
+
+fn is_page(path: &str) -> bool {
+    // Server functions check the session themselves; static files and health
+    // checks are public.
+    !(path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || path == "/healthz"
+        || path == "/readyz"
+        || path == "/favicon.ico"
+        || path == "/robots.txt")
+}
+
+pub async fn login_gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if !matches!(*req.method(), Method::GET | Method::HEAD) || !is_page(&path) {
+        return next.run(req).await;
+    }
+    let public = PUBLIC_PAGES.contains(&path.as_str());
+    let has_cookie = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(super::SESSION_COOKIE));
+    if public && !has_cookie {
+        return next.run(req).await;
+    }
+    let Some(session) = req.extensions().get::<Session>().cloned() else {
+        return next.run(req).await;
+    };
+    let user = match load_user(&state.pool, &session).await {
+        Ok(user) => user,
+        Err(_) => return unavailable::page(),
+    };
+    match user {
+        Some(user) => {
+            if GUEST_PAGES.contains(&path.as_str()) {
+                return Redirect::to("/dashboard").into_response();
+            }
+            req.extensions_mut().insert(user);
+            next.run(req).await
+        }
+        None if public => next.run(req).await,
+        None => {
+            let wanted = req
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or("/dashboard");
+            let next_param: String = url::form_urlencoded::byte_serialize(wanted.as_bytes()).collect();
+            Redirect::to(&format!("/login?next={next_param}")).into_response()
+        }
+    }
+}

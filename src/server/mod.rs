@@ -1,0 +1,101 @@
+//! The HTTP server: start-up, the router and its middleware.
+
+mod api_status;
+mod health;
+mod login_gate;
+mod same_origin;
+pub mod startup;
+mod unavailable;
+
+use crate::app::{App, shell};
+use crate::auth::ssr::session_store::PrefixedRedisStore;
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::get;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::net::SocketAddr;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub const SESSION_COOKIE: &str = "mm_session";
+
+/// The whole application: pages, server functions, health checks and middleware.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let idle = time::Duration::seconds(state.config.session_idle.as_secs() as i64);
+    let sessions = SessionManagerLayer::new(PrefixedRedisStore::new(
+        state.redis.clone(),
+        state.keys.clone(),
+    ))
+    .with_name(SESSION_COOKIE)
+    .with_http_only(true)
+    .with_same_site(SameSite::Lax)
+    .with_secure(state.config.is_https())
+    .with_expiry(Expiry::OnInactivity(idle));
+
+    let trace = TraceLayer::new_for_http()
+        // The path only: query strings can carry OAuth codes and other secrets.
+        .make_span_with(|req: &axum::http::Request<_>| {
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+        })
+        .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(&state, routes, || (), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            login_gate::login_gate,
+        ))
+        .layer(axum::middleware::from_fn(api_status::api_status))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            same_origin::same_origin,
+        ))
+        .layer(trace)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,96 @@
+//! Connecting to Postgres and Redis at start-up, with one clear line on failure.
+
+use crate::config::{Config, redact_url};
+use crate::redis::RedisKeys;
+use crate::state::AppState;
+use leptos::config::LeptosOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a request waits for a database connection before answering 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
+pub fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .min_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+}
+
+/// Connects to the database in `url`, creating it first if it does not exist.
+pub async fn connect_postgres(url: &str) -> Result<PgPool, String> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| format!("cannot use DATABASE_URL {}: {e}", redact_url(url)))?
+        .connect_timeout_compat();
+    let fail = |e: &dyn std::fmt::Display| {
+        format!("cannot connect to PostgreSQL at {}: {e}", redact_url(url))
+    };
+    match pool_options().connect_with(options.clone()).await {
+        Ok(pool) => Ok(pool),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+            create_database(&options).await.map_err(|e| fail(&e))?;
+            tracing::info!(database = options.get_database().unwrap_or("?"), "created the database");
+            pool_options().connect_with(options).await.map_err(|e| fail(&e))
+        }
+        Err(e) => Err(fail(&e)),
+    }
+}
+
+trait ConnectTimeout {
+    fn connect_timeout_compat(self) -> Self;
+}
+
+impl ConnectTimeout for PgConnectOptions {
+    /// Postgres that is down should fail start-up fast, not after the OS timeout.
+    fn connect_timeout_compat(self) -> Self {
+        self.options([("connect_timeout", "3")])
+    }
+}
+
+async fn create_database(options: &PgConnectOptions) -> Result<(), sqlx::Error> {
+    let name = options
+        .get_database()
+        .ok_or_else(|| sqlx::Error::Configuration("DATABASE_URL names no database".into()))?
+        .to_string();
+    let mut admin = options.clone().database("postgres").connect().await?;
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    let created = sqlx::query(&format!("CREATE DATABASE {quoted}"))
+        .execute(&mut admin)
+        .await;
+    admin.close().await?;
+    match created {
+        // Another instance created it first.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), String> {
+    sqlx::migrate!("./migrations")
+        .run(pool)
+        .await
+        .map_err(|e| format!("database migration failed: {e}"))
+}
+
+pub async fn connect_redis(url: &str) -> Result<fred::clients::Pool, String> {
+    crate::redis::connect(url, Duration::from_secs(3))
+        .await
+        .map_err(|e| format!("cannot connect to Redis at {}: {e}", redact_url(url)))
+}
+
+/// Connects everything and builds the state the router needs.
+pub async fn build_state(config: Config, leptos_options: LeptosOptions) -> Result<AppState, String> {
+    let pool = connect_postgres(&config.database_url).await?;
+    migrate(&pool).await?;
+    let redis = connect_redis(&config.redis_url).await?;
+    Ok(AppState {
+        keys: RedisKeys::new(config.redis_key_prefix.clone()),
+        config: Arc::new(config),
+        pool,
+        redis,
+        leptos_options,
+    })
+}

@@ -1,0 +1,211 @@
+use fred::prelude::*;
+use leptos::config::LeptosOptions;
+use mailmerger::config::Config;
+use mailmerger::redis::RedisKeys;
+use mailmerger::state::AppState;
+use reqwest::header::{ACCEPT, ORIGIN};
+use reqwest::{Client, Response, redirect};
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+
+pub struct TestApp {
+    pub base: String,
+    pub pool: PgPool,
+    pub redis: Pool,
+    pub prefix: String,
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub client: Client,
+    _server: AbortOnDrop,
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[derive(Default)]
+pub struct Options {
+    pub vars: Vec<(&'static str, String)>,
+    /// Connect the app to Redis through this URL instead of the real one.
+    pub redis_url: Option<String>,
+}
+
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, Options::default()).await
+}
+
+pub async fn spawn_app_with(pool: PgPool, options: Options) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = format!("http://{addr}");
+    let prefix = format!("test-{}:", uuid::Uuid::new_v4().simple());
+    let data_dir = std::env::temp_dir().join(format!("mm-test-{}", uuid::Uuid::new_v4()));
+
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("APP_BASE_URL".into(), base.clone()),
+        ("REDIS_KEY_PREFIX".into(), prefix.clone()),
+        ("DATA_DIR".into(), data_dir.display().to_string()),
+        (
+            "APP_SECRET_KEY".into(),
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
+        ),
+    ]);
+    for (k, v) in options.vars {
+        vars.insert(k.to_string(), v);
+    }
+    let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+    let redis_url = options.redis_url.unwrap_or_else(|| REDIS_URL.to_string());
+    let app_redis = mailmerger::server::startup::connect_redis(&redis_url)
+        .await
+        .expect("redis for the app");
+    let leptos_options = LeptosOptions::builder()
+        .output_name("mailmerger")
+        .site_root("target/site")
+        .site_addr(addr)
+        .build();
+    let state = AppState {
+        keys: RedisKeys::new(prefix.clone()),
+        config: Arc::new(config),
+        pool: pool.clone(),
+        redis: app_redis,
+        leptos_options,
+    };
+    let router = mailmerger::server::router(state);
+    let server = tokio::spawn(async move {
+        let _ = mailmerger::server::serve(listener, router, std::future::pending()).await;
+    });
+
+    let redis = mailmerger::server::startup::connect_redis(REDIS_URL)
+        .await
+        .expect("redis for the test");
+    TestApp {
+        base,
+        pool,
+        redis,
+        prefix,
+        client: browser_client(),
+        _server: AbortOnDrop(server),
+    }
+}
+
+pub fn browser_client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Calls a server function the way the hydrated page does.
+    pub async fn call(&self, client: &Client, function: &str, form: &[(&str, &str)]) -> Response {
+        client
+            .post(self.url(&format!("/api/{function}")))
+            .header(ORIGIN, &self.base)
+            .header(ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn signup(&self, client: &Client, name: &str, email: &str, password: &str) -> Response {
+        self.call(client, "signup", &[("name", name), ("email", email), ("password", password)])
+            .await
+    }
+
+    pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
+        self.call(client, "login", &[("email", email), ("password", password), ("next", "")])
+            .await
+    }
+
+    pub async fn current_user(&self, client: &Client) -> serde_json::Value {
+        let res = self.call(client, "me", &[]).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    /// Every Redis key this app wrote.
+    pub async fn redis_keys(&self) -> Vec<String> {
+        self.redis
+            .custom(fred::cmd!("KEYS"), vec![format!("{}*", self.prefix)])
+            .await
+            .unwrap()
+    }
+}
+
+/// A TCP forwarder standing in front of Postgres or Redis, so a test can make the
+/// dependency vanish and come back while the app runs.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    target: SocketAddr,
+    task: Option<JoinHandle<()>>,
+    connections: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    pub async fn start(target: &str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut proxy = Proxy {
+            addr,
+            target: target.parse().unwrap(),
+            task: None,
+            connections: Default::default(),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let target = self.target;
+        let connections = self.connections.clone();
+        self.task = Some(tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                connections.lock().unwrap().push(conn);
+            }
+        }));
+    }
+
+    /// Drops every connection and stops listening: the dependency is "down".
+    pub fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        for conn in self.connections.lock().unwrap().drain(..) {
+            conn.abort();
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn restart(&mut self) {
+        let listener = TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: a real server on a random port, a fresh database per test
+//! (`#[sqlx::test]`), and a random Redis key prefix per spawned app.
+
+mod accounts;
+mod helpers;
+mod outages;
+mod security;
