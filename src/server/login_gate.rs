@@ -47,6 +47,8 @@ pub async fn login_gate(State(state): State<AppState>, mut req: Request, next: N
     };
     let user = match load_user(&state.pool, &session).await {
         Ok(user) => user,
+        // Public pages need neither Postgres nor Redis: serve them anyway.
+        Err(_) if public => return next.run(req).await,
         Err(_) => return unavailable::page(),
     };
     match user {

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 /// How long a request waits for a database connection before answering 503.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long start-up waits for Postgres or Redis.
+const START_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
@@ -23,31 +25,26 @@ pub fn pool_options() -> PgPoolOptions {
 /// Connects to the database in `url`, creating it first if it does not exist.
 pub async fn connect_postgres(url: &str) -> Result<PgPool, String> {
     let options = PgConnectOptions::from_str(url)
-        .map_err(|e| format!("cannot use DATABASE_URL {}: {e}", redact_url(url)))?
-        .connect_timeout_compat();
+        .map_err(|e| format!("cannot use DATABASE_URL {}: {e}", redact_url(url)))?;
     let fail = |e: &dyn std::fmt::Display| {
         format!("cannot connect to PostgreSQL at {}: {e}", redact_url(url))
     };
-    match pool_options().connect_with(options.clone()).await {
+    match connect(&options).await {
         Ok(pool) => Ok(pool),
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
             create_database(&options).await.map_err(|e| fail(&e))?;
             tracing::info!(database = options.get_database().unwrap_or("?"), "created the database");
-            pool_options().connect_with(options).await.map_err(|e| fail(&e))
+            connect(&options).await.map_err(|e| fail(&e))
         }
         Err(e) => Err(fail(&e)),
     }
 }
 
-trait ConnectTimeout {
-    fn connect_timeout_compat(self) -> Self;
-}
-
-impl ConnectTimeout for PgConnectOptions {
-    /// Postgres that is down should fail start-up fast, not after the OS timeout.
-    fn connect_timeout_compat(self) -> Self {
-        self.options([("connect_timeout", "3")])
-    }
+/// Postgres that is down should fail start-up within seconds, not hang.
+async fn connect(options: &PgConnectOptions) -> Result<PgPool, sqlx::Error> {
+    tokio::time::timeout(START_TIMEOUT, pool_options().connect_with(options.clone()))
+        .await
+        .map_err(|_| sqlx::Error::PoolTimedOut)?
 }
 
 async fn create_database(options: &PgConnectOptions) -> Result<(), sqlx::Error> {
@@ -76,7 +73,7 @@ pub async fn migrate(pool: &PgPool) -> Result<(), String> {
 }
 
 pub async fn connect_redis(url: &str) -> Result<fred::clients::Pool, String> {
-    crate::redis::connect(url, Duration::from_secs(3))
+    crate::redis::connect(url, START_TIMEOUT)
         .await
         .map_err(|e| format!("cannot connect to Redis at {}: {e}", redact_url(url)))
 }

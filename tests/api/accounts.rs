@@ -1,4 +1,4 @@
-use crate::helpers::{browser_client, spawn_app, spawn_app_with, Options};
+use crate::helpers::{browser_client, page_text, spawn_app, spawn_app_with, Options};
 use fred::prelude::*;
 use reqwest::header::{ACCEPT, LOCATION, ORIGIN, REFERER, SET_COOKIE};
 use serde_json::json;
@@ -17,8 +17,8 @@ async fn signup_logs_the_new_user_in_and_goes_to_the_dashboard(pool: PgPool) {
 
     let page = app.client.get(app.url("/dashboard")).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    let html = page.text().await.unwrap();
-    assert!(html.contains("Welcome, Ada."), "dashboard does not greet the user");
+    let text = page_text(&page.text().await.unwrap());
+    assert!(text.contains("Welcome, Ada."), "dashboard does not greet the user: {text}");
 }
 
 #[sqlx::test]
@@ -263,8 +263,8 @@ async fn plain_form_posts_work_without_javascript(pool: PgPool) {
     assert_eq!(res.status(), 302);
     let back = res.headers()[LOCATION].to_str().unwrap().to_string();
     assert!(back.starts_with(&app.url("/signup?")), "{back}");
-    let html = other.get(&back).send().await.unwrap().text().await.unwrap();
-    assert!(html.contains("Use at least 8 characters for your password."), "error not shown");
+    let text = page_text(&other.get(&back).send().await.unwrap().text().await.unwrap());
+    assert!(text.contains("Use at least 8 characters for your password."), "error not shown: {text}");
 }
 
 /// The session id from a response's Set-Cookie.

@@ -209,3 +209,19 @@ impl Drop for Proxy {
         self.stop();
     }
 }
+
+/// The text of an HTML page, without tags or hydration markers, with white space
+/// folded: what a reader sees, near enough for assertions.
+pub fn page_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}

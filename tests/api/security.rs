@@ -49,7 +49,7 @@ async fn server_functions_need_a_session_for_private_data(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn request_logs_never_need_query_strings_and_errors_carry_no_sql(pool: PgPool) {
+async fn a_database_error_answers_with_a_reference_and_no_sql(pool: PgPool) {
     let app = spawn_app(pool).await;
     // Break the table the login reads, so the query fails inside Postgres.
     sqlx::query("ALTER TABLE users RENAME COLUMN password_hash TO gone").execute(&app.pool).await.unwrap();
