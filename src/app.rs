@@ -10,7 +10,7 @@ use crate::pages::{
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -39,19 +39,21 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/mailmerger.css" />
         <Title formatter=|page: String| format!("{page} · MailMerger") />
+        // In-order streaming: every page arrives complete, so it reads and works
+        // before (or without) the wasm.
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=Landing />
-                <Route path=path!("/signup") view=Signup />
-                <Route path=path!("/login") view=Login />
-                <Route path=path!("/dashboard") view=Dashboard />
-                <Route path=path!("/compose") view=Compose />
-                <Route path=path!("/merge") view=Merge />
-                <Route path=path!("/templates") view=Templates />
-                <Route path=path!("/queue") view=Queue />
-                <Route path=path!("/sent") view=Sent />
-                <Route path=path!("/files") view=Files />
-                <Route path=path!("/settings") view=Settings />
+                <Route path=path!("/") view=Landing ssr=SsrMode::InOrder />
+                <Route path=path!("/signup") view=Signup ssr=SsrMode::InOrder />
+                <Route path=path!("/login") view=Login ssr=SsrMode::InOrder />
+                <Route path=path!("/dashboard") view=Dashboard ssr=SsrMode::InOrder />
+                <Route path=path!("/compose") view=Compose ssr=SsrMode::InOrder />
+                <Route path=path!("/merge") view=Merge ssr=SsrMode::InOrder />
+                <Route path=path!("/templates") view=Templates ssr=SsrMode::InOrder />
+                <Route path=path!("/queue") view=Queue ssr=SsrMode::InOrder />
+                <Route path=path!("/sent") view=Sent ssr=SsrMode::InOrder />
+                <Route path=path!("/files") view=Files ssr=SsrMode::InOrder />
+                <Route path=path!("/settings") view=Settings ssr=SsrMode::InOrder />
             </Routes>
         </Router>
     }

@@ -79,7 +79,10 @@ impl Config {
 
         let base_raw = get("APP_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.into());
         let base_url = Url::parse(&base_raw).map_err(|e| {
-            bad("APP_BASE_URL", format!("not a URL ({e}); expected e.g. {DEFAULT_BASE_URL}"))
+            bad(
+                "APP_BASE_URL",
+                format!("not a URL ({e}); expected e.g. {DEFAULT_BASE_URL}"),
+            )
         })?;
         if !matches!(base_url.scheme(), "http" | "https") || base_url.host().is_none() {
             return Err(bad(
@@ -96,8 +99,14 @@ impl Config {
         };
 
         let redis_key_prefix = get("REDIS_KEY_PREFIX").unwrap_or_else(|| "mm:".into());
-        if redis_key_prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(bad("REDIS_KEY_PREFIX", "must not contain spaces or control characters"));
+        if redis_key_prefix
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(bad(
+                "REDIS_KEY_PREFIX",
+                "must not contain spaces or control characters",
+            ));
         }
 
         let session_idle = Duration::from_secs(60 * number(&get, "SESSION_IDLE_MINUTES", 1440)?);
@@ -142,7 +151,10 @@ fn number(
         None => Ok(default),
         Some(v) => match v.trim().parse::<u64>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(bad(var, format!("must be a whole number above 0 (got {v:?})"))),
+            _ => Err(bad(
+                var,
+                format!("must be a whole number above 0 (got {v:?})"),
+            )),
         },
     }
 }
@@ -161,11 +173,17 @@ fn boolean(
 }
 
 fn parse_secret_key(raw: &str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
-    let bytes = BASE64
-        .decode(raw.trim())
-        .map_err(|_| bad("APP_SECRET_KEY", "must be base64 (try: openssl rand -base64 32)"))?;
+    let bytes = BASE64.decode(raw.trim()).map_err(|_| {
+        bad(
+            "APP_SECRET_KEY",
+            "must be base64 (try: openssl rand -base64 32)",
+        )
+    })?;
     let key: [u8; 32] = bytes.try_into().map_err(|_| {
-        bad("APP_SECRET_KEY", "must decode to exactly 32 bytes (try: openssl rand -base64 32)")
+        bad(
+            "APP_SECRET_KEY",
+            "must decode to exactly 32 bytes (try: openssl rand -base64 32)",
+        )
     })?;
     Ok(SecretBox::new(Box::new(key)))
 }
@@ -175,7 +193,10 @@ fn dev_secret_key(data_dir: &Path) -> Result<SecretBox<[u8; 32]>, ConfigError> {
     let path = data_dir.join("secret.key");
     if let Ok(existing) = std::fs::read_to_string(&path) {
         return parse_secret_key(&existing).map_err(|e| {
-            bad("APP_SECRET_KEY", format!("{} (in {})", e.message, path.display()))
+            bad(
+                "APP_SECRET_KEY",
+                format!("{} (in {})", e.message, path.display()),
+            )
         });
     }
     let mut key = [0u8; 32];
@@ -183,7 +204,10 @@ fn dev_secret_key(data_dir: &Path) -> Result<SecretBox<[u8; 32]>, ConfigError> {
     std::fs::create_dir_all(data_dir)
         .and_then(|_| write_private(&path, BASE64.encode(key).as_bytes()))
         .map_err(|e| {
-            bad("APP_SECRET_KEY", format!("not set, and {} could not be written: {e}", path.display()))
+            bad(
+                "APP_SECRET_KEY",
+                format!("not set, and {} could not be written: {e}", path.display()),
+            )
         })?;
     Ok(SecretBox::new(Box::new(key)))
 }
@@ -217,9 +241,12 @@ mod tests {
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let dir = std::env::temp_dir().join(format!("mm-config-{}", uuid::Uuid::new_v4()));
-        let mut map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        map.entry("DATA_DIR".into()).or_insert(dir.display().to_string());
+        let mut map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("DATA_DIR".into())
+            .or_insert(dir.display().to_string());
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -249,7 +276,10 @@ mod tests {
         assert_eq!(e.var, "APP_BASE_URL");
         let e = config(&[("APP_SECRET_KEY", "c2hvcnQ=")]).err().unwrap();
         assert_eq!(e.var, "APP_SECRET_KEY");
-        assert!(!e.to_string().contains("c2hvcnQ="), "echoed the secret: {e}");
+        assert!(
+            !e.to_string().contains("c2hvcnQ="),
+            "echoed the secret: {e}"
+        );
         let e = config(&[("LOGIN_MAX_FAILURES", "lots")]).err().unwrap();
         assert_eq!(e.var, "LOGIN_MAX_FAILURES");
         let e = config(&[("DATABASE_URL", "mysql://x")]).err().unwrap();

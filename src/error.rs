@@ -34,7 +34,9 @@ pub enum AppError {
     RateLimited { retry_after: u64 },
     #[error("MailMerger is temporarily unavailable. Please try again in a moment.")]
     Unavailable,
-    #[error("Something went wrong on our side. If it keeps happening, quote reference {reference}.")]
+    #[error(
+        "Something went wrong on our side. If it keeps happening, quote reference {reference}."
+    )]
     Internal { reference: String },
     #[error("{0}")]
     BadRequest(String),
@@ -169,9 +171,7 @@ mod ssr {
                 AppError::Forbidden => StatusCode::FORBIDDEN,
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-                AppError::Internal { .. } | AppError::Network => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
+                AppError::Internal { .. } | AppError::Network => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }
     }

@@ -14,7 +14,7 @@ test("sign up, see your name, log out, log in again", async ({ page }) => {
   await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
   await expect(page.getByText("Welcome, Ada.")).toBeVisible();
   await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Templates" })).toBeVisible();
-  await expect(page.getByText("Ada Lovelace")).toBeVisible();
+  await expect(page.locator(".account-wide").getByText("Ada Lovelace")).toBeVisible();
 
   await page.getByRole("button", { name: "Log out" }).click();
   await expect(page).toHaveURL(/\/login$/);

@@ -27,7 +27,10 @@ impl EmailAddress {
         if !valid_local(local) || !valid_domain(domain) {
             return Err(INVALID.to_string());
         }
-        Ok(EmailAddress(format!("{local}@{}", domain.to_ascii_lowercase())))
+        Ok(EmailAddress(format!(
+            "{local}@{}",
+            domain.to_ascii_lowercase()
+        )))
     }
 
     pub fn as_str(&self) -> &str {

@@ -17,7 +17,10 @@ mod tests {
     #[test]
     fn local_paths_are_kept() {
         assert_eq!(safe_next_path("/queue"), Some("/queue"));
-        assert_eq!(safe_next_path("/queue?page=2&s=a%20b"), Some("/queue?page=2&s=a%20b"));
+        assert_eq!(
+            safe_next_path("/queue?page=2&s=a%20b"),
+            Some("/queue?page=2&s=a%20b")
+        );
         assert_eq!(safe_next_path("/"), Some("/"));
     }
 

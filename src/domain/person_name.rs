@@ -29,8 +29,14 @@ mod tests {
 
     #[test]
     fn names_are_trimmed() {
-        assert_eq!(PersonName::parse("  Ada Lovelace ").unwrap().as_str(), "Ada Lovelace");
-        assert_eq!(PersonName::parse("Zoë Ñúñez").unwrap().as_str(), "Zoë Ñúñez");
+        assert_eq!(
+            PersonName::parse("  Ada Lovelace ").unwrap().as_str(),
+            "Ada Lovelace"
+        );
+        assert_eq!(
+            PersonName::parse("Zoë Ñúñez").unwrap().as_str(),
+            "Zoë Ñúñez"
+        );
     }
 
     #[test]

@@ -66,7 +66,8 @@ pub async fn login_gate(State(state): State<AppState>, mut req: Request, next: N
                 .path_and_query()
                 .map(|pq| pq.as_str())
                 .unwrap_or("/dashboard");
-            let next_param: String = url::form_urlencoded::byte_serialize(wanted.as_bytes()).collect();
+            let next_param: String =
+                url::form_urlencoded::byte_serialize(wanted.as_bytes()).collect();
             Redirect::to(&format!("/login?next={next_param}")).into_response()
         }
     }

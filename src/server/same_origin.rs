@@ -58,24 +58,48 @@ mod tests {
 
     #[test]
     fn fetch_metadata_decides_first() {
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")]), OURS));
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "none")]), OURS));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), OURS));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site")]), OURS));
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            OURS
+        ));
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "none")]),
+            OURS
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            OURS
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            OURS
+        ));
     }
 
     #[test]
     fn origin_must_match_exactly() {
         assert!(is_same_origin(&headers(&[("origin", OURS)]), OURS));
-        assert!(!is_same_origin(&headers(&[("origin", "http://localhost:3000")]), OURS));
-        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example")]), OURS));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "http://localhost:3000")]),
+            OURS
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "https://evil.example")]),
+            OURS
+        ));
         assert!(!is_same_origin(&headers(&[("origin", "null")]), OURS));
     }
 
     #[test]
     fn referer_is_the_last_resort() {
-        assert!(is_same_origin(&headers(&[("referer", "http://127.0.0.1:3000/login?x=1")]), OURS));
-        assert!(!is_same_origin(&headers(&[("referer", "http://127.0.0.1:3000.evil.example/")]), OURS));
+        assert!(is_same_origin(
+            &headers(&[("referer", "http://127.0.0.1:3000/login?x=1")]),
+            OURS
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("referer", "http://127.0.0.1:3000.evil.example/")]),
+            OURS
+        ));
         assert!(!is_same_origin(&headers(&[("referer", "not a url")]), OURS));
         assert!(is_same_origin(&headers(&[]), OURS));
     }

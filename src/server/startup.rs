@@ -33,7 +33,10 @@ pub async fn connect_postgres(url: &str) -> Result<PgPool, String> {
         Ok(pool) => Ok(pool),
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
             create_database(&options).await.map_err(|e| fail(&e))?;
-            tracing::info!(database = options.get_database().unwrap_or("?"), "created the database");
+            tracing::info!(
+                database = options.get_database().unwrap_or("?"),
+                "created the database"
+            );
             connect(&options).await.map_err(|e| fail(&e))
         }
         Err(e) => Err(fail(&e)),
@@ -79,7 +82,10 @@ pub async fn connect_redis(url: &str) -> Result<fred::clients::Pool, String> {
 }
 
 /// Connects everything and builds the state the router needs.
-pub async fn build_state(config: Config, leptos_options: LeptosOptions) -> Result<AppState, String> {
+pub async fn build_state(
+    config: Config,
+    leptos_options: LeptosOptions,
+) -> Result<AppState, String> {
     let pool = connect_postgres(&config.database_url).await?;
     migrate(&pool).await?;
     let redis = connect_redis(&config.redis_url).await?;

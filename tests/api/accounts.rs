@@ -1,4 +1,4 @@
-use crate::helpers::{browser_client, page_text, spawn_app, spawn_app_with, Options};
+use crate::helpers::{Options, browser_client, page_text, spawn_app, spawn_app_with};
 use fred::prelude::*;
 use reqwest::header::{ACCEPT, LOCATION, ORIGIN, REFERER, SET_COOKIE};
 use serde_json::json;
@@ -7,7 +7,14 @@ use sqlx::PgPool;
 #[sqlx::test]
 async fn signup_logs_the_new_user_in_and_goes_to_the_dashboard(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let res = app.signup(&app.client, "Ada Lovelace", " Ada@Example.com ", "analytical engine").await;
+    let res = app
+        .signup(
+            &app.client,
+            "Ada Lovelace",
+            " Ada@Example.com ",
+            "analytical engine",
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()[LOCATION], "/dashboard");
 
@@ -18,23 +25,32 @@ async fn signup_logs_the_new_user_in_and_goes_to_the_dashboard(pool: PgPool) {
     let page = app.client.get(app.url("/dashboard")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let text = page_text(&page.text().await.unwrap());
-    assert!(text.contains("Welcome, Ada."), "dashboard does not greet the user: {text}");
+    assert!(
+        text.contains("Welcome, Ada."),
+        "dashboard does not greet the user: {text}"
+    );
 }
 
 #[sqlx::test]
 async fn a_second_signup_with_the_same_email_in_another_case_is_refused(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.signup(&app.client, "Ada", "ada@example.com", "analytical engine").await;
+    app.signup(&app.client, "Ada", "ada@example.com", "analytical engine")
+        .await;
 
     let other = browser_client();
-    let res = app.signup(&other, "Imposter", "  ADA@example.COM", "another password").await;
+    let res = app
+        .signup(&other, "Imposter", "  ADA@example.COM", "another password")
+        .await;
     assert_eq!(res.status(), 422);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(
         body,
         json!({"Invalid": {"errors": [{"field": "email", "message": "An account with this email already exists. Log in instead."}]}})
     );
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&app.pool).await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(count, 1);
 }
 
@@ -57,7 +73,8 @@ async fn signup_reports_every_invalid_field_at_once(pool: PgPool) {
 #[sqlx::test]
 async fn the_stored_password_hash_is_argon2id(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.signup(&app.client, "Ada", "ada@example.com", "analytical engine").await;
+    app.signup(&app.client, "Ada", "ada@example.com", "analytical engine")
+        .await;
     let hash: String = sqlx::query_scalar("SELECT password_hash FROM users")
         .fetch_one(&app.pool)
         .await
@@ -69,13 +86,16 @@ async fn the_stored_password_hash_is_argon2id(pool: PgPool) {
 #[sqlx::test]
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.signup(&app.client, "Ada", "ada@example.com", "analytical engine").await;
+    app.signup(&app.client, "Ada", "ada@example.com", "analytical engine")
+        .await;
 
     let c = browser_client();
     let wrong_password = app.login(&c, "ada@example.com", "difference engine").await;
     let status1 = wrong_password.status();
     let body1 = wrong_password.text().await.unwrap();
-    let unknown_email = app.login(&c, "nobody@example.com", "difference engine").await;
+    let unknown_email = app
+        .login(&c, "nobody@example.com", "difference engine")
+        .await;
     let status2 = unknown_email.status();
     let body2 = unknown_email.text().await.unwrap();
 
@@ -88,24 +108,60 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(pool: PgPool)
 #[sqlx::test]
 async fn logging_in_with_any_case_of_the_email_works_and_returns_to_next(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.signup(&browser_client(), "Ada", "ada@example.com", "analytical engine").await;
+    app.signup(
+        &browser_client(),
+        "Ada",
+        "ada@example.com",
+        "analytical engine",
+    )
+    .await;
 
     let res = app
-        .call(&app.client, "login", &[("email", "ADA@EXAMPLE.COM"), ("password", "analytical engine"), ("next", "/queue?page=2")])
+        .call(
+            &app.client,
+            "login",
+            &[
+                ("email", "ADA@EXAMPLE.COM"),
+                ("password", "analytical engine"),
+                ("next", "/queue?page=2"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()[LOCATION], "/queue?page=2");
-    assert_eq!(app.current_user(&app.client).await["email"], "ada@example.com");
+    assert_eq!(
+        app.current_user(&app.client).await["email"],
+        "ada@example.com"
+    );
 }
 
 #[sqlx::test]
 async fn next_that_leaves_the_site_is_ignored(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.signup(&browser_client(), "Ada", "ada@example.com", "analytical engine").await;
-    for evil in ["//evil.example/", "https://evil.example/", "/\\evil.example", "/a\r\nSet-Cookie: x=1"] {
+    app.signup(
+        &browser_client(),
+        "Ada",
+        "ada@example.com",
+        "analytical engine",
+    )
+    .await;
+    for evil in [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/a\r\nSet-Cookie: x=1",
+    ] {
         let c = browser_client();
         let res = app
-            .call(&c, "login", &[("email", "ada@example.com"), ("password", "analytical engine"), ("next", evil)])
+            .call(
+                &c,
+                "login",
+                &[
+                    ("email", "ada@example.com"),
+                    ("password", "analytical engine"),
+                    ("next", evil),
+                ],
+            )
             .await;
         assert_eq!(res.status(), 200, "next={evil:?}");
         assert_eq!(res.headers()[LOCATION], "/dashboard", "next={evil:?}");
@@ -115,18 +171,34 @@ async fn next_that_leaves_the_site_is_ignored(pool: PgPool) {
 #[sqlx::test]
 async fn logout_ends_the_session_so_the_old_cookie_no_longer_works(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let res = app.signup(&app.client, "Ada", "ada@example.com", "analytical engine").await;
+    let res = app
+        .signup(&app.client, "Ada", "ada@example.com", "analytical engine")
+        .await;
     let cookie = session_cookie(&res).expect("a session cookie");
     let keys_before = app.redis_keys().await;
-    assert_eq!(keys_before.iter().filter(|k| k.contains("session:")).count(), 1);
+    assert_eq!(
+        keys_before
+            .iter()
+            .filter(|k| k.contains("session:"))
+            .count(),
+        1
+    );
 
     let res = app.call(&app.client, "logout", &[]).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()[LOCATION], "/login");
-    assert!(app.redis_keys().await.iter().all(|k| !k.contains("session:")));
+    assert!(
+        app.redis_keys()
+            .await
+            .iter()
+            .all(|k| !k.contains("session:"))
+    );
 
     // Replay the cookie from before the logout, from a client that never saw it go.
-    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let res = replay
         .get(app.url("/dashboard"))
         .header("cookie", format!("mm_session={cookie}"))
@@ -140,7 +212,9 @@ async fn logout_ends_the_session_so_the_old_cookie_no_longer_works(pool: PgPool)
 #[sqlx::test]
 async fn the_session_lives_in_redis_under_the_configured_prefix(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let res = app.signup(&app.client, "Ada", "ada@example.com", "analytical engine").await;
+    let res = app
+        .signup(&app.client, "Ada", "ada@example.com", "analytical engine")
+        .await;
     let cookie = session_cookie(&res).unwrap();
     let key = format!("{}session:{cookie}", app.prefix);
     let exists: i64 = app.redis.exists(&key).await.unwrap();
@@ -152,23 +226,38 @@ async fn the_session_lives_in_redis_under_the_configured_prefix(pool: PgPool) {
 #[sqlx::test]
 async fn the_session_cookie_is_http_only_lax_and_not_secure_over_http(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let res = app.signup(&app.client, "Ada", "ada@example.com", "analytical engine").await;
+    let res = app
+        .signup(&app.client, "Ada", "ada@example.com", "analytical engine")
+        .await;
     let header = res.headers()[SET_COOKIE].to_str().unwrap().to_string();
     assert!(header.starts_with("mm_session="), "{header}");
     assert!(header.contains("HttpOnly"), "{header}");
     assert!(header.contains("SameSite=Lax"), "{header}");
     assert!(!header.contains("Secure"), "{header}");
-    assert!(header.contains("Max-Age=") || header.contains("Expires="), "{header}");
+    assert!(
+        header.contains("Max-Age=") || header.contains("Expires="),
+        "{header}"
+    );
 }
 
 #[sqlx::test]
 async fn logging_in_again_issues_a_new_session_id(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let first = session_cookie(&app.signup(&app.client, "Ada", "ada@example.com", "analytical engine").await).unwrap();
-    let res = app.login(&app.client, "ada@example.com", "analytical engine").await;
+    let first = session_cookie(
+        &app.signup(&app.client, "Ada", "ada@example.com", "analytical engine")
+            .await,
+    )
+    .unwrap();
+    let res = app
+        .login(&app.client, "ada@example.com", "analytical engine")
+        .await;
     let second = session_cookie(&res).expect("login sets a new cookie");
     assert_ne!(first, second);
-    let old: i64 = app.redis.exists(format!("{}session:{first}", app.prefix)).await.unwrap();
+    let old: i64 = app
+        .redis
+        .exists(format!("{}session:{first}", app.prefix))
+        .await
+        .unwrap();
     assert_eq!(old, 0, "the pre-login session id still works");
 }
 
@@ -182,11 +271,22 @@ async fn repeated_failures_slow_down_login_and_redis_holds_the_counter(pool: PgP
         },
     )
     .await;
-    app.signup(&browser_client(), "Ada", "ada@example.com", "analytical engine").await;
+    app.signup(
+        &browser_client(),
+        "Ada",
+        "ada@example.com",
+        "analytical engine",
+    )
+    .await;
 
     let c = browser_client();
     for _ in 0..3 {
-        assert_eq!(app.login(&c, "ada@example.com", "wrong password").await.status(), 401);
+        assert_eq!(
+            app.login(&c, "ada@example.com", "wrong password")
+                .await
+                .status(),
+            401
+        );
     }
     let key = format!("{}login-failures:email:ada@example.com", app.prefix);
     let count: i64 = app.redis.get(&key).await.unwrap();
@@ -202,7 +302,12 @@ async fn repeated_failures_slow_down_login_and_redis_holds_the_counter(pool: PgP
 
     // When the window ends (here: the counter is gone), the user can log in.
     let _: i64 = app.redis.del(&key).await.unwrap();
-    assert_eq!(app.login(&c, "ada@example.com", "analytical engine").await.status(), 200);
+    assert_eq!(
+        app.login(&c, "ada@example.com", "analytical engine")
+            .await
+            .status(),
+        200
+    );
 }
 
 #[sqlx::test]
@@ -215,7 +320,11 @@ async fn protected_pages_send_logged_out_visitors_to_login_with_next(pool: PgPoo
     ] {
         let res = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 303, "{path}");
-        assert_eq!(res.headers()[LOCATION], format!("/login?next={next}"), "{path}");
+        assert_eq!(
+            res.headers()[LOCATION],
+            format!("/login?next={next}"),
+            "{path}"
+        );
     }
     for public in ["/", "/login", "/signup", "/healthz"] {
         let res = app.client.get(app.url(public)).send().await.unwrap();
@@ -226,7 +335,8 @@ async fn protected_pages_send_logged_out_visitors_to_login_with_next(pool: PgPoo
 #[sqlx::test]
 async fn a_logged_in_user_visiting_login_goes_to_the_dashboard(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.signup(&app.client, "Ada", "ada@example.com", "analytical engine").await;
+    app.signup(&app.client, "Ada", "ada@example.com", "analytical engine")
+        .await;
     let res = app.client.get(app.url("/login")).send().await.unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()[LOCATION], "/dashboard");
@@ -242,7 +352,11 @@ async fn plain_form_posts_work_without_javascript(pool: PgPool) {
         .header(ORIGIN, &app.base)
         .header(REFERER, app.url("/signup"))
         .header(ACCEPT, "text/html,application/xhtml+xml")
-        .form(&[("name", "Ada"), ("email", "ada@example.com"), ("password", "analytical engine")])
+        .form(&[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("password", "analytical engine"),
+        ])
         .send()
         .await
         .unwrap();
@@ -256,7 +370,11 @@ async fn plain_form_posts_work_without_javascript(pool: PgPool) {
         .header(ORIGIN, &app.base)
         .header(REFERER, app.url("/signup"))
         .header(ACCEPT, "text/html")
-        .form(&[("name", "Bob"), ("email", "bob@example.com"), ("password", "short")])
+        .form(&[
+            ("name", "Bob"),
+            ("email", "bob@example.com"),
+            ("password", "short"),
+        ])
         .send()
         .await
         .unwrap();
@@ -264,7 +382,10 @@ async fn plain_form_posts_work_without_javascript(pool: PgPool) {
     let back = res.headers()[LOCATION].to_str().unwrap().to_string();
     assert!(back.starts_with(&app.url("/signup?")), "{back}");
     let text = page_text(&other.get(&back).send().await.unwrap().text().await.unwrap());
-    assert!(text.contains("Use at least 8 characters for your password."), "error not shown: {text}");
+    assert!(
+        text.contains("Use at least 8 characters for your password."),
+        "error not shown: {text}"
+    );
 }
 
 /// The session id from a response's Set-Cookie.

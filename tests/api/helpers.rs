@@ -124,14 +124,28 @@ impl TestApp {
             .expect("request")
     }
 
-    pub async fn signup(&self, client: &Client, name: &str, email: &str, password: &str) -> Response {
-        self.call(client, "signup", &[("name", name), ("email", email), ("password", password)])
-            .await
+    pub async fn signup(
+        &self,
+        client: &Client,
+        name: &str,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        self.call(
+            client,
+            "signup",
+            &[("name", name), ("email", email), ("password", password)],
+        )
+        .await
     }
 
     pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
-        self.call(client, "login", &[("email", email), ("password", password), ("next", "")])
-            .await
+        self.call(
+            client,
+            "login",
+            &[("email", email), ("password", password), ("next", "")],
+        )
+        .await
     }
 
     pub async fn current_user(&self, client: &Client) -> serde_json::Value {

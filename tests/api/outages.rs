@@ -1,4 +1,4 @@
-use crate::helpers::{spawn_app_with, Options, Proxy};
+use crate::helpers::{Options, Proxy, spawn_app_with};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,10 @@ async fn readyz_reports_each_dependency(pool: PgPool) {
     .await;
     let res = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["redis"], "ok");
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["redis"],
+        "ok"
+    );
 
     redis.stop();
     let started = Instant::now();
@@ -39,7 +42,8 @@ async fn while_redis_is_down_pages_answer_503_quickly_and_recover(pool: PgPool) 
         },
     )
     .await;
-    app.signup(&app.client, "Ada", "ada@example.com", "analytical engine").await;
+    app.signup(&app.client, "Ada", "ada@example.com", "analytical engine")
+        .await;
 
     redis.stop();
     let started = Instant::now();
@@ -47,9 +51,16 @@ async fn while_redis_is_down_pages_answer_503_quickly_and_recover(pool: PgPool) 
     let took = started.elapsed();
     assert_eq!(res.status(), 503);
     assert!(took < Duration::from_millis(2500), "took {took:?}");
-    assert!(res.text().await.unwrap().contains("temporarily unavailable"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("temporarily unavailable")
+    );
 
-    let res = app.login(&app.client, "ada@example.com", "analytical engine").await;
+    let res = app
+        .login(&app.client, "ada@example.com", "analytical engine")
+        .await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.text().await.unwrap(), "\"Unavailable\"");
 
@@ -73,11 +84,19 @@ async fn while_postgres_is_down_pages_answer_503_quickly(pool: PgPool) {
     let database = options.get_database().unwrap().to_string();
     let mut pg = Proxy::start("127.0.0.1:5432").await;
     let app_pool = mailmerger::server::startup::pool_options()
-        .connect_with((*options).clone().host("127.0.0.1").port(pg.addr.port()).database(&database))
+        .connect_with(
+            (*options)
+                .clone()
+                .host("127.0.0.1")
+                .port(pg.addr.port())
+                .database(&database),
+        )
         .await
         .unwrap();
     let app = spawn_app_with(app_pool, Options::default()).await;
-    let res = app.signup(&app.client, "Ada", "ada@example.com", "analytical engine").await;
+    let res = app
+        .signup(&app.client, "Ada", "ada@example.com", "analytical engine")
+        .await;
     assert_eq!(res.status(), 200);
 
     pg.stop();
@@ -88,7 +107,10 @@ async fn while_postgres_is_down_pages_answer_503_quickly(pool: PgPool) {
     assert!(took < Duration::from_millis(2500), "took {took:?}");
     let res = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 503);
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["postgres"], "unavailable");
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["postgres"],
+        "unavailable"
+    );
     let res = app.client.get(app.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 200, "the landing page needs neither");
 }

@@ -7,14 +7,21 @@ async fn signup_with(app: &crate::helpers::TestApp, header: (&str, &str)) -> req
         .post(app.url("/api/signup"))
         .header(header.0, header.1)
         .header(ACCEPT, "application/json")
-        .form(&[("name", "Mallory"), ("email", "m@example.com"), ("password", "long enough pw")])
+        .form(&[
+            ("name", "Mallory"),
+            ("email", "m@example.com"),
+            ("password", "long enough pw"),
+        ])
         .send()
         .await
         .unwrap()
 }
 
 async fn users(app: &crate::helpers::TestApp) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&app.pool).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
 }
 
 #[sqlx::test]
@@ -52,11 +59,19 @@ async fn server_functions_need_a_session_for_private_data(pool: PgPool) {
 async fn a_database_error_answers_with_a_reference_and_no_sql(pool: PgPool) {
     let app = spawn_app(pool).await;
     // Break the table the login reads, so the query fails inside Postgres.
-    sqlx::query("ALTER TABLE users RENAME COLUMN password_hash TO gone").execute(&app.pool).await.unwrap();
-    let res = app.login(&app.client, "ada@example.com", "whatever pw").await;
+    sqlx::query("ALTER TABLE users RENAME COLUMN password_hash TO gone")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let res = app
+        .login(&app.client, "ada@example.com", "whatever pw")
+        .await;
     assert_eq!(res.status(), 500);
     let body = res.text().await.unwrap();
-    assert!(body.starts_with("{\"Internal\":{\"reference\":\""), "{body}");
+    assert!(
+        body.starts_with("{\"Internal\":{\"reference\":\""),
+        "{body}"
+    );
     for leak in ["password_hash", "SELECT", "column", "users"] {
         assert!(!body.contains(leak), "error body leaks {leak:?}: {body}");
     }

@@ -2,8 +2,10 @@
 
 use crate::domain::Password;
 use crate::error::AppError;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use std::sync::OnceLock;
 
 /// Hashes with argon2id (the crate's defaults: v19, m=19 MiB, t=2, p=1).
@@ -57,9 +59,15 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_and_verify() {
-        let h = hash(Password::parse("correct horse".into()).unwrap()).await.unwrap();
+        let h = hash(Password::parse("correct horse".into()).unwrap())
+            .await
+            .unwrap();
         assert!(h.starts_with("$argon2id$v=19$"), "{h}");
-        assert!(verify("correct horse".into(), Some(h.clone())).await.unwrap());
+        assert!(
+            verify("correct horse".into(), Some(h.clone()))
+                .await
+                .unwrap()
+        );
         assert!(!verify("wrong horse!".into(), Some(h)).await.unwrap());
     }
 

@@ -47,7 +47,10 @@ pub async fn current_user() -> Result<Option<UserView>, AppError> {
 }
 
 /// The session's user, or `None`. A session whose user no longer exists is ended.
-pub async fn load_user(pool: &sqlx::PgPool, session: &Session) -> Result<Option<UserView>, AppError> {
+pub async fn load_user(
+    pool: &sqlx::PgPool,
+    session: &Session,
+) -> Result<Option<UserView>, AppError> {
     let Some(id) = user_id(session).await? else {
         return Ok(None);
     };

@@ -24,8 +24,8 @@ impl PrefixedRedisStore {
     }
 
     async fn write(&self, record: &Record, options: SetOptions) -> session_store::Result<bool> {
-        let bytes = rmp_serde::to_vec(record)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let bytes =
+            rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let expire = Expiration::EXAT(record.expiry_date.unix_timestamp());
         self.redis
             .set(
