@@ -9,6 +9,7 @@ pub mod auth;
 pub mod components;
 pub mod domain;
 pub mod error;
+pub mod merge;
 pub mod pages;
 
 #[cfg(feature = "ssr")]

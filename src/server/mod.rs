@@ -32,7 +32,9 @@ pub fn router(state: AppState) -> Router {
     .with_http_only(true)
     .with_same_site(SameSite::Lax)
     .with_secure(state.config.is_https())
-    .with_expiry(Expiry::OnInactivity(idle));
+    .with_expiry(Expiry::OnInactivity(idle))
+    // Save on every request, so the inactivity deadline moves with each visit.
+    .with_always_save(true);
 
     let trace = TraceLayer::new_for_http()
         // The path only: query strings can carry OAuth codes and other secrets.

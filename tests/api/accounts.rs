@@ -224,6 +224,21 @@ async fn the_session_lives_in_redis_under_the_configured_prefix(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn each_visit_pushes_the_session_expiry_back(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = app
+        .signup(&app.client, "Ada", "ada@example.com", "analytical engine")
+        .await;
+    let key = format!("{}session:{}", app.prefix, session_cookie(&res).unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let before: i64 = app.redis.ttl(&key).await.unwrap();
+    let page = app.client.get(app.url("/dashboard")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let after: i64 = app.redis.ttl(&key).await.unwrap();
+    assert!(after > before, "expiry did not move: {before} -> {after}");
+}
+
+#[sqlx::test]
 async fn the_session_cookie_is_http_only_lax_and_not_secure_over_http(pool: PgPool) {
     let app = spawn_app(pool).await;
     let res = app
