@@ -5,7 +5,8 @@ use crate::pages::{
     dashboard::Dashboard,
     landing::Landing,
     not_found::NotFound,
-    upcoming::{Compose, Files, Merge, Queue, Sent, Settings, Templates},
+    templates::{DeleteTemplatePage, EditTemplatePage, NewTemplatePage, TemplatesPage},
+    upcoming::{Compose, Files, Merge, Queue, Sent, Settings},
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -49,7 +50,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/dashboard") view=Dashboard ssr=SsrMode::InOrder />
                 <Route path=path!("/compose") view=Compose ssr=SsrMode::InOrder />
                 <Route path=path!("/merge") view=Merge ssr=SsrMode::InOrder />
-                <Route path=path!("/templates") view=Templates ssr=SsrMode::InOrder />
+                <Route path=path!("/templates") view=TemplatesPage ssr=SsrMode::InOrder />
+                <Route path=path!("/templates/new") view=NewTemplatePage ssr=SsrMode::InOrder />
+                <Route path=path!("/templates/:id/edit") view=EditTemplatePage ssr=SsrMode::InOrder />
+                <Route path=path!("/templates/:id/delete") view=DeleteTemplatePage ssr=SsrMode::InOrder />
                 <Route path=path!("/queue") view=Queue ssr=SsrMode::InOrder />
                 <Route path=path!("/sent") view=Sent ssr=SsrMode::InOrder />
                 <Route path=path!("/files") view=Files ssr=SsrMode::InOrder />

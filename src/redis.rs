@@ -50,6 +50,10 @@ impl RedisKeys {
         format!("{}session:{id}", self.prefix)
     }
 
+    pub fn templates(&self, user_id: uuid::Uuid) -> String {
+        format!("{}templates:{user_id}", self.prefix)
+    }
+
     pub fn login_failures_email(&self, normalized_email: &str) -> String {
         format!("{}login-failures:email:{normalized_email}", self.prefix)
     }

@@ -5,4 +5,5 @@ pub mod auth;
 pub mod dashboard;
 pub mod landing;
 pub mod not_found;
+pub mod templates;
 pub mod upcoming;

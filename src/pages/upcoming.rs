@@ -42,16 +42,6 @@ pub fn Merge() -> impl IntoView {
 }
 
 #[component]
-pub fn Templates() -> impl IntoView {
-    view! {
-        <Upcoming
-            title="Templates"
-            purpose="Templates are reusable emails with {{ placeholders }} that are filled in for each recipient."
-        />
-    }
-}
-
-#[component]
 pub fn Queue() -> impl IntoView {
     view! {
         <Upcoming

@@ -5,3 +5,4 @@ mod accounts;
 mod helpers;
 mod outages;
 mod security;
+mod templates;

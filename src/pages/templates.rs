@@ -1,0 +1,292 @@
+//! Templates: the list, the editor, and the delete confirmation.
+
+use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::shell::AppShell;
+use crate::error::AppError;
+use crate::merge::placeholders;
+use crate::templates::{
+    DeleteTemplate, DuplicateTemplate, SaveTemplate, TemplateDetail, get_template, list_templates,
+};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use uuid::Uuid;
+
+#[component]
+pub fn TemplatesPage() -> impl IntoView {
+    let templates = Resource::new(|| (), |_| list_templates());
+    let duplicate = ServerAction::<DuplicateTemplate>::new();
+    let duplicate_error = action_error(duplicate);
+    view! {
+        <AppShell title="Templates">
+            <p class="page-actions">
+                <a class="button primary" href="/templates/new">
+                    "New template"
+                </a>
+            </p>
+            <FormAlert error=duplicate_error />
+            <Suspense fallback=|| view! { <p class="muted">"Loading your templates…"</p> }>
+                {move || {
+                    templates
+                        .get()
+                        .map(|result| match result {
+                            Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
+                            Ok(list) if list.is_empty() => {
+                                view! {
+                                    <section class="empty">
+                                        <p class="empty-purpose">
+                                            "Templates are reusable emails. Write one with placeholders such as "
+                                            <code>"{{ first_name }}"</code>
+                                            " and each recipient gets their own version."
+                                        </p>
+                                        <a class="button primary" href="/templates/new">
+                                            "Write your first template"
+                                        </a>
+                                    </section>
+                                }
+                                    .into_any()
+                            }
+                            Ok(list) => {
+                                let count = list.len();
+                                view! {
+                                    <p class="muted">
+                                        {if count == 1 { "1 template".to_string() } else { format!("{count} templates") }}
+                                    </p>
+                                    <div class="table-wrap">
+                                        <table class="list">
+                                            <thead>
+                                                <tr>
+                                                    <th scope="col">"Name"</th>
+                                                    <th scope="col">"Subject"</th>
+                                                    <th scope="col">"Placeholders"</th>
+                                                    <th scope="col">"Last edited"</th>
+                                                    <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                                                </tr>
+                                            </thead>
+                                            <tbody>
+                                                {list
+                                                    .into_iter()
+                                                    .map(|t| {
+                                                        let id = t.id.to_string();
+                                                        let edit_href = format!("/templates/{id}/edit");
+                                                        let delete_href = format!("/templates/{id}/delete");
+                                                        let duplicate_label = format!("Duplicate {}", t.name);
+                                                        let delete_label = format!("Delete {}", t.name);
+                                                        view! {
+                                                            <tr>
+                                                                <td><a href=edit_href>{t.name}</a></td>
+                                                                <td>{t.subject}</td>
+                                                                <td class="keys">
+                                                                    {t.placeholders.into_iter().map(|k| view! { <code>{k}</code>" " }).collect_view()}
+                                                                </td>
+                                                                <td class="when">{t.updated}</td>
+                                                                <td class="row-actions">
+                                                                    <ActionForm action=duplicate>
+                                                                        <input type="hidden" name="id" value=id />
+                                                                        <button type="submit" class="small" aria-label=duplicate_label>
+                                                                            "Duplicate"
+                                                                        </button>
+                                                                    </ActionForm>
+                                                                    <a class="button small danger" href=delete_href aria-label=delete_label>
+                                                                        "Delete"
+                                                                    </a>
+                                                                </td>
+                                                            </tr>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Suspense>
+        </AppShell>
+    }
+}
+
+fn template_id() -> Signal<Option<Uuid>> {
+    let params = use_params_map();
+    Signal::derive(move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| Uuid::parse_str(&id).ok())
+    })
+}
+
+#[component]
+pub fn NewTemplatePage() -> impl IntoView {
+    view! {
+        <AppShell title="New template">
+            <TemplateEditor template=None />
+        </AppShell>
+    }
+}
+
+#[component]
+pub fn EditTemplatePage() -> impl IntoView {
+    let id = template_id();
+    let template = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_template(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    view! {
+        <AppShell title="Edit template">
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    template
+                        .get()
+                        .map(|result| match result {
+                            Ok(t) => view! { <TemplateEditor template=Some(t) /> }.into_any(),
+                            Err(e) => view! { <NotYours error=e /> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </AppShell>
+    }
+}
+
+#[component]
+fn NotYours(error: AppError) -> impl IntoView {
+    let message = match error {
+        AppError::NotFound => "There is no such template. It may have been deleted.".to_string(),
+        other => other.to_string(),
+    };
+    view! {
+        <div class="alert" role="alert">{message}</div>
+        <p><a href="/templates">"Back to your templates"</a></p>
+    }
+}
+
+/// The form for a new or an existing template, with the live list of placeholders.
+#[component]
+fn TemplateEditor(template: Option<TemplateDetail>) -> impl IntoView {
+    let action = ServerAction::<SaveTemplate>::new();
+    let error = action_error(action);
+    let pending = action.pending();
+    let t = template.clone();
+    let id = t.as_ref().map(|t| t.id.to_string()).unwrap_or_default();
+    let name = t.as_ref().map(|t| t.name.clone()).unwrap_or_default();
+    let subject = RwSignal::new(t.as_ref().map(|t| t.subject.clone()).unwrap_or_default());
+    let body = RwSignal::new(t.as_ref().map(|t| t.body.clone()).unwrap_or_default());
+    let keys = Memo::new(move |_| placeholders([subject.get().as_str(), body.get().as_str()]));
+    let field = move |f: &'static str| field_error(error, f);
+    let name_error = field("name");
+    let subject_error = field("subject");
+    let body_error = field("body");
+
+    view! {
+        <div class="editor">
+            <ActionForm action attr:novalidate=true attr:class="stack editor-form">
+                <FormAlert error />
+                <input type="hidden" name="id" value=id />
+                <div class="field" class:invalid=move || name_error.get().is_some()>
+                    <label for="field-name">"Name"</label>
+                    <p class="hint" id="field-name-hint">"Only you see this: “Follow-up after interview”."</p>
+                    <input id="field-name" name="name" type="text" value=name autocomplete="off"
+                        aria-describedby="field-name-hint field-name-error" />
+                    <p class="field-error" id="field-name-error">{move || name_error.get()}</p>
+                </div>
+                <div class="field" class:invalid=move || subject_error.get().is_some()>
+                    <label for="field-subject">"Subject"</label>
+                    <input id="field-subject" name="subject" type="text" autocomplete="off"
+                        value=subject.get_untracked()
+                        prop:value=move || subject.get()
+                        on:input=move |ev| subject.set(event_target_value(&ev))
+                        aria-describedby="field-subject-error" />
+                    <p class="field-error" id="field-subject-error">{move || subject_error.get()}</p>
+                </div>
+                <div class="field" class:invalid=move || body_error.get().is_some()>
+                    <label for="field-body">"Body"</label>
+                    <p class="hint" id="field-body-hint">
+                        "Markdown: **bold**, *italic*, [link text](https://…), and lists starting with - or 1. "
+                        "Placeholders such as {{ first_name }} or {{ company | default(\"your team\") }} go in the text."
+                    </p>
+                    <textarea id="field-body" name="body" rows="14" class="mono"
+                        aria-describedby="field-body-hint field-body-error"
+                        prop:value=move || body.get()
+                        on:input=move |ev| body.set(event_target_value(&ev))>
+                        {body.get_untracked()}
+                    </textarea>
+                    <p class="field-error" id="field-body-error">{move || body_error.get()}</p>
+                </div>
+                <div class="form-actions">
+                    <button type="submit" class="primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Saving…" } else { "Save template" }}
+                    </button>
+                    <a href="/templates">"Cancel"</a>
+                </div>
+            </ActionForm>
+            <aside class="keys-panel" aria-labelledby="keys-heading">
+                <h2 id="keys-heading">"Placeholders"</h2>
+                <p class="hint">"Each one needs a value for every recipient, unless it has a default."</p>
+                <ul class="keys" aria-live="polite">
+                    {move || {
+                        let keys = keys.get();
+                        if keys.is_empty() {
+                            view! { <li class="muted">"None yet"</li> }.into_any()
+                        } else {
+                            keys.into_iter().map(|k| view! { <li><code>{k}</code></li> }).collect_view().into_any()
+                        }
+                    }}
+                </ul>
+            </aside>
+        </div>
+    }
+}
+
+#[component]
+pub fn DeleteTemplatePage() -> impl IntoView {
+    let id = template_id();
+    let template = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_template(id).await,
+                None => Err(AppError::NotFound),
+            }
+        },
+    );
+    let delete = ServerAction::<DeleteTemplate>::new();
+    let error = action_error(delete);
+    view! {
+        <AppShell title="Delete template">
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    template
+                        .get()
+                        .map(|result| match result {
+                            Err(e) => view! { <NotYours error=e /> }.into_any(),
+                            Ok(t) => {
+                                view! {
+                                    <section class="panel confirm">
+                                        <p>
+                                            "Delete the template " <strong>{t.name.clone()}</strong>
+                                            "? This deletes 1 template and cannot be undone. Mail already queued from it is not affected."
+                                        </p>
+                                        <FormAlert error />
+                                        <ActionForm action=delete attr:class="form-actions">
+                                            <input type="hidden" name="id" value=t.id.to_string() />
+                                            <button type="submit" class="danger">
+                                                "Delete template"
+                                            </button>
+                                            <a href="/templates">"Keep it"</a>
+                                        </ActionForm>
+                                    </section>
+                                }
+                                    .into_any()
+                            }
+                        })
+                }}
+            </Suspense>
+        </AppShell>
+    }
+}

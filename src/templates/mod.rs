@@ -1,0 +1,94 @@
+//! Templates: reusable emails with `{{ placeholders }}`, owned by one user.
+//!
+//! The server functions here are the feature's whole API; `crate::pages::templates`
+//! renders them.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+/// A row of the templates list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub subject: String,
+    pub placeholders: Vec<String>,
+    /// When it was last edited, for people ("Wed 25 Nov 2026, 16:40 UTC").
+    pub updated: String,
+}
+
+/// A template as its author wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateDetail {
+    pub id: Uuid,
+    pub name: String,
+    pub subject: String,
+    /// Markdown with placeholders.
+    pub body: String,
+    pub placeholders: Vec<String>,
+}
+
+#[server(endpoint = "templates/list")]
+pub async fn list_templates() -> Result<Vec<TemplateSummary>, AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    ssr::cache::list(&crate::auth::ssr::state(), user_id).await
+}
+
+#[server(endpoint = "templates/get")]
+pub async fn get_template(id: Uuid) -> Result<TemplateDetail, AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    ssr::repo::get(&crate::auth::ssr::state().pool, user_id, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Creates a template (`id` empty) or updates one, then returns to the list.
+#[server(endpoint = "templates/save")]
+pub async fn save_template(
+    id: String,
+    name: String,
+    subject: String,
+    body: String,
+) -> Result<Uuid, AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    let state = crate::auth::ssr::state();
+    let existing = match id.trim() {
+        "" => None,
+        raw => Some(Uuid::parse_str(raw).map_err(|_| AppError::NotFound)?),
+    };
+    let input = ssr::input::TemplateInput::parse(&name, &subject, &body)?;
+    let saved = match existing {
+        None => ssr::repo::create(&state.pool, user_id, &input).await?,
+        Some(id) => ssr::repo::update(&state.pool, user_id, id, &input).await?,
+    };
+    ssr::cache::invalidate(&state, user_id).await;
+    tracing::info!(%user_id, template_id = %saved, "template saved");
+    leptos_axum::redirect("/templates");
+    Ok(saved)
+}
+
+/// Copies a template as "Copy of …".
+#[server(endpoint = "templates/duplicate")]
+pub async fn duplicate_template(id: Uuid) -> Result<Uuid, AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    let state = crate::auth::ssr::state();
+    let copy = ssr::repo::duplicate(&state.pool, user_id, id).await?;
+    ssr::cache::invalidate(&state, user_id).await;
+    leptos_axum::redirect("/templates");
+    Ok(copy)
+}
+
+#[server(endpoint = "templates/delete")]
+pub async fn delete_template(id: Uuid) -> Result<(), AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    let state = crate::auth::ssr::state();
+    ssr::repo::delete(&state.pool, user_id, id).await?;
+    ssr::cache::invalidate(&state, user_id).await;
+    leptos_axum::redirect("/templates");
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! Turning what the user wrote (Markdown with placeholders) into the HTML and
+//! plain-text parts of a template, once, when it is saved.
+//!
+//! Placeholders may stand in text, never inside a tag or an attribute (no
+//! `[link]({{ url }})`): then HTML-escaping each value is all the sanitising a
+//! render needs, and the stored HTML has been through ammonia exactly once.
+
+use crate::merge::render::{MessageTemplate, Part, SyntaxError};
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    pub html: String,
+    pub text: String,
+}
+
+/// A problem with the body or subject, for the field it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn options() -> Options {
+    Options::ENABLE_STRIKETHROUGH
+}
+
+fn has_tag(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("%7B%7B") || s.contains("%7B%25")
+}
+
+/// Checks the subject and body, and derives the two body parts.
+pub fn prepare(subject: &str, markdown: &str) -> Result<Body, BodyError> {
+    // Syntax first, on exactly what the user wrote, so lines and columns match.
+    if let Err(e) = MessageTemplate::compile(subject, "", markdown) {
+        return Err(syntax(e));
+    }
+    // `[text]({{ url }})` is no link to Markdown (the space ends the address), but
+    // it is what the user meant: refuse it like any link.
+    let placeholder_as_address = markdown
+        .match_indices("](")
+        .any(|(i, _)| has_tag(markdown[i + 2..].trim_start().get(..2).unwrap_or("")));
+    for event in Parser::new_ext(markdown, options()) {
+        let inside_markup = placeholder_as_address
+            || match &event {
+                Event::Start(Tag::Link {
+                    dest_url, title, ..
+                })
+                | Event::Start(Tag::Image {
+                    dest_url, title, ..
+                }) => has_tag(dest_url) || has_tag(title),
+                Event::Html(raw) | Event::InlineHtml(raw) => has_tag(raw),
+                _ => false,
+            };
+        if inside_markup {
+            return Err(BodyError {
+                field: "body",
+                message: "Placeholders can stand in text, but not inside a link address or an HTML tag. Put the placeholder in the link's text instead.".into(),
+            });
+        }
+    }
+
+    let mut raw_html = String::new();
+    pulldown_cmark::html::push_html(&mut raw_html, Parser::new_ext(markdown, options()));
+    let html = unescape_tags(&ammonia::clean(&raw_html));
+    let text = plain_text(markdown);
+    if let Err(e) = MessageTemplate::compile(subject, &html, &text) {
+        return Err(syntax(e));
+    }
+    Ok(Body { html, text })
+}
+
+fn syntax(e: SyntaxError) -> BodyError {
+    let field = if e.part == Part::Subject {
+        "subject"
+    } else {
+        "body"
+    };
+    BodyError {
+        field,
+        message: format!(
+            "This does not read as a template at line {}, column {}: {}. Placeholders look like {{{{ first_name }}}}.",
+            e.line, e.column, e.message
+        ),
+    }
+}
+
+/// HTML escaping turns `default("there")` into `default(&quot;there&quot;)`;
+/// inside template tags, put the characters back so the template still parses.
+fn unescape_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("{{").into_iter().chain(rest.find("{%")).min() {
+        let close = if rest[start..].starts_with("{{") {
+            "}}"
+        } else {
+            "%}"
+        };
+        let Some(end) = rest[start + 2..].find(close) else {
+            break;
+        };
+        let end = start + 2 + end + 2;
+        out.push_str(&rest[..start]);
+        out.push_str(
+            &rest[start..end]
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&"),
+        );
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The plain-text alternative: the Markdown read as text, with links written out.
+fn plain_text(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut lists: Vec<Option<u64>> = Vec::new();
+    let mut link: Option<String> = None;
+    for event in Parser::new_ext(markdown, options()) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => out.push('\n'),
+            Event::Start(Tag::Item) => {
+                let indent = "  ".repeat(lists.len().saturating_sub(1));
+                match lists.last_mut() {
+                    Some(Some(n)) => {
+                        out.push_str(&format!("{indent}{n}. "));
+                        *n += 1;
+                    }
+                    _ => out.push_str(&format!("{indent}- ")),
+                }
+            }
+            Event::Start(Tag::List(first)) => {
+                if !lists.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                lists.push(first);
+            }
+            Event::End(TagEnd::List(_)) => {
+                lists.pop();
+                if lists.is_empty() {
+                    out.push('\n');
+                }
+            }
+            Event::End(TagEnd::Item) => {
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            Event::Start(Tag::Link { dest_url, .. }) => link = Some(dest_url.to_string()),
+            Event::End(TagEnd::Link) => {
+                if let Some(url) = link.take() {
+                    out.push_str(&format!(" ({url})"));
+                }
+            }
+            Event::End(TagEnd::Paragraph) | Event::End(TagEnd::Heading(_)) => {
+                if lists.is_empty() {
+                    out.push_str("\n\n");
+                } else {
+                    out.push('\n');
+                }
+            }
+            Event::Start(Tag::Heading { level, .. }) if level == HeadingLevel::H1 => {}
+            Event::Rule => out.push_str("----\n\n"),
+            _ => {}
+        }
+    }
+    out.trim_end().to_string() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_becomes_sanitised_html_with_formatting() {
+        let body = prepare(
+            "Hi",
+            "Hello **{{ name }}**, *really*.\n\n- one\n- two\n\n1. first\n2. second\n\n[our site](https://example.com)\n\n<script>alert(1)</script>",
+        )
+        .unwrap();
+        assert!(
+            body.html.contains("<strong>{{ name }}</strong>"),
+            "{}",
+            body.html
+        );
+        assert!(body.html.contains("<em>really</em>"));
+        assert!(body.html.contains("<ul>\n<li>one</li>"));
+        assert!(body.html.contains("<ol>\n<li>first</li>"));
+        assert!(body.html.contains("<a href=\"https://example.com\""));
+        assert!(!body.html.contains("script"), "{}", body.html);
+    }
+
+    #[test]
+    fn the_text_part_reads_well() {
+        let body = prepare(
+            "Hi",
+            "Hello {{ name }},\n\n- one\n- two\n\nSee [our site](https://example.com).",
+        )
+        .unwrap();
+        assert_eq!(
+            body.text,
+            "Hello {{ name }},\n\n- one\n- two\n\nSee our site (https://example.com).\n"
+        );
+    }
+
+    #[test]
+    fn fallbacks_survive_html_escaping() {
+        let body = prepare("Hi", r#"Dear {{ name | default("there & co") }}"#).unwrap();
+        assert!(
+            body.html.contains(r#"{{ name | default("there & co") }}"#),
+            "{}",
+            body.html
+        );
+        let t = MessageTemplate::compile("Hi", &body.html, &body.text).unwrap();
+        let r = t.render(&Default::default()).unwrap();
+        assert_eq!(r.html, "<p>Dear there &amp; co</p>\n");
+        assert_eq!(r.text, "Dear there & co\n");
+    }
+
+    #[test]
+    fn placeholders_inside_links_or_tags_are_refused() {
+        for bad in [
+            "[site]({{ url }})",
+            "![x]({{ img }})",
+            "<a href=\"{{ url }}\">x</a>",
+            "[t](https://x.io \"{{ t }}\")",
+        ] {
+            let err = prepare("Hi", bad).unwrap_err();
+            assert_eq!(err.field, "body", "{bad}");
+            assert!(err.message.contains("not inside a link address"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_name_the_field_line_and_column() {
+        let err = prepare("Hi", "First line\nsecond {{ name ").unwrap_err();
+        assert_eq!(err.field, "body");
+        assert!(err.message.contains("line 2"), "{}", err.message);
+        let err = prepare("Hi {% if x %}", "ok").unwrap_err();
+        assert_eq!(err.field, "subject");
+        assert!(err.message.contains("line 1"), "{}", err.message);
+    }
+}
