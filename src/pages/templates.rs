@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 #[component]
 pub fn TemplatesPage() -> impl IntoView {
-    let templates = Resource::new(|| (), |_| list_templates());
     let duplicate = ServerAction::<DuplicateTemplate>::new();
+    // Duplicating stays on this page, so the list reloads after each one.
+    let templates = Resource::new(move || duplicate.version().get(), |_| list_templates());
     let duplicate_error = action_error(duplicate);
     view! {
         <AppShell title="Templates">
