@@ -108,13 +108,21 @@ pub fn TemplatesPage() -> impl IntoView {
     }
 }
 
-fn template_id() -> Signal<Option<Uuid>> {
+/// The template named by the `:id` in the URL (an id that is not a UUID is simply
+/// not found).
+fn template_from_url() -> Resource<Result<TemplateDetail, AppError>> {
     let params = use_params_map();
-    Signal::derive(move || {
+    let id = move || {
         params
             .read()
             .get("id")
             .and_then(|id| Uuid::parse_str(&id).ok())
+    };
+    Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_template(id).await,
+            None => Err(AppError::NotFound),
+        }
     })
 }
 
@@ -129,16 +137,7 @@ pub fn NewTemplatePage() -> impl IntoView {
 
 #[component]
 pub fn EditTemplatePage() -> impl IntoView {
-    let id = template_id();
-    let template = Resource::new(
-        move || id.get(),
-        |id| async move {
-            match id {
-                Some(id) => get_template(id).await,
-                None => Err(AppError::NotFound),
-            }
-        },
-    );
+    let template = template_from_url();
     view! {
         <AppShell title="Edit template">
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -246,16 +245,7 @@ fn TemplateEditor(template: Option<TemplateDetail>) -> impl IntoView {
 
 #[component]
 pub fn DeleteTemplatePage() -> impl IntoView {
-    let id = template_id();
-    let template = Resource::new(
-        move || id.get(),
-        |id| async move {
-            match id {
-                Some(id) => get_template(id).await,
-                None => Err(AppError::NotFound),
-            }
-        },
-    );
+    let template = template_from_url();
     let delete = ServerAction::<DeleteTemplate>::new();
     let error = action_error(delete);
     view! {

@@ -1,6 +1,6 @@
 use crate::helpers::{Options, browser_client, page_text, spawn_app, spawn_app_with};
 use fred::prelude::*;
-use reqwest::header::{ACCEPT, LOCATION, ORIGIN, REFERER, SET_COOKIE};
+use reqwest::header::{LOCATION, SET_COOKIE};
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -361,38 +361,23 @@ async fn a_logged_in_user_visiting_login_goes_to_the_dashboard(pool: PgPool) {
 async fn plain_form_posts_work_without_javascript(pool: PgPool) {
     let app = spawn_app(pool).await;
     // A browser without wasm posts the form and follows redirects.
-    let res = app
-        .client
-        .post(app.url("/api/signup"))
-        .header(ORIGIN, &app.base)
-        .header(REFERER, app.url("/signup"))
-        .header(ACCEPT, "text/html,application/xhtml+xml")
-        .form(&[
-            ("name", "Ada"),
-            ("email", "ada@example.com"),
-            ("password", "analytical engine"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = [
+        ("name", "Ada"),
+        ("email", "ada@example.com"),
+        ("password", "analytical engine"),
+    ];
+    let res = app.post_form(&app.client, "signup", "/signup", &form).await;
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()[LOCATION], "/dashboard");
 
     // An error goes back to the form, which shows it next to the field.
     let other = browser_client();
-    let res = other
-        .post(app.url("/api/signup"))
-        .header(ORIGIN, &app.base)
-        .header(REFERER, app.url("/signup"))
-        .header(ACCEPT, "text/html")
-        .form(&[
-            ("name", "Bob"),
-            ("email", "bob@example.com"),
-            ("password", "short"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let form = [
+        ("name", "Bob"),
+        ("email", "bob@example.com"),
+        ("password", "short"),
+    ];
+    let res = app.post_form(&other, "signup", "/signup", &form).await;
     assert_eq!(res.status(), 302);
     let back = res.headers()[LOCATION].to_str().unwrap().to_string();
     assert!(back.starts_with(&app.url("/signup?")), "{back}");

@@ -98,6 +98,20 @@ pub async fn spawn_app_with(pool: PgPool, options: Options) -> TestApp {
     }
 }
 
+/// An app whose Redis connection goes through a proxy the test can stop.
+pub async fn spawn_app_behind_redis_proxy(pool: PgPool) -> (TestApp, Proxy) {
+    let proxy = Proxy::start("127.0.0.1:6379").await;
+    let app = spawn_app_with(
+        pool,
+        Options {
+            redis_url: Some(format!("redis://{}", proxy.addr)),
+            ..Default::default()
+        },
+    )
+    .await;
+    (app, proxy)
+}
+
 pub fn browser_client() -> Client {
     Client::builder()
         .cookie_store(true)
@@ -118,6 +132,26 @@ impl TestApp {
             .post(self.url(&format!("/api/{function}")))
             .header(ORIGIN, &self.base)
             .header(ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Posts a form the way a browser without wasm does: it accepts HTML and comes
+    /// from `page`, so the server answers with a redirect.
+    pub async fn post_form(
+        &self,
+        client: &Client,
+        function: &str,
+        page: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        client
+            .post(self.url(&format!("/api/{function}")))
+            .header(ORIGIN, &self.base)
+            .header(reqwest::header::REFERER, self.url(page))
+            .header(ACCEPT, "text/html,application/xhtml+xml")
             .form(form)
             .send()
             .await

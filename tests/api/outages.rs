@@ -1,18 +1,10 @@
-use crate::helpers::{Options, Proxy, spawn_app_with};
+use crate::helpers::{Options, Proxy, spawn_app_behind_redis_proxy, spawn_app_with};
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
 
 #[sqlx::test]
 async fn readyz_reports_each_dependency(pool: PgPool) {
-    let mut redis = Proxy::start("127.0.0.1:6379").await;
-    let app = spawn_app_with(
-        pool,
-        Options {
-            redis_url: Some(format!("redis://{}", redis.addr)),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (app, mut redis) = spawn_app_behind_redis_proxy(pool).await;
     let res = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(
@@ -33,15 +25,7 @@ async fn readyz_reports_each_dependency(pool: PgPool) {
 
 #[sqlx::test]
 async fn while_redis_is_down_pages_answer_503_quickly_and_recover(pool: PgPool) {
-    let mut redis = Proxy::start("127.0.0.1:6379").await;
-    let app = spawn_app_with(
-        pool,
-        Options {
-            redis_url: Some(format!("redis://{}", redis.addr)),
-            ..Default::default()
-        },
-    )
-    .await;
+    let (app, mut redis) = spawn_app_behind_redis_proxy(pool).await;
     app.signup(&app.client, "Ada", "ada@example.com", "analytical engine")
         .await;
 

@@ -6,7 +6,7 @@
 //! render needs, and the stored HTML has been through ammonia exactly once.
 
 use crate::merge::render::{MessageTemplate, Part, SyntaxError};
-use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Body {
@@ -146,11 +146,7 @@ fn plain_text(markdown: &str) -> String {
                     out.push('\n');
                 }
             }
-            Event::End(TagEnd::Item) => {
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
-            }
+            Event::End(TagEnd::Item) if !out.ends_with('\n') => out.push('\n'),
             Event::Start(Tag::Link { dest_url, .. }) => link = Some(dest_url.to_string()),
             Event::End(TagEnd::Link) => {
                 if let Some(url) = link.take() {
@@ -164,7 +160,6 @@ fn plain_text(markdown: &str) -> String {
                     out.push('\n');
                 }
             }
-            Event::Start(Tag::Heading { level, .. }) if level == HeadingLevel::H1 => {}
             Event::Rule => out.push_str("----\n\n"),
             _ => {}
         }
