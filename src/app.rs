@@ -4,9 +4,11 @@ use crate::pages::{
     auth::{Login, Signup},
     dashboard::Dashboard,
     landing::Landing,
+    merge::{MergePage, MergeReportPage},
     not_found::NotFound,
+    queue::QueuePageView,
     templates::{DeleteTemplatePage, EditTemplatePage, NewTemplatePage, TemplatesPage},
-    upcoming::{Compose, Files, Merge, Queue, Sent, Settings},
+    upcoming::{Compose, Files, Sent, Settings},
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -49,12 +51,13 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=Login ssr=SsrMode::InOrder />
                 <Route path=path!("/dashboard") view=Dashboard ssr=SsrMode::InOrder />
                 <Route path=path!("/compose") view=Compose ssr=SsrMode::InOrder />
-                <Route path=path!("/merge") view=Merge ssr=SsrMode::InOrder />
+                <Route path=path!("/merge") view=MergePage ssr=SsrMode::InOrder />
+                <Route path=path!("/merge/:id") view=MergeReportPage ssr=SsrMode::InOrder />
                 <Route path=path!("/templates") view=TemplatesPage ssr=SsrMode::InOrder />
                 <Route path=path!("/templates/new") view=NewTemplatePage ssr=SsrMode::InOrder />
                 <Route path=path!("/templates/:id/edit") view=EditTemplatePage ssr=SsrMode::InOrder />
                 <Route path=path!("/templates/:id/delete") view=DeleteTemplatePage ssr=SsrMode::InOrder />
-                <Route path=path!("/queue") view=Queue ssr=SsrMode::InOrder />
+                <Route path=path!("/queue") view=QueuePageView ssr=SsrMode::InOrder />
                 <Route path=path!("/sent") view=Sent ssr=SsrMode::InOrder />
                 <Route path=path!("/files") view=Files ssr=SsrMode::InOrder />
                 <Route path=path!("/settings") view=Settings ssr=SsrMode::InOrder />

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod merge;
 pub mod pages;
+pub mod queue;
 pub mod templates;
 
 #[cfg(feature = "ssr")]

@@ -7,6 +7,8 @@
 pub mod scan;
 
 #[cfg(feature = "ssr")]
+pub mod plan;
+#[cfg(feature = "ssr")]
 pub mod recipients;
 #[cfg(feature = "ssr")]
 pub mod render;

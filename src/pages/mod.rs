@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod dashboard;
 pub mod landing;
+pub mod merge;
 pub mod not_found;
+pub mod queue;
 pub mod templates;
 pub mod upcoming;

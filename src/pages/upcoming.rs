@@ -32,26 +32,6 @@ pub fn Compose() -> impl IntoView {
 }
 
 #[component]
-pub fn Merge() -> impl IntoView {
-    view! {
-        <Upcoming
-            title="Mail merge"
-            purpose="Upload a CSV of recipients, check every row before anything is queued, and queue one personal message per row."
-        />
-    }
-}
-
-#[component]
-pub fn Queue() -> impl IntoView {
-    view! {
-        <Upcoming
-            title="Queue"
-            purpose="Your queue lists every message waiting to be sent, when it will go, and lets you reschedule or cancel it."
-        />
-    }
-}
-
-#[component]
 pub fn Sent() -> impl IntoView {
     view! {
         <Upcoming

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod helpers;
+mod merge;
 mod outages;
 mod security;
 mod templates;

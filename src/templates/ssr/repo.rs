@@ -69,6 +69,23 @@ pub async fn get(
     .await?)
 }
 
+/// The parts a message is rendered from: subject, HTML and text.
+#[tracing::instrument(skip_all, fields(%user_id, %id))]
+pub async fn parts(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<(String, String, String)>, AppError> {
+    Ok(sqlx::query!(
+        "SELECT subject, body_html, body_text FROM templates WHERE id = $1 AND user_id = $2",
+        id,
+        user_id,
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(|r| (r.subject, r.body_html, r.body_text)))
+}
+
 #[tracing::instrument(skip_all, fields(%user_id))]
 pub async fn create(pool: &PgPool, user_id: Uuid, t: &TemplateInput) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();

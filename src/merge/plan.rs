@@ -1,0 +1,149 @@
+//! A merge plan: every CSV row checked and rendered before anything is queued.
+//!
+//! A row is ready when its address is valid, not already used by an earlier row,
+//! and every placeholder without a fallback has a value. Everything else is a bad
+//! row with its line number and a reason a person understands.
+
+use super::recipients::{Row, Table};
+use super::render::{MessageTemplate, RenderError, Rendered};
+use crate::domain::EmailAddress;
+use std::collections::HashSet;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyRow {
+    pub line: u64,
+    pub to: EmailAddress,
+    pub message: Rendered,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    pub line: u64,
+    /// The address as written in the row, if any.
+    pub address: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Plan {
+    pub ready: Vec<ReadyRow>,
+    pub bad: Vec<BadRow>,
+}
+
+/// Checks and renders every row of `table` with `template`, taking each
+/// recipient's address from `email_column`.
+pub fn plan(table: &Table, template: &MessageTemplate, email_column: &str) -> Plan {
+    let mut seen: HashSet<String> = HashSet::with_capacity(table.rows.len());
+    let mut plan = Plan::default();
+    for row in &table.rows {
+        match check(row, template, email_column, &mut seen) {
+            Ok(ready) => plan.ready.push(ready),
+            Err(reason) => plan.bad.push(BadRow {
+                line: row.line,
+                address: row.get(email_column).unwrap_or("").to_string(),
+                reason,
+            }),
+        }
+    }
+    plan
+}
+
+fn check(
+    row: &Row,
+    template: &MessageTemplate,
+    email_column: &str,
+    seen: &mut HashSet<String>,
+) -> Result<ReadyRow, String> {
+    if row.is_empty() {
+        return Err("The row is empty.".into());
+    }
+    if row.extra_cells > 0 {
+        return Err(
+            "The row has more cells than the header has columns. Check for an unquoted comma."
+                .into(),
+        );
+    }
+    let raw = row
+        .get(email_column)
+        .ok_or("The row has no email address.")?;
+    let to =
+        EmailAddress::parse(raw).map_err(|_| format!("\"{raw}\" is not a valid email address."))?;
+    if !seen.insert(to.normalized()) {
+        return Err(format!(
+            "{to} appears more than once; it is kept once, at its first row."
+        ));
+    }
+    let message = template.render(&row.values).map_err(|e| match e {
+        RenderError::Missing { key } => {
+            format!("No value for {{{{ {key} }}}}, and it has no default.")
+        }
+        RenderError::Other { message } => message,
+    })?;
+    if message.subject.contains(['\r', '\n']) {
+        return Err("The subject would contain a line break.".into());
+    }
+    Ok(ReadyRow {
+        line: row.line,
+        to,
+        message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merge::recipients::{Limits, parse};
+
+    fn plan_for(csv: &str, html: &str) -> Plan {
+        let table = parse(csv.as_bytes(), Limits::default()).unwrap();
+        let template = MessageTemplate::compile("Hi {{ first_name }}", html, html).unwrap();
+        plan(&table, &template, table.email_column().unwrap())
+    }
+
+    #[test]
+    fn good_rows_are_rendered_and_bad_rows_say_why() {
+        let p = plan_for(
+            "Email,First Name,Company\n\
+             ada@example.com,Ada,ACME\n\
+             not-an-address,Bob,Widgets\n\
+             carol@example.com,,Initech\n\
+             ,,\n\
+             ADA@example.com,Ada again,ACME\n\
+             dan@example.com,Dan\n",
+            "{{ first_name }} at {{ company | default(\"your company\") }}",
+        );
+        let ready: Vec<(u64, &str, &str)> = p
+            .ready
+            .iter()
+            .map(|r| (r.line, r.to.as_str(), r.message.html.as_str()))
+            .collect();
+        assert_eq!(
+            ready,
+            [
+                (2, "ada@example.com", "Ada at ACME"),
+                (7, "dan@example.com", "Dan at your company")
+            ]
+        );
+        assert_eq!(p.ready[0].message.subject, "Hi Ada");
+        let bad: Vec<(u64, &str)> = p.bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
+        assert_eq!(
+            bad,
+            [
+                (3, "\"not-an-address\" is not a valid email address."),
+                (4, "No value for {{ first_name }}, and it has no default."),
+                (5, "The row is empty."),
+                (
+                    6,
+                    "ADA@example.com appears more than once; it is kept once, at its first row."
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_with_extra_cells_are_reported() {
+        let p = plan_for("email,first_name\na@x.io,Ada,oops\n", "x");
+        assert_eq!(p.bad[0].line, 2);
+        assert!(p.bad[0].reason.contains("more cells"));
+    }
+}

@@ -1,0 +1,270 @@
+//! Mail merge: upload or paste recipients, check every row, preview any row, queue.
+
+use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::shell::AppShell;
+use crate::queue::merge::{MergeReport, QueueMerge, get_merge_report};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use uuid::Uuid;
+
+#[component]
+pub fn MergePage() -> impl IntoView {
+    let query = use_query_map();
+    let error = move || query.read().get("error");
+    view! {
+        <AppShell title="Mail merge">
+            <p class="lead-text">
+                "Send one personal message per row of a CSV file. The first row names the columns, one of them holds the email addresses, and the others fill your template's placeholders."
+            </p>
+            {move || error().map(|e| view! { <div class="alert" role="alert">{e}</div> })}
+            <form class="stack panel" method="post" action="/api/merge/upload" enctype="multipart/form-data">
+                <div class="field">
+                    <label for="field-csv_file">"CSV file"</label>
+                    <p class="hint" id="field-csv_file-hint">
+                        "UTF-8; comma, semicolon or tab separated; up to 10,000 rows or 5 MB."
+                    </p>
+                    <input id="field-csv_file" type="file" name="csv_file" accept=".csv,text/csv,text/plain"
+                        aria-describedby="field-csv_file-hint" />
+                </div>
+                <div class="field">
+                    <label for="field-csv_text">"Or paste your recipients"</label>
+                    <textarea id="field-csv_text" name="csv_text" rows="8" class="mono"
+                        placeholder="email,first_name,company\nada@example.com,Ada,Analytical Engines"></textarea>
+                </div>
+                <div class="form-actions">
+                    <button type="submit" class="primary">"Check recipients"</button>
+                </div>
+            </form>
+        </AppShell>
+    }
+}
+
+#[component]
+pub fn MergeReportPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let key = move || {
+        let q = query.read();
+        (
+            params
+                .read()
+                .get("id")
+                .and_then(|id| Uuid::parse_str(&id).ok()),
+            q.get("template_id")
+                .and_then(|id| Uuid::parse_str(&id).ok()),
+            q.get("email_column").filter(|c| !c.is_empty()),
+            q.get("line").and_then(|l| l.parse::<u64>().ok()),
+        )
+    };
+    let report = Resource::new(key, |(id, template_id, column, line)| async move {
+        match id {
+            Some(id) => get_merge_report(id, template_id, column, line).await,
+            None => Err(crate::error::AppError::NotFound),
+        }
+    });
+    view! {
+        <AppShell title="Mail merge">
+            <Suspense fallback=|| view! { <p class="muted">"Checking every row…"</p> }>
+                {move || {
+                    report
+                        .get()
+                        .map(|r| match r {
+                            Ok(report) => view! { <Report report /> }.into_any(),
+                            Err(crate::error::AppError::NotFound) => {
+                                view! {
+                                    <div class="alert" role="alert">"There is no such import. Upload your file again."</div>
+                                    <p><a href="/merge">"Start a mail merge"</a></p>
+                                }
+                                    .into_any()
+                            }
+                            Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </AppShell>
+    }
+}
+
+#[component]
+fn Report(report: MergeReport) -> impl IntoView {
+    let rows = report.ready + report.bad.len();
+    let import_id = report.import_id.to_string();
+    let template_value = report
+        .template_id
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let column_value = report.email_column.clone().unwrap_or_default();
+    view! {
+        <p class="lead-text">
+            <strong>{report.file_name.clone()}</strong>
+            {format!(": {} columns ({})", report.columns.len(), report.columns.join(", "))}
+        </p>
+        <form method="get" class="panel setup">
+            <div class="field">
+                <label for="field-template_id">"Template"</label>
+                <select id="field-template_id" name="template_id">
+                    <option value="" selected=report.template_id.is_none()>"Choose a template"</option>
+                    {report
+                        .templates
+                        .iter()
+                        .map(|(id, name)| {
+                            view! { <option value=id.to_string() selected=report.template_id == Some(*id)>{name.clone()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="field-email_column">"Email column"</label>
+                <select id="field-email_column" name="email_column">
+                    {report
+                        .columns
+                        .iter()
+                        .map(|c| view! { <option value=c.clone() selected=report.email_column.as_deref() == Some(c)>{c.clone()}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <div class="form-actions">
+                <button type="submit">"Check recipients"</button>
+            </div>
+        </form>
+        {report.problem.clone().map(|p| view! { <div class="notice" role="status">{p}</div> })}
+        {(report.problem.is_none())
+            .then(|| {
+                view! {
+                    <section class="panel" aria-labelledby="report-heading">
+                        <h2 id="report-heading">"Report"</h2>
+                        <p class="summary" role="status">
+                            <span class="ok-count">{format!("{} of {rows} rows ready", report.ready)}</span>
+                            {(!report.bad.is_empty())
+                                .then(|| view! { <span class="bad-count">{format!(", {} with problems (not queued)", report.bad.len())}</span> })}
+                        </p>
+                        {(!report.bad.is_empty())
+                            .then(|| {
+                                view! {
+                                    <div class="table-wrap">
+                                        <table class="list bad-rows">
+                                            <caption class="visually-hidden">"Rows with problems"</caption>
+                                            <thead><tr><th scope="col">"Line"</th><th scope="col">"Address"</th><th scope="col">"Problem"</th></tr></thead>
+                                            <tbody>
+                                                {report
+                                                    .bad
+                                                    .iter()
+                                                    .map(|b| view! { <tr><td>{b.line}</td><td class="mono">{b.address.clone()}</td><td>{b.reason.clone()}</td></tr> })
+                                                    .collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                }
+                            })}
+                    </section>
+                    <Preview report=report.clone() />
+                    <QueueForm report=report.clone() import_id=import_id.clone() template_value=template_value.clone() column_value=column_value.clone() />
+                }
+            })}
+    }
+}
+
+#[component]
+fn Preview(report: MergeReport) -> impl IntoView {
+    let Some(preview) = report.preview.clone() else {
+        return ().into_any();
+    };
+    let template = report
+        .template_id
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let column = report.email_column.clone().unwrap_or_default();
+    view! {
+        <section class="panel" aria-labelledby="preview-heading">
+            <h2 id="preview-heading">"Preview"</h2>
+            <form method="get" class="inline-form">
+                <input type="hidden" name="template_id" value=template />
+                <input type="hidden" name="email_column" value=column />
+                <div class="field">
+                    <label for="field-line">"Row to preview"</label>
+                    <select id="field-line" name="line">
+                        {report
+                            .ready_lines
+                            .iter()
+                            .map(|(line, to)| view! { <option value=line.to_string() selected=*line == preview.line>{format!("Line {line}: {to}")}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <button type="submit">"Show this row"</button>
+            </form>
+            <article class="email-preview" aria-label="Message preview">
+                <dl class="headers">
+                    <dt>"From"</dt><dd>{report.from_name.clone()}</dd>
+                    <dt>"To"</dt><dd class="mono">{preview.to.clone()}</dd>
+                    <dt>"Subject"</dt><dd class="subject">{preview.subject.clone()}</dd>
+                </dl>
+                // Sanitised when the template was saved; values are HTML-escaped.
+                <div class="body" inner_html=preview.html.clone()></div>
+                <details>
+                    <summary>"Plain-text version"</summary>
+                    <pre class="text-part">{preview.text.clone()}</pre>
+                </details>
+            </article>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn QueueForm(
+    report: MergeReport,
+    import_id: String,
+    template_value: String,
+    column_value: String,
+) -> impl IntoView {
+    let action = ServerAction::<QueueMerge>::new();
+    let error = action_error(action);
+    let pending = action.pending();
+    let ready = report.ready;
+    let cc_error = field_error(error, "cc");
+    let bcc_error = field_error(error, "bcc");
+    let when_error = field_error(error, "send_at");
+    let column_error = field_error(error, "email_column");
+    if ready == 0 {
+        return view! { <p class="notice">"No row is ready yet, so there is nothing to queue."</p> }.into_any();
+    }
+    view! {
+        <section class="panel" aria-labelledby="queue-heading">
+            <h2 id="queue-heading">"Queue"</h2>
+            <ActionForm action attr:novalidate=true attr:class="stack">
+                <FormAlert error />
+                <input type="hidden" name="import_id" value=import_id />
+                <input type="hidden" name="template_id" value=template_value />
+                <input type="hidden" name="email_column" value=column_value />
+                <p class="field-error">{move || column_error.get()}</p>
+                <div class="field" class:invalid=move || cc_error.get().is_some()>
+                    <label for="field-cc">"Cc (every message)"</label>
+                    <input id="field-cc" name="cc" type="text" class="mono" placeholder="comma-separated" />
+                    <p class="field-error">{move || cc_error.get()}</p>
+                </div>
+                <div class="field" class:invalid=move || bcc_error.get().is_some()>
+                    <label for="field-bcc">"Bcc (every message)"</label>
+                    <input id="field-bcc" name="bcc" type="text" class="mono" placeholder="comma-separated" />
+                    <p class="field-error">{move || bcc_error.get()}</p>
+                </div>
+                <fieldset class="when">
+                    <legend>"When"</legend>
+                    <label class="choice"><input type="radio" name="when" value="now" checked=true />" As soon as possible"</label>
+                    <label class="choice"><input type="radio" name="when" value="later" />" At a time I choose"</label>
+                    <div class="field" class:invalid=move || when_error.get().is_some()>
+                        <label for="field-send_at">{format!("Date and time ({})", report.time_zone)}</label>
+                        <input id="field-send_at" name="send_at" type="datetime-local" />
+                        <p class="field-error">{move || when_error.get()}</p>
+                    </div>
+                </fieldset>
+                <div class="form-actions">
+                    <button type="submit" class="primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Queueing…".to_string() } else if ready == 1 { "Queue 1 message".to_string() } else { format!("Queue {ready} messages") }}
+                    </button>
+                    <span class="muted">"Rows with problems are left out. Everything queues together or nothing does."</span>
+                </div>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
+}

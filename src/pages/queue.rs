@@ -1,0 +1,157 @@
+//! The queue: what is waiting to be sent, with bulk delete and reschedule.
+
+use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::shell::AppShell;
+use crate::queue::{QueuePage, UpdateQueue, list_queue};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn QueuePageView() -> impl IntoView {
+    let query = use_query_map();
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(1)
+    };
+    let queued = move || {
+        query
+            .read()
+            .get("queued")
+            .and_then(|q| q.parse::<u64>().ok())
+    };
+    let update = ServerAction::<UpdateQueue>::new();
+    let list = Resource::new(
+        move || (page(), update.version().get()),
+        |(page, _)| list_queue(page),
+    );
+    view! {
+        <AppShell title="Queue">
+            {move || {
+                queued()
+                    .map(|n| {
+                        view! {
+                            <div class="success" role="status">
+                                {if n == 1 { "Queued 1 message.".to_string() } else { format!("Queued {n} messages.") }}
+                            </div>
+                        }
+                    })
+            }}
+            <p class="muted">
+                "Sending from the queue arrives with the Gmail connection; until then nothing here is sent."
+            </p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading your queue…"</p> }>
+                {move || {
+                    list.get()
+                        .map(|r| match r {
+                            Ok(p) if p.total == 0 => {
+                                view! {
+                                    <section class="empty">
+                                        <p class="empty-purpose">
+                                            "Nothing is queued. Messages you queue from a mail merge wait here until they are sent."
+                                        </p>
+                                        <a class="button primary" href="/merge">"Start a mail merge"</a>
+                                    </section>
+                                }
+                                    .into_any()
+                            }
+                            Ok(p) => view! { <QueueTable page=p update /> }.into_any(),
+                            Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </AppShell>
+    }
+}
+
+#[component]
+fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoView {
+    let error = action_error(update);
+    let ids_error = field_error(error, "ids");
+    let when_error = field_error(error, "send_at");
+    let total = page.total;
+    let selected = RwSignal::new(0usize);
+    let all = RwSignal::new(false);
+    view! {
+        <ActionForm action=update attr:class="queue-form" attr:novalidate=true>
+            <div class="bulk-bar" role="group" aria-label="Selected messages">
+                <p class="count">
+                    {move || {
+                        if all.get() {
+                            format!("All {total} queued messages selected")
+                        } else if selected.get() > 0 {
+                            format!("{} selected of {total} queued", selected.get())
+                        } else if total == 1 {
+                            "1 queued message".to_string()
+                        } else {
+                            format!("{total} queued messages")
+                        }
+                    }}
+                </p>
+                <label class="choice">
+                    <input type="checkbox" name="all_matching" value="on"
+                        on:change=move |ev| all.set(event_target_checked(&ev)) />
+                    {format!(" Select all {total} queued messages, on every page")}
+                </label>
+                <FormAlert error />
+                <p class="field-error">{move || ids_error.get()}</p>
+                <div class="bulk-actions">
+                    <button type="submit" name="action" value="delete" class="danger">
+                        "Delete selected"
+                    </button>
+                    <div class="field inline">
+                        <label for="field-send_at">{format!("New time ({})", page.time_zone)}</label>
+                        <input id="field-send_at" name="send_at" type="datetime-local" />
+                        <p class="field-error">{move || when_error.get()}</p>
+                    </div>
+                    <button type="submit" name="action" value="reschedule">
+                        "Reschedule selected"
+                    </button>
+                </div>
+            </div>
+            <div class="table-wrap">
+                <table class="list">
+                    <thead>
+                        <tr>
+                            <th scope="col"><span class="visually-hidden">"Select"</span></th>
+                            <th scope="col">"Recipient"</th>
+                            <th scope="col">"Subject"</th>
+                            <th scope="col">"When"</th>
+                            <th scope="col">"Status"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {page
+                            .rows
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, row)| {
+                                let id = format!("select-{}", row.id);
+                                view! {
+                                    <tr>
+                                        <td>
+                                            <input type="checkbox" id=id.clone() name=format!("ids[{i}]") value=row.id.to_string()
+                                                on:change=move |ev| selected.update(|n| if event_target_checked(&ev) { *n += 1 } else { *n = n.saturating_sub(1) }) />
+                                            <label for=id class="visually-hidden">{format!("Select the message to {}", row.to)}</label>
+                                        </td>
+                                        <td class="mono">{row.to}</td>
+                                        <td>{row.subject}</td>
+                                        <td class="when">{row.when}</td>
+                                        <td><span class="status queued">"Queued"</span></td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </ActionForm>
+        <nav class="pager" aria-label="Pages">
+            {(page.page > 1).then(|| view! { <a href=format!("/queue?page={}", page.page - 1)>"Previous page"</a> })}
+            <span>{format!("Page {} of {}", page.page, page.pages)}</span>
+            {(page.page < page.pages).then(|| view! { <a href=format!("/queue?page={}", page.page + 1)>"Next page"</a> })}
+        </nav>
+    }
+}

@@ -1,0 +1,100 @@
+//! Mail merge from a CSV: upload or paste, check every row, preview any row, then
+//! queue all ready rows in one transaction.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::{MultipartData, MultipartFormData};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadRowView {
+    pub line: u64,
+    pub address: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePreview {
+    pub line: u64,
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeReport {
+    pub import_id: Uuid,
+    pub file_name: String,
+    pub columns: Vec<String>,
+    pub email_column: Option<String>,
+    pub templates: Vec<(Uuid, String)>,
+    pub template_id: Option<Uuid>,
+    /// Why no report could be made yet (no template chosen, no email column, …).
+    pub problem: Option<String>,
+    pub ready: usize,
+    /// Line numbers of the ready rows, for choosing one to preview.
+    pub ready_lines: Vec<(u64, String)>,
+    pub bad: Vec<BadRowView>,
+    pub preview: Option<MessagePreview>,
+    pub from_name: String,
+    pub time_zone: String,
+}
+
+/// Reads a CSV file or pasted text (multipart, counted while it streams), keeps it,
+/// and goes to its report. Problems go back to `/merge?error=…`.
+#[server(endpoint = "merge/upload", input = MultipartFormData)]
+pub async fn upload_recipients(data: MultipartData) -> Result<(), AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    match super::ssr::upload::read(data).await {
+        Ok((file_name, csv)) => {
+            let pool = crate::auth::ssr::state().pool;
+            let id = super::ssr::imports::create(&pool, user_id, &file_name, &csv).await?;
+            leptos_axum::redirect(&format!("/merge/{id}"));
+        }
+        Err(message) => {
+            let q: String = url::form_urlencoded::byte_serialize(message.as_bytes()).collect();
+            leptos_axum::redirect(&format!("/merge?error={q}"));
+        }
+    }
+    Ok(())
+}
+
+#[server(endpoint = "merge/report")]
+pub async fn get_merge_report(
+    import_id: Uuid,
+    #[server(default)] template_id: Option<Uuid>,
+    #[server(default)] email_column: Option<String>,
+    #[server(default)] line: Option<u64>,
+) -> Result<MergeReport, AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    super::ssr::merging::report(user_id, import_id, template_id, email_column, line).await
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "merge/queue")]
+pub async fn queue_merge(
+    import_id: Uuid,
+    template_id: Uuid,
+    email_column: String,
+    #[server(default)] cc: String,
+    #[server(default)] bcc: String,
+    when: String,
+    #[server(default)] send_at: String,
+) -> Result<u64, AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    let queued = super::ssr::merging::queue(
+        user_id,
+        import_id,
+        template_id,
+        &email_column,
+        &cc,
+        &bcc,
+        &when,
+        &send_at,
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/queue?queued={queued}"));
+    Ok(queued)
+}

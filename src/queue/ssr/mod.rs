@@ -1,0 +1,7 @@
+//! Server-only parts of the queue.
+
+pub mod imports;
+pub mod merging;
+pub mod repo;
+pub mod upload;
+pub mod zone;

@@ -1,0 +1,146 @@
+//! The `emails` table, as far as queueing and the queue page need it.
+
+use crate::error::AppError;
+use crate::merge::plan::ReadyRow;
+use sqlx::{PgPool, Postgres, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub struct Batch<'a> {
+    pub user_id: Uuid,
+    pub template_id: Option<Uuid>,
+    pub import_id: Option<Uuid>,
+    pub cc: &'a [String],
+    pub bcc: &'a [String],
+    pub send_at: OffsetDateTime,
+}
+
+/// Inserts one message per ready row, in the caller's transaction.
+#[tracing::instrument(skip_all, fields(user_id = %batch.user_id, rows = rows.len()))]
+pub async fn insert_batch(
+    tx: &mut Transaction<'_, Postgres>,
+    batch: &Batch<'_>,
+    rows: &[ReadyRow],
+) -> Result<u64, AppError> {
+    let mut inserted = 0;
+    // Bounded chunks keep each statement's parameters small.
+    for chunk in rows.chunks(2_000) {
+        let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
+        let to: Vec<String> = chunk.iter().map(|r| r.to.as_str().to_string()).collect();
+        let subjects: Vec<String> = chunk.iter().map(|r| r.message.subject.clone()).collect();
+        let html: Vec<String> = chunk.iter().map(|r| r.message.html.clone()).collect();
+        let text: Vec<String> = chunk.iter().map(|r| r.message.text.clone()).collect();
+        let result = sqlx::query!(
+            "INSERT INTO emails (id, user_id, template_id, import_id, to_addrs, cc_addrs, bcc_addrs,
+                                 subject, body_html, body_text, send_at)
+             SELECT u.id, $1, $2, $3, ARRAY[u.to_addr], $4, $5, u.subject, u.html, u.text, $6
+             FROM UNNEST($7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[])
+                  AS u(id, to_addr, subject, html, text)",
+            batch.user_id,
+            batch.template_id,
+            batch.import_id,
+            batch.cc,
+            batch.bcc,
+            batch.send_at,
+            &ids,
+            &to,
+            &subjects,
+            &html,
+            &text,
+        )
+        .execute(&mut **tx)
+        .await?;
+        inserted += result.rows_affected();
+    }
+    Ok(inserted)
+}
+
+pub struct QueuedRow {
+    pub id: Uuid,
+    pub to_addrs: Vec<String>,
+    pub subject: String,
+    pub send_at: OffsetDateTime,
+    pub status: String,
+}
+
+#[tracing::instrument(skip_all, fields(%user_id))]
+pub async fn list_queued(
+    pool: &PgPool,
+    user_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<QueuedRow>, i64), AppError> {
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM emails WHERE user_id = $1 AND status = 'queued'"#,
+        user_id
+    )
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query_as!(
+        QueuedRow,
+        "SELECT id, to_addrs, subject, send_at, status FROM emails
+         WHERE user_id = $1 AND status = 'queued'
+         ORDER BY send_at, id LIMIT $2 OFFSET $3",
+        user_id,
+        limit,
+        offset,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok((rows, total))
+}
+
+/// Which queued messages an action applies to.
+pub enum Selection<'a> {
+    Ids(&'a [Uuid]),
+    AllQueued,
+}
+
+impl Selection<'_> {
+    fn parts(&self) -> (Vec<Uuid>, bool) {
+        match self {
+            Selection::Ids(ids) => (ids.to_vec(), false),
+            Selection::AllQueued => (Vec::new(), true),
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(%user_id))]
+pub async fn cancel(
+    pool: &PgPool,
+    user_id: Uuid,
+    selection: Selection<'_>,
+) -> Result<u64, AppError> {
+    let (ids, all) = selection.parts();
+    let done = sqlx::query!(
+        "UPDATE emails SET status = 'cancelled', updated_at = now()
+         WHERE user_id = $1 AND status = 'queued' AND ($3 OR id = ANY($2))",
+        user_id,
+        &ids,
+        all,
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+#[tracing::instrument(skip_all, fields(%user_id))]
+pub async fn reschedule(
+    pool: &PgPool,
+    user_id: Uuid,
+    selection: Selection<'_>,
+    send_at: OffsetDateTime,
+) -> Result<u64, AppError> {
+    let (ids, all) = selection.parts();
+    let done = sqlx::query!(
+        "UPDATE emails SET send_at = $4, updated_at = now()
+         WHERE user_id = $1 AND status = 'queued' AND ($3 OR id = ANY($2))",
+        user_id,
+        &ids,
+        all,
+        send_at,
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
