@@ -98,7 +98,17 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                 <FormAlert error />
                 <p class="field-error">{move || ids_error.get()}</p>
                 <div class="bulk-actions">
-                    <button type="submit" name="action" value="delete" class="danger">
+                    <button type="submit" name="action" value="delete" class="danger" on:click=move |ev| {
+                        let n = if all.get_untracked() { total as usize } else { selected.get_untracked() };
+                        let message = if n == 1 {
+                            "Delete 1 queued message? It will not be sent.".to_string()
+                        } else {
+                            format!("Delete {n} queued messages? They will not be sent.")
+                        };
+                        if n > 0 && !window().confirm_with_message(&message).unwrap_or(false) {
+                            ev.prevent_default();
+                        }
+                    }>
                         "Delete selected"
                     </button>
                     <div class="field inline">
