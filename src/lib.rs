@@ -4,6 +4,10 @@
 //! to wasm with `hydrate` for the browser. Server-only code sits behind
 //! `#[cfg(feature = "ssr")]`.
 
+// Without `erase_components`, Leptos's full view types of deep pages need more
+// than the default limit.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod auth;
 pub mod components;
