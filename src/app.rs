@@ -2,13 +2,14 @@
 
 use crate::pages::{
     auth::{Login, Signup},
+    compose::ComposePage,
     dashboard::Dashboard,
     landing::Landing,
     merge::{MergePage, MergeReportPage},
     not_found::NotFound,
     queue::QueuePageView,
     templates::{DeleteTemplatePage, EditTemplatePage, NewTemplatePage, TemplatesPage},
-    upcoming::{Compose, Files, Sent, Settings},
+    upcoming::{Files, Sent, Settings},
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -50,7 +51,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/signup") view=Signup ssr=SsrMode::InOrder />
                 <Route path=path!("/login") view=Login ssr=SsrMode::InOrder />
                 <Route path=path!("/dashboard") view=Dashboard ssr=SsrMode::InOrder />
-                <Route path=path!("/compose") view=Compose ssr=SsrMode::InOrder />
+                <Route path=path!("/compose") view=ComposePage ssr=SsrMode::InOrder />
                 <Route path=path!("/merge") view=MergePage ssr=SsrMode::InOrder />
                 <Route path=path!("/merge/:id") view=MergeReportPage ssr=SsrMode::InOrder />
                 <Route path=path!("/templates") view=TemplatesPage ssr=SsrMode::InOrder />

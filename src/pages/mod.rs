@@ -2,6 +2,7 @@
 //! lives in the feature modules.
 
 pub mod auth;
+pub mod compose;
 pub mod dashboard;
 pub mod landing;
 pub mod merge;

@@ -22,6 +22,7 @@ pub fn QueuePageView() -> impl IntoView {
             .get("queued")
             .and_then(|q| q.parse::<u64>().ok())
     };
+    let saved = move || query.read().get("saved").is_some();
     let update = ServerAction::<UpdateQueue>::new();
     let list = Resource::new(
         move || (page(), update.version().get()),
@@ -39,6 +40,7 @@ pub fn QueuePageView() -> impl IntoView {
                         }
                     })
             }}
+            {move || saved().then(|| view! { <div class="success" role="status">"Saved your changes."</div> })}
             <p class="muted">
                 "Sending from the queue arrives with the Gmail connection; until then nothing here is sent."
             </p>
@@ -130,6 +132,7 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                             <th scope="col">"Subject"</th>
                             <th scope="col">"When"</th>
                             <th scope="col">"Status"</th>
+                            <th scope="col"><span class="visually-hidden">"Edit"</span></th>
                         </tr>
                     </thead>
                     <tbody>
@@ -146,10 +149,16 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                                                 on:change=move |ev| selected.update(|n| if event_target_checked(&ev) { *n += 1 } else { *n = n.saturating_sub(1) }) />
                                             <label for=id class="visually-hidden">{format!("Select the message to {}", row.to)}</label>
                                         </td>
-                                        <td class="mono">{row.to}</td>
+                                        <td class="mono">{row.to.clone()}</td>
                                         <td>{row.subject}</td>
                                         <td class="when">{row.when}</td>
                                         <td><span class="status queued">"Queued"</span></td>
+                                        <td>
+                                            {row.editable.then(|| {
+                                                let label = format!("Edit the message to {}", row.to);
+                                                view! { <a href=format!("/compose?edit={}", row.id) aria-label=label>"Edit"</a> }
+                                            })}
+                                        </td>
                                     </tr>
                                 }
                             })

@@ -22,16 +22,6 @@ fn Upcoming(title: &'static str, purpose: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn Compose() -> impl IntoView {
-    view! {
-        <Upcoming
-            title="Write email"
-            purpose="Write one email, or start from a template and fill in its placeholders, preview it, and add it to your queue."
-        />
-    }
-}
-
-#[component]
 pub fn Sent() -> impl IntoView {
     view! {
         <Upcoming

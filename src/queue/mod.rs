@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod compose;
 pub mod merge;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -19,6 +20,8 @@ pub struct QueuedEmailView {
     pub subject: String,
     /// When it is due, in the user's time zone, zone named.
     pub when: String,
+    /// Written on Write email (merge rows are rescheduled or deleted, not edited).
+    pub editable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +50,7 @@ pub async fn list_queue(page: i64) -> Result<QueuePage, AppError> {
                 to: r.to_addrs.join(", "),
                 subject: r.subject,
                 when: zone.display(r.send_at),
+                editable: r.editable,
             })
             .collect(),
         total,

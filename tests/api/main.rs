@@ -2,6 +2,7 @@
 //! (`#[sqlx::test]`), and a random Redis key prefix per spawned app.
 
 mod accounts;
+mod compose;
 mod helpers;
 mod merge;
 mod outages;

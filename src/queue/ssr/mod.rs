@@ -1,5 +1,6 @@
 //! Server-only parts of the queue.
 
+pub mod composing;
 pub mod imports;
 pub mod merging;
 pub mod repo;

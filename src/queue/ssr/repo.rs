@@ -61,6 +61,7 @@ pub struct QueuedRow {
     pub subject: String,
     pub send_at: OffsetDateTime,
     pub status: String,
+    pub editable: bool,
 }
 
 #[tracing::instrument(skip_all, fields(%user_id))]
@@ -78,9 +79,9 @@ pub async fn list_queued(
     .await?;
     let rows = sqlx::query_as!(
         QueuedRow,
-        "SELECT id, to_addrs, subject, send_at, status FROM emails
+        r#"SELECT id, to_addrs, subject, send_at, status, body_source IS NOT NULL AS "editable!" FROM emails
          WHERE user_id = $1 AND status = 'queued'
-         ORDER BY send_at, id LIMIT $2 OFFSET $3",
+         ORDER BY send_at, id LIMIT $2 OFFSET $3"#,
         user_id,
         limit,
         offset,

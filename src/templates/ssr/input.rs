@@ -24,7 +24,7 @@ fn name(raw: &str) -> Result<String, String> {
     }
 }
 
-fn subject(raw: &str) -> Result<String, String> {
+pub fn subject(raw: &str) -> Result<String, String> {
     let s = raw.trim();
     match s.chars().count() {
         0 => Err("Write a subject.".into()),
@@ -35,7 +35,7 @@ fn subject(raw: &str) -> Result<String, String> {
     }
 }
 
-fn markdown(raw: &str) -> Result<String, String> {
+pub fn markdown(raw: &str) -> Result<String, String> {
     let s = raw.replace("\r\n", "\n");
     if s.trim().is_empty() {
         return Err("Write the body of the email.".into());

@@ -1,0 +1,94 @@
+//! Write email: one message, written here or started from a template, previewed
+//! with the same render as sending, and queued now or later. A queued message can
+//! be reopened and edited until it is sent.
+
+use super::merge::MessagePreview;
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// What the compose form starts with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draft {
+    /// Set when editing a queued message.
+    pub id: Option<Uuid>,
+    pub template_id: Option<Uuid>,
+    pub to: String,
+    pub cc: String,
+    pub bcc: String,
+    pub subject: String,
+    pub body: String,
+    pub values: BTreeMap<String, String>,
+    pub templates: Vec<(Uuid, String)>,
+    pub time_zone: String,
+    pub from_name: String,
+}
+
+/// A fresh draft, one started from a template, or a queued message to edit.
+#[server(endpoint = "compose/start")]
+pub async fn start_draft(
+    #[server(default)] template_id: Option<Uuid>,
+    #[server(default)] edit: Option<Uuid>,
+) -> Result<Draft, AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    super::ssr::composing::start(user_id, template_id, edit).await
+}
+
+/// The message as it would be sent, for the preview pane.
+#[server(endpoint = "compose/preview")]
+pub async fn preview_message(
+    to: String,
+    subject: String,
+    body: String,
+    #[server(default)] values: BTreeMap<String, String>,
+) -> Result<MessagePreview, AppError> {
+    crate::auth::ssr::session::require_user_id().await?;
+    super::ssr::composing::preview(&to, &subject, &body, &values)
+}
+
+/// Queues the message (or saves the queued one being edited), then shows the queue.
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "compose/queue")]
+pub async fn queue_message(
+    #[server(default)] id: String,
+    #[server(default)] template_id: String,
+    to: String,
+    #[server(default)] cc: String,
+    #[server(default)] bcc: String,
+    subject: String,
+    body: String,
+    #[server(default)] values: BTreeMap<String, String>,
+    #[server(default)] when: String,
+    #[server(default)] send_at: String,
+) -> Result<Uuid, AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    let message = super::ssr::composing::Message {
+        id: parse_id(&id)?,
+        template_id: parse_id(&template_id)?,
+        to: &to,
+        cc: &cc,
+        bcc: &bcc,
+        subject: &subject,
+        body: &body,
+        values: &values,
+        when: &when,
+        send_at: &send_at,
+    };
+    let (saved, edited) = super::ssr::composing::queue(user_id, message).await?;
+    leptos_axum::redirect(if edited {
+        "/queue?saved=1"
+    } else {
+        "/queue?queued=1"
+    });
+    Ok(saved)
+}
+
+#[cfg(feature = "ssr")]
+fn parse_id(raw: &str) -> Result<Option<Uuid>, AppError> {
+    match raw.trim() {
+        "" => Ok(None),
+        s => Uuid::parse_str(s).map(Some).map_err(|_| AppError::NotFound),
+    }
+}

@@ -1,0 +1,249 @@
+//! Write email on the server: drafts, previews and queueing one message.
+
+use super::merging::address_list;
+use super::zone::UserZone;
+use crate::auth::ssr::state;
+use crate::error::{AppError, FieldErrors};
+use crate::merge::normalize_key;
+use crate::merge::render::{MessageTemplate, RenderError, Rendered};
+use crate::queue::compose::Draft;
+use crate::queue::merge::MessagePreview;
+use crate::templates::ssr::{body, input};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+const MAX_RECIPIENTS: usize = 100;
+
+pub struct Message<'a> {
+    pub id: Option<Uuid>,
+    pub template_id: Option<Uuid>,
+    pub to: &'a str,
+    pub cc: &'a str,
+    pub bcc: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+    pub values: &'a BTreeMap<String, String>,
+    pub when: &'a str,
+    pub send_at: &'a str,
+}
+
+pub async fn start(
+    user_id: Uuid,
+    template_id: Option<Uuid>,
+    edit: Option<Uuid>,
+) -> Result<Draft, AppError> {
+    let state = state();
+    let templates = crate::templates::ssr::cache::list(&state, user_id).await?;
+    let zone = UserZone::of_user(&state.pool, user_id).await?;
+    let from_name = crate::auth::ssr::users::find_view(&state.pool, user_id)
+        .await?
+        .map(|u| u.name)
+        .unwrap_or_default();
+    let mut draft = Draft {
+        templates: templates.iter().map(|t| (t.id, t.name.clone())).collect(),
+        time_zone: zone.name,
+        from_name,
+        ..Draft::default()
+    };
+    if let Some(id) = edit {
+        let row = sqlx::query!(
+            r#"SELECT id, template_id, to_addrs, cc_addrs, bcc_addrs, subject_source, body_source,
+                      merge_values AS "merge_values: sqlx::types::Json<BTreeMap<String, String>>"
+               FROM emails WHERE id = $1 AND user_id = $2 AND status = 'queued'"#,
+            id,
+            user_id,
+        )
+        .fetch_optional(&state.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+        let (Some(subject), Some(body)) = (row.subject_source, row.body_source) else {
+            return Err(AppError::BadRequest(
+                "Messages from a mail merge can be rescheduled or deleted from the queue, not edited one by one.".into(),
+            ));
+        };
+        draft.id = Some(row.id);
+        draft.template_id = row.template_id;
+        draft.to = row.to_addrs.join(", ");
+        draft.cc = row.cc_addrs.join(", ");
+        draft.bcc = row.bcc_addrs.join(", ");
+        draft.subject = subject;
+        draft.body = body;
+        draft.values = row.merge_values.0;
+    } else if let Some(template_id) = template_id {
+        let t = crate::templates::ssr::repo::get(&state.pool, user_id, template_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        draft.template_id = Some(t.id);
+        draft.subject = t.subject;
+        draft.body = t.body;
+    }
+    Ok(draft)
+}
+
+struct Checked {
+    to: Vec<String>,
+    cc: Vec<String>,
+    bcc: Vec<String>,
+    markdown: String,
+    subject: String,
+    values: BTreeMap<String, String>,
+    rendered: Rendered,
+}
+
+/// Everything that makes a message sendable, checked at once; the body is rendered
+/// exactly as the queue will send it.
+fn check(
+    to: &str,
+    cc: &str,
+    bcc: &str,
+    subject: &str,
+    body: &str,
+    values: &BTreeMap<String, String>,
+    need_to: bool,
+) -> Result<Checked, AppError> {
+    let mut errors = FieldErrors::default();
+    let to = errors.check(
+        "to",
+        address_list(to).and_then(|list| {
+            if list.is_empty() && need_to {
+                Err("Enter at least one recipient.".to_string())
+            } else {
+                Ok(list)
+            }
+        }),
+    );
+    let cc = errors.check("cc", address_list(cc));
+    let bcc = errors.check("bcc", address_list(bcc));
+    let subject = errors.check("subject", input::subject(subject));
+    let markdown = errors.check("body", input::markdown(body));
+    let (Some(to), Some(cc), Some(bcc), Some(subject), Some(markdown)) =
+        (to, cc, bcc, subject, markdown)
+    else {
+        return Err(errors.into_error());
+    };
+    if to.len() + cc.len() + bcc.len() > MAX_RECIPIENTS {
+        return Err(AppError::field(
+            "to",
+            format!("At most {MAX_RECIPIENTS} recipients per message, counting To, Cc and Bcc."),
+        ));
+    }
+    let parts =
+        body::prepare(&subject, &markdown).map_err(|e| AppError::field(e.field, e.message))?;
+    let template = MessageTemplate::compile(&subject, &parts.html, &parts.text)
+        .map_err(|e| AppError::field("body", e.to_string()))?;
+    let values: BTreeMap<String, String> = values
+        .iter()
+        .map(|(k, v)| (normalize_key(k), v.trim().to_string()))
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .collect();
+    let rendered = template.render(&values).map_err(|e| match e {
+        RenderError::Missing { key } => AppError::field(
+            format!("values[{key}]"),
+            format!("Fill in {key}, or give it a default in the text."),
+        ),
+        RenderError::Other { message } => AppError::field("body", message),
+    })?;
+    if rendered.subject.contains(['\r', '\n']) {
+        return Err(AppError::field("subject", "The subject must be one line."));
+    }
+    Ok(Checked {
+        to,
+        cc,
+        bcc,
+        markdown,
+        subject,
+        values,
+        rendered,
+    })
+}
+
+pub fn preview(
+    to: &str,
+    subject: &str,
+    body: &str,
+    values: &BTreeMap<String, String>,
+) -> Result<MessagePreview, AppError> {
+    let c = check(to, "", "", subject, body, values, false)?;
+    Ok(MessagePreview {
+        line: 0,
+        to: c.to.join(", "),
+        subject: c.rendered.subject,
+        html: c.rendered.html,
+        text: c.rendered.text,
+    })
+}
+
+/// Queues a new message or saves the queued one being edited. Returns its id and
+/// whether it was an edit.
+pub async fn queue(user_id: Uuid, m: Message<'_>) -> Result<(Uuid, bool), AppError> {
+    let state = state();
+    let zone = UserZone::of_user(&state.pool, user_id).await?;
+    let c = check(m.to, m.cc, m.bcc, m.subject, m.body, m.values, true)?;
+    let send_at = match m.when {
+        "later" => zone.parse_local(m.send_at).and_then(|t| {
+            if t < time::OffsetDateTime::now_utc() - time::Duration::minutes(1) {
+                Err("Choose a time in the future, or send now.".to_string())
+            } else {
+                Ok(t)
+            }
+        }),
+        _ => Ok(time::OffsetDateTime::now_utc()),
+    }
+    .map_err(|e| AppError::field("send_at", e))?;
+    let values = sqlx::types::Json(&c.values);
+    if let Some(id) = m.id {
+        let updated = sqlx::query!(
+            "UPDATE emails SET to_addrs = $3, cc_addrs = $4, bcc_addrs = $5, subject = $6, body_html = $7,
+                 body_text = $8, subject_source = $9, body_source = $10, merge_values = $11, send_at = $12,
+                 updated_at = now()
+             WHERE id = $1 AND user_id = $2 AND status = 'queued'",
+            id,
+            user_id,
+            &c.to,
+            &c.cc,
+            &c.bcc,
+            c.rendered.subject,
+            c.rendered.html,
+            c.rendered.text,
+            c.subject,
+            c.markdown,
+            values as _,
+            send_at,
+        )
+        .execute(&state.pool)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(AppError::NotFound);
+        }
+        return Ok((id, true));
+    }
+    let template_id = match m.template_id {
+        Some(t) => crate::templates::ssr::repo::get(&state.pool, user_id, t)
+            .await?
+            .map(|t| t.id),
+        None => None,
+    };
+    let id = Uuid::now_v7();
+    sqlx::query!(
+        "INSERT INTO emails (id, user_id, template_id, to_addrs, cc_addrs, bcc_addrs, subject, body_html,
+                             body_text, subject_source, body_source, merge_values, send_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        id,
+        user_id,
+        template_id,
+        &c.to,
+        &c.cc,
+        &c.bcc,
+        c.rendered.subject,
+        c.rendered.html,
+        c.rendered.text,
+        c.subject,
+        c.markdown,
+        values as _,
+        send_at,
+    )
+    .execute(&state.pool)
+    .await?;
+    tracing::info!(%user_id, email_id = %id, "message queued");
+    Ok((id, false))
+}
