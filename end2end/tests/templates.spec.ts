@@ -46,3 +46,22 @@ test("write a template, see its placeholders live, edit, duplicate and delete it
   await expect(page.getByText("1 template", { exact: true })).toBeVisible();
   await expect(page.getByRole("row", { name: /Copy of Follow-up/ })).toHaveCount(0);
 });
+
+test("the formatting toolbar edits the Markdown and the live preview shows it", async ({ page }) => {
+  await signUp(page, "Ada Lovelace", uniqueEmail("toolbar"), "analytical engine");
+  await page.goto("/templates/new");
+  await hydrated(page);
+  const body = page.getByLabel("Body");
+  await body.fill("Thanks for your time");
+  await body.evaluate((el: HTMLTextAreaElement) => el.setSelectionRange(16, 20));
+  const toolbar = page.getByRole("toolbar", { name: "Formatting" });
+  await toolbar.getByRole("button", { name: "Bold" }).click();
+  await expect(body).toHaveValue("Thanks for your **time**");
+  await expect(page.locator(".live-preview strong")).toHaveText("time");
+
+  await body.fill("one\ntwo");
+  await body.evaluate((el: HTMLTextAreaElement) => el.setSelectionRange(0, 7));
+  await toolbar.getByRole("button", { name: "Numbered list" }).click();
+  await expect(body).toHaveValue("1. one\n2. two");
+  await expect(page.locator(".live-preview ol li")).toHaveText(["one", "two"]);
+});

@@ -1,4 +1,5 @@
 //! Small reusable pieces of UI. No business logic lives here.
 
 pub mod form;
+pub mod markdown;
 pub mod shell;

@@ -1,11 +1,13 @@
 //! Templates: the list, the editor, and the delete confirmation.
 
 use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::markdown::{Format, apply, byte_offset, utf16_offset};
 use crate::components::shell::AppShell;
 use crate::error::AppError;
 use crate::merge::placeholders;
 use crate::templates::{
     DeleteTemplate, DuplicateTemplate, SaveTemplate, TemplateDetail, get_template, list_templates,
+    preview_template,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -183,6 +185,47 @@ fn TemplateEditor(template: Option<TemplateDetail>) -> impl IntoView {
     let subject_error = field("subject");
     let body_error = field("body");
 
+    // With JavaScript: a formatting toolbar and a live preview, refreshed shortly
+    // after typing stops.
+    let textarea = NodeRef::<leptos::html::Textarea>::new();
+    let enhanced = RwSignal::new(false);
+    let preview = Action::new(|(s, b): &(String, String)| preview_template(s.clone(), b.clone()));
+    let generation = StoredValue::new(0u64);
+    let refresh = move || {
+        let this = generation.get_value() + 1;
+        generation.set_value(this);
+        set_timeout(
+            move || {
+                if generation.get_value() == this && !body.get_untracked().trim().is_empty() {
+                    preview.dispatch((subject.get_untracked(), body.get_untracked()));
+                }
+            },
+            std::time::Duration::from_millis(400),
+        );
+    };
+    Effect::new(move |_| {
+        enhanced.set(true);
+        refresh();
+    });
+    let format = move |kind: Format| {
+        let Some(el) = textarea.get() else { return };
+        let text = el.value();
+        let start = byte_offset(
+            &text,
+            el.selection_start().ok().flatten().unwrap_or(0) as usize,
+        );
+        let end = byte_offset(
+            &text,
+            el.selection_end().ok().flatten().unwrap_or(0) as usize,
+        );
+        let (new, s, e) = apply(&text, start, end, kind);
+        el.set_value(&new);
+        body.set(new.clone());
+        let _ = el.focus();
+        let _ = el.set_selection_range(utf16_offset(&new, s) as u32, utf16_offset(&new, e) as u32);
+        refresh();
+    };
+
     view! {
         <div class="editor">
             <ActionForm action attr:novalidate=true attr:class="stack editor-form">
@@ -200,7 +243,10 @@ fn TemplateEditor(template: Option<TemplateDetail>) -> impl IntoView {
                     <input id="field-subject" name="subject" type="text" autocomplete="off"
                         value=subject.get_untracked()
                         prop:value=move || subject.get()
-                        on:input=move |ev| subject.set(event_target_value(&ev))
+                        on:input=move |ev| {
+                            subject.set(event_target_value(&ev));
+                            refresh();
+                        }
                         aria-describedby="field-subject-error" />
                     <p class="field-error" id="field-subject-error">{move || subject_error.get()}</p>
                 </div>
@@ -210,10 +256,27 @@ fn TemplateEditor(template: Option<TemplateDetail>) -> impl IntoView {
                         "Markdown: **bold**, *italic*, [link text](https://…), and lists starting with - or 1. "
                         "Placeholders such as {{ first_name }} or {{ company | default(\"your team\") }} go in the text."
                     </p>
-                    <textarea id="field-body" name="body" rows="14" class="mono"
+                    {move || {
+                        enhanced
+                            .get()
+                            .then(|| {
+                                view! {
+                                    <div class="toolbar" role="toolbar" aria-label="Formatting" aria-controls="field-body">
+                                        {Format::ALL
+                                            .into_iter()
+                                            .map(|(kind, label)| view! { <button type="button" class="small" on:click=move |_| format(kind)>{label}</button> })
+                                            .collect_view()}
+                                    </div>
+                                }
+                            })
+                    }}
+                    <textarea id="field-body" name="body" rows="14" class="mono" node_ref=textarea
                         aria-describedby="field-body-hint field-body-error"
                         prop:value=move || body.get()
-                        on:input=move |ev| body.set(event_target_value(&ev))>
+                        on:input=move |ev| {
+                            body.set(event_target_value(&ev));
+                            refresh();
+                        }>
                         {body.get_untracked()}
                     </textarea>
                     <p class="field-error" id="field-body-error">{move || body_error.get()}</p>
@@ -238,6 +301,23 @@ fn TemplateEditor(template: Option<TemplateDetail>) -> impl IntoView {
                         }
                     }}
                 </ul>
+                {move || {
+                    enhanced
+                        .get()
+                        .then(|| {
+                            view! {
+                                <h2 id="live-preview-heading">"Preview"</h2>
+                                <div class="live-preview" aria-labelledby="live-preview-heading" aria-live="polite">
+                                    {move || match preview.value().get() {
+                                        None => view! { <p class="muted">"Start writing to see it formatted."</p> }.into_any(),
+                                        // Sanitised by the same pipeline as saving.
+                                        Some(Ok(html)) => view! { <div class="body" inner_html=html></div> }.into_any(),
+                                        Some(Err(e)) => view! { <p class="field-error">{e.message_for("body").or_else(|| e.message_for("subject")).unwrap_or_else(|| e.to_string())}</p> }.into_any(),
+                                    }}
+                                </div>
+                            }
+                        })
+                }}
             </aside>
         </div>
     }

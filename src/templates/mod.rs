@@ -92,3 +92,18 @@ pub async fn delete_template(id: Uuid) -> Result<(), AppError> {
     leptos_axum::redirect("/templates");
     Ok(())
 }
+
+/// The body as formatted HTML, placeholders shown as written, for the editor's
+/// live preview. The same Markdown pipeline as saving.
+#[server(endpoint = "templates/preview")]
+pub async fn preview_template(subject: String, body: String) -> Result<String, AppError> {
+    crate::auth::ssr::session::require_user_id().await?;
+    let subject = if subject.trim().is_empty() {
+        "(no subject)".to_string()
+    } else {
+        subject
+    };
+    ssr::body::prepare(&subject, &body)
+        .map(|b| b.html)
+        .map_err(|e| AppError::field(e.field, e.message))
+}
