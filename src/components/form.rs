@@ -97,3 +97,22 @@ pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
         })
     }
 }
+
+/// What a page shows when the thing it loads cannot be had: "not found" in the
+/// page's own words with a way back, or the error's own message.
+#[component]
+pub fn LoadError(
+    error: AppError,
+    not_found: &'static str,
+    back_href: &'static str,
+    back_label: &'static str,
+) -> impl IntoView {
+    let message = match error {
+        AppError::NotFound => not_found.to_string(),
+        other => other.to_string(),
+    };
+    view! {
+        <div class="alert" role="alert">{message}</div>
+        <p><a href=back_href>{back_label}</a></p>
+    }
+}

@@ -1,7 +1,7 @@
 //! Write email: one message, from scratch or from a template, previewed exactly as
 //! it will be sent, then queued. Also where a queued message is edited.
 
-use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::form::{FormAlert, LoadError, action_error, field_error};
 use crate::components::shell::AppShell;
 use crate::error::AppError;
 use crate::merge::placeholders;
@@ -30,14 +30,7 @@ pub fn ComposePage() -> impl IntoView {
                         .get()
                         .map(|d| match d {
                             Ok(draft) => view! { <ComposeForm draft /> }.into_any(),
-                            Err(AppError::NotFound) => {
-                                view! {
-                                    <div class="alert" role="alert">"That message is no longer queued, or does not exist."</div>
-                                    <p><a href="/queue">"Back to the queue"</a></p>
-                                }
-                                    .into_any()
-                            }
-                            Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
+                            Err(e) => view! { <LoadError error=e not_found="That message is no longer queued, or does not exist." back_href="/queue" back_label="Back to the queue" /> }.into_any(),
                         })
                 }}
             </Suspense>

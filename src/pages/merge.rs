@@ -1,6 +1,6 @@
 //! Mail merge: upload or paste recipients, check every row, preview any row, queue.
 
-use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::form::{FormAlert, LoadError, action_error, field_error};
 use crate::components::shell::AppShell;
 use crate::queue::merge::{MergeReport, QueueMerge, get_merge_report};
 use leptos::prelude::*;
@@ -70,14 +70,7 @@ pub fn MergeReportPage() -> impl IntoView {
                         .get()
                         .map(|r| match r {
                             Ok(report) => view! { <Report report /> }.into_any(),
-                            Err(crate::error::AppError::NotFound) => {
-                                view! {
-                                    <div class="alert" role="alert">"There is no such import. Upload your file again."</div>
-                                    <p><a href="/merge">"Start a mail merge"</a></p>
-                                }
-                                    .into_any()
-                            }
-                            Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
+                            Err(e) => view! { <LoadError error=e not_found="There is no such import. Upload your file again." back_href="/merge" back_label="Start a mail merge" /> }.into_any(),
                         })
                 }}
             </Suspense>

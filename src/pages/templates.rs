@@ -1,6 +1,6 @@
 //! Templates: the list, the editor, and the delete confirmation.
 
-use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::form::{FormAlert, LoadError, action_error, field_error};
 use crate::components::markdown::{Format, apply, byte_offset, utf16_offset};
 use crate::components::shell::AppShell;
 use crate::error::AppError;
@@ -148,23 +148,11 @@ pub fn EditTemplatePage() -> impl IntoView {
                         .get()
                         .map(|result| match result {
                             Ok(t) => view! { <TemplateEditor template=Some(t) /> }.into_any(),
-                            Err(e) => view! { <NotYours error=e /> }.into_any(),
+                            Err(e) => view! { <LoadError error=e not_found="There is no such template. It may have been deleted." back_href="/templates" back_label="Back to your templates" /> }.into_any(),
                         })
                 }}
             </Suspense>
         </AppShell>
-    }
-}
-
-#[component]
-fn NotYours(error: AppError) -> impl IntoView {
-    let message = match error {
-        AppError::NotFound => "There is no such template. It may have been deleted.".to_string(),
-        other => other.to_string(),
-    };
-    view! {
-        <div class="alert" role="alert">{message}</div>
-        <p><a href="/templates">"Back to your templates"</a></p>
     }
 }
 
@@ -335,7 +323,7 @@ pub fn DeleteTemplatePage() -> impl IntoView {
                     template
                         .get()
                         .map(|result| match result {
-                            Err(e) => view! { <NotYours error=e /> }.into_any(),
+                            Err(e) => view! { <LoadError error=e not_found="There is no such template. It may have been deleted." back_href="/templates" back_label="Back to your templates" /> }.into_any(),
                             Ok(t) => {
                                 view! {
                                     <section class="panel confirm">

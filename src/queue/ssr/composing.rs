@@ -2,6 +2,7 @@
 
 use super::merging::address_list;
 use super::zone::UserZone;
+use super::{Sender, check_recipient_count};
 use crate::auth::ssr::state;
 use crate::error::{AppError, FieldErrors};
 use crate::merge::normalize_key;
@@ -11,8 +12,6 @@ use crate::queue::merge::MessagePreview;
 use crate::templates::ssr::{body, input};
 use std::collections::BTreeMap;
 use uuid::Uuid;
-
-const MAX_RECIPIENTS: usize = 100;
 
 pub struct Message<'a> {
     pub id: Option<Uuid>,
@@ -33,16 +32,11 @@ pub async fn start(
     edit: Option<Uuid>,
 ) -> Result<Draft, AppError> {
     let state = state();
-    let templates = crate::templates::ssr::cache::list(&state, user_id).await?;
-    let zone = UserZone::of_user(&state.pool, user_id).await?;
-    let from_name = crate::auth::ssr::users::find_view(&state.pool, user_id)
-        .await?
-        .map(|u| u.name)
-        .unwrap_or_default();
+    let sender = Sender::load(&state, user_id).await?;
     let mut draft = Draft {
-        templates: templates.iter().map(|t| (t.id, t.name.clone())).collect(),
-        time_zone: zone.name,
-        from_name,
+        templates: sender.templates,
+        time_zone: sender.zone.name,
+        from_name: sender.name,
         ..Draft::default()
     };
     if let Some(id) = edit {
@@ -121,12 +115,7 @@ fn check(
     else {
         return Err(errors.into_error());
     };
-    if to.len() + cc.len() + bcc.len() > MAX_RECIPIENTS {
-        return Err(AppError::field(
-            "to",
-            format!("At most {MAX_RECIPIENTS} recipients per message, counting To, Cc and Bcc."),
-        ));
-    }
+    check_recipient_count("to", to.len() + cc.len() + bcc.len())?;
     let parts =
         body::prepare(&subject, &markdown).map_err(|e| AppError::field(e.field, e.message))?;
     let template = MessageTemplate::compile(&subject, &parts.html, &parts.text)
@@ -179,17 +168,9 @@ pub async fn queue(user_id: Uuid, m: Message<'_>) -> Result<(Uuid, bool), AppErr
     let state = state();
     let zone = UserZone::of_user(&state.pool, user_id).await?;
     let c = check(m.to, m.cc, m.bcc, m.subject, m.body, m.values, true)?;
-    let send_at = match m.when {
-        "later" => zone.parse_local(m.send_at).and_then(|t| {
-            if t < time::OffsetDateTime::now_utc() - time::Duration::minutes(1) {
-                Err("Choose a time in the future, or send now.".to_string())
-            } else {
-                Ok(t)
-            }
-        }),
-        _ => Ok(time::OffsetDateTime::now_utc()),
-    }
-    .map_err(|e| AppError::field("send_at", e))?;
+    let send_at = zone
+        .send_time(m.when, m.send_at)
+        .map_err(|e| AppError::field("send_at", e))?;
     let values = sqlx::types::Json(&c.values);
     if let Some(id) = m.id {
         let updated = sqlx::query!(

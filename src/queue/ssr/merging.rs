@@ -1,6 +1,6 @@
 //! The merge report and queueing, on top of the merge engine.
 
-use super::{imports, repo, zone::UserZone};
+use super::{Sender, check_recipient_count, imports, repo, zone::UserZone};
 use crate::auth::ssr::state;
 use crate::domain::EmailAddress;
 use crate::error::{AppError, FieldErrors};
@@ -9,9 +9,6 @@ use crate::merge::recipients::{Limits, Table, parse};
 use crate::merge::render::MessageTemplate;
 use crate::queue::merge::{BadRowView, MergeReport, MessagePreview};
 use uuid::Uuid;
-
-/// At most this many recipients in one message (Gmail's API limit).
-const MAX_RECIPIENTS: usize = 100;
 
 async fn compiled(user_id: Uuid, template_id: Uuid) -> Result<MessageTemplate, AppError> {
     let (subject, html, text) =
@@ -37,31 +34,26 @@ pub async fn report(
     let state = state();
     let import = imports::get(&state.pool, user_id, import_id).await?;
     let table = table_of(&import.csv)?;
-    let templates = crate::templates::ssr::cache::list(&state, user_id).await?;
-    let zone = UserZone::of_user(&state.pool, user_id).await?;
-    let from_name = crate::auth::ssr::users::find_view(&state.pool, user_id)
-        .await?
-        .map(|u| u.name)
-        .unwrap_or_default();
+    let sender = Sender::load(&state, user_id).await?;
     let email_column = email_column
         .filter(|c| table.columns.contains(c))
         .or_else(|| table.email_column().map(str::to_string));
-    let template_id = template_id.filter(|id| templates.iter().any(|t| t.id == *id));
+    let template_id = template_id.filter(|id| sender.templates.iter().any(|(t, _)| t == id));
 
     let mut report = MergeReport {
         import_id,
         file_name: import.file_name,
         columns: table.columns.clone(),
         email_column: email_column.clone(),
-        templates: templates.iter().map(|t| (t.id, t.name.clone())).collect(),
+        templates: sender.templates,
         template_id,
         problem: None,
         ready: 0,
         ready_lines: Vec::new(),
         bad: Vec::new(),
         preview: None,
-        from_name,
-        time_zone: zone.name,
+        from_name: sender.name,
+        time_zone: sender.zone.name,
     };
     let (Some(template_id), Some(column)) = (template_id, email_column) else {
         report.problem = Some(if report.templates.is_empty() {
@@ -127,28 +119,11 @@ pub async fn queue(
     let mut errors = FieldErrors::default();
     let cc = errors.check("cc", address_list(cc));
     let bcc = errors.check("bcc", address_list(bcc));
-    let at = errors.check(
-        "send_at",
-        match when {
-            "later" => zone.parse_local(send_at).and_then(|t| {
-                if t < time::OffsetDateTime::now_utc() - time::Duration::minutes(1) {
-                    Err("Choose a time in the future, or send now.".into())
-                } else {
-                    Ok(t)
-                }
-            }),
-            _ => Ok(time::OffsetDateTime::now_utc()),
-        },
-    );
+    let at = errors.check("send_at", zone.send_time(when, send_at));
     let (Some(cc), Some(bcc), Some(at)) = (cc, bcc, at) else {
         return Err(errors.into_error());
     };
-    if 1 + cc.len() + bcc.len() > MAX_RECIPIENTS {
-        return Err(AppError::field(
-            "cc",
-            format!("At most {MAX_RECIPIENTS} recipients per message, counting To, Cc and Bcc."),
-        ));
-    }
+    check_recipient_count("cc", 1 + cc.len() + bcc.len())?;
 
     let import = imports::get(&state.pool, user_id, import_id).await?;
     let table = table_of(&import.csv)?;

@@ -47,6 +47,20 @@ impl UserZone {
         )
     }
 
+    /// When to send: now, or (`when == "later"`) the local time given, which must
+    /// not be in the past.
+    pub fn send_time(&self, when: &str, local: &str) -> Result<OffsetDateTime, String> {
+        let now = OffsetDateTime::now_utc();
+        if when != "later" {
+            return Ok(now);
+        }
+        let at = self.parse_local(local)?;
+        if at < now - time::Duration::minutes(1) {
+            return Err("Choose a time in the future, or send now.".into());
+        }
+        Ok(at)
+    }
+
     /// A `datetime-local` value ("2026-12-01T09:00") read in this zone.
     pub fn parse_local(&self, input: &str) -> Result<OffsetDateTime, String> {
         let civil: DateTime = input
