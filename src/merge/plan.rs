@@ -14,6 +14,8 @@ pub struct ReadyRow {
     pub line: u64,
     pub to: EmailAddress,
     pub message: Rendered,
+    /// The row's values, kept with the message so it can be edited later.
+    pub values: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +88,7 @@ fn check(
         line: row.line,
         to,
         message,
+        values: row.values.clone(),
     })
 }
 

@@ -497,3 +497,68 @@ async fn the_queue_pages_counts_all_and_deletes_or_reschedules_a_selection(pool:
     assert!(text.contains("Fri 2 Jan 2099, 3:04 AM, UTC"), "{text}");
     assert!(text.contains("Page 1 of 3"), "{text}");
 }
+
+#[sqlx::test]
+async fn a_merged_message_reopens_in_write_email_with_its_rows_values(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let c = user(&app, "edit-merge@example.com").await;
+    let template_id = template(&app, &c).await;
+    let import_id = upload(&app, &c, file(CSV)).await.replace("/merge/", "");
+    app.call(
+        &c,
+        "merge/queue",
+        &[
+            ("import_id", &import_id),
+            ("template_id", &template_id),
+            ("email_column", "email"),
+            ("when", "now"),
+        ],
+    )
+    .await;
+    let id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM emails WHERE to_addrs = ARRAY['dan@example.com']")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let draft: Value = app
+        .call(&c, "compose/start", &[("edit", &id.to_string())])
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(draft["to"], "dan@example.com");
+    assert_eq!(draft["subject"], "Hi {{ first_name }}");
+    assert_eq!(draft["values"]["first_name"], "Dan");
+    assert_eq!(draft["values"]["company"], "Initech");
+
+    // Saving it unchanged gives exactly the message the merge queued.
+    let before: (String, String) =
+        sqlx::query_as("SELECT body_html, body_text FROM emails WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let res = app
+        .call(
+            &c,
+            "compose/queue",
+            &[
+                ("id", &id.to_string()),
+                ("to", "dan@example.com"),
+                ("subject", draft["subject"].as_str().unwrap()),
+                ("body", draft["body"].as_str().unwrap()),
+                ("values[first_name]", "Dan"),
+                ("values[company]", "Initech"),
+                ("when", "now"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let after: (String, String) =
+        sqlx::query_as("SELECT body_html, body_text FROM emails WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(before, after);
+}

@@ -142,6 +142,9 @@ pub async fn queue(
     }
     // Everything queues or nothing does.
     let mut tx = state.pool.begin().await?;
+    let source = crate::templates::ssr::repo::get(&state.pool, user_id, template_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let batch = repo::Batch {
         user_id,
         template_id: Some(template_id),
@@ -149,6 +152,8 @@ pub async fn queue(
         cc: &cc,
         bcc: &bcc,
         send_at: at,
+        subject_source: &source.subject,
+        body_source: &source.body,
     };
     let queued = repo::insert_batch(&mut tx, &batch, &plan.ready).await?;
     tx.commit().await?;

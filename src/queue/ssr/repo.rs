@@ -13,6 +13,10 @@ pub struct Batch<'a> {
     pub cc: &'a [String],
     pub bcc: &'a [String],
     pub send_at: OffsetDateTime,
+    /// The template as written (subject and Markdown body), so that each message
+    /// can be reopened in Write email with its row's values.
+    pub subject_source: &'a str,
+    pub body_source: &'a str,
 }
 
 /// Inserts one message per ready row, in the caller's transaction.
@@ -30,12 +34,18 @@ pub async fn insert_batch(
         let subjects: Vec<String> = chunk.iter().map(|r| r.message.subject.clone()).collect();
         let html: Vec<String> = chunk.iter().map(|r| r.message.html.clone()).collect();
         let text: Vec<String> = chunk.iter().map(|r| r.message.text.clone()).collect();
+        let values: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|r| serde_json::to_value(&r.values).unwrap_or_default())
+            .collect();
         let result = sqlx::query!(
             "INSERT INTO emails (id, user_id, template_id, import_id, to_addrs, cc_addrs, bcc_addrs,
-                                 subject, body_html, body_text, send_at)
-             SELECT u.id, $1, $2, $3, ARRAY[u.to_addr], $4, $5, u.subject, u.html, u.text, $6
-             FROM UNNEST($7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[])
-                  AS u(id, to_addr, subject, html, text)",
+                                 subject, body_html, body_text, send_at, subject_source, body_source,
+                                 merge_values)
+             SELECT u.id, $1, $2, $3, ARRAY[u.to_addr], $4, $5, u.subject, u.html, u.text, $6, $12, $13,
+                    u.merge_values
+             FROM UNNEST($7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[], $14::jsonb[])
+                  AS u(id, to_addr, subject, html, text, merge_values)",
             batch.user_id,
             batch.template_id,
             batch.import_id,
@@ -47,6 +57,9 @@ pub async fn insert_batch(
             &subjects,
             &html,
             &text,
+            batch.subject_source,
+            batch.body_source,
+            &values,
         )
         .execute(&mut **tx)
         .await?;
