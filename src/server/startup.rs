@@ -45,6 +45,17 @@ pub async fn connect_postgres(url: &str) -> Result<PgPool, String> {
 
 /// Postgres that is down should fail start-up within seconds, not hang.
 async fn connect(options: &PgConnectOptions) -> Result<PgPool, sqlx::Error> {
+    // One plain connection first: its error says why (refused, auth, no such
+    // database), where the pool would only say it timed out.
+    let probe = tokio::time::timeout(START_TIMEOUT, options.connect())
+        .await
+        .map_err(|_| {
+            sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "no answer within 5 s",
+            ))
+        })??;
+    probe.close().await?;
     tokio::time::timeout(START_TIMEOUT, pool_options().connect_with(options.clone()))
         .await
         .map_err(|_| sqlx::Error::PoolTimedOut)?
