@@ -69,6 +69,27 @@ fn file(csv: &str) -> Form {
         .text("csv_text", "")
 }
 
+/// Queues the import's ready rows as the report page's form does.
+async fn queue(
+    app: &TestApp,
+    c: &Client,
+    import_id: &str,
+    template_id: &str,
+    when: &str,
+    send_at: &str,
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = vec![
+        ("import_id", import_id),
+        ("template_id", template_id),
+        ("email_column", "email"),
+        ("when", when),
+        ("send_at", send_at),
+    ];
+    form.extend_from_slice(extra);
+    app.call(c, "merge/queue", &form).await
+}
+
 async fn report(app: &TestApp, c: &Client, import: &str, template: &str) -> Value {
     let res = app
         .call(
@@ -144,21 +165,16 @@ async fn a_csv_of_three_good_and_two_bad_rows_reports_them_and_queues_exactly_th
         "<p>Hello Carol at your company &amp; co</p>\n"
     );
 
-    let res = app
-        .call(
-            &c,
-            "merge/queue",
-            &[
-                ("import_id", &import_id),
-                ("template_id", &template_id),
-                ("email_column", "email"),
-                ("cc", "boss@example.com"),
-                ("bcc", ""),
-                ("when", "now"),
-                ("send_at", ""),
-            ],
-        )
-        .await;
+    let res = queue(
+        &app,
+        &c,
+        &import_id,
+        &template_id,
+        "now",
+        "",
+        &[("cc", "boss@example.com")],
+    )
+    .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()[LOCATION], "/queue?queued=3");
 
@@ -264,21 +280,16 @@ async fn queueing_checks_cc_and_the_schedule_and_queues_nothing_on_error(pool: P
     let c = user(&app, "checks@example.com").await;
     let template_id = template(&app, &c).await;
     let import_id = upload(&app, &c, file(CSV)).await.replace("/merge/", "");
-    let res = app
-        .call(
-            &c,
-            "merge/queue",
-            &[
-                ("import_id", &import_id),
-                ("template_id", &template_id),
-                ("email_column", "email"),
-                ("cc", "ok@example.com, nope"),
-                ("bcc", ""),
-                ("when", "later"),
-                ("send_at", "2020-01-01T09:00"),
-            ],
-        )
-        .await;
+    let res = queue(
+        &app,
+        &c,
+        &import_id,
+        &template_id,
+        "later",
+        "2020-01-01T09:00",
+        &[("cc", "ok@example.com, nope")],
+    )
+    .await;
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.unwrap();
     let fields: Vec<&str> = body["Invalid"]["errors"]
@@ -294,21 +305,16 @@ async fn queueing_checks_cc_and_the_schedule_and_queues_nothing_on_error(pool: P
         .unwrap();
     assert_eq!(emails, 0);
 
-    let res = app
-        .call(
-            &c,
-            "merge/queue",
-            &[
-                ("import_id", &import_id),
-                ("template_id", &template_id),
-                ("email_column", "email"),
-                ("cc", ""),
-                ("bcc", ""),
-                ("when", "later"),
-                ("send_at", "2099-06-01T09:30"),
-            ],
-        )
-        .await;
+    let res = queue(
+        &app,
+        &c,
+        &import_id,
+        &template_id,
+        "later",
+        "2099-06-01T09:30",
+        &[],
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let when: time::OffsetDateTime = sqlx::query_scalar("SELECT send_at FROM emails LIMIT 1")
         .fetch_one(&app.pool)
@@ -323,35 +329,14 @@ async fn another_users_import_and_queue_are_not_found(pool: PgPool) {
     let owner = user(&app, "owner@example.com").await;
     let template_id = template(&app, &owner).await;
     let import_id = upload(&app, &owner, file(CSV)).await.replace("/merge/", "");
-    app.call(
-        &owner,
-        "merge/queue",
-        &[
-            ("import_id", &import_id),
-            ("template_id", &template_id),
-            ("email_column", "email"),
-            ("when", "now"),
-        ],
-    )
-    .await;
+    queue(&app, &owner, &import_id, &template_id, "now", "", &[]).await;
 
     let intruder = user(&app, "intruder@example.com").await;
     let res = app
         .call(&intruder, "merge/report", &[("import_id", &import_id)])
         .await;
     assert_eq!(res.status(), 404);
-    let res = app
-        .call(
-            &intruder,
-            "merge/queue",
-            &[
-                ("import_id", &import_id),
-                ("template_id", &template_id),
-                ("email_column", "email"),
-                ("when", "now"),
-            ],
-        )
-        .await;
+    let res = queue(&app, &intruder, &import_id, &template_id, "now", "", &[]).await;
     assert_eq!(res.status(), 404);
     let page: Value = app
         .call(&intruder, "queue/list", &[("page", "1")])
@@ -404,18 +389,7 @@ async fn the_queue_pages_counts_all_and_deletes_or_reschedules_a_selection(pool:
         csv.push_str(&format!("person{i}@example.com,P{i}\n"));
     }
     let import_id = upload(&app, &c, file(&csv)).await.replace("/merge/", "");
-    let res = app
-        .call(
-            &c,
-            "merge/queue",
-            &[
-                ("import_id", &import_id),
-                ("template_id", &template_id),
-                ("email_column", "email"),
-                ("when", "now"),
-            ],
-        )
-        .await;
+    let res = queue(&app, &c, &import_id, &template_id, "now", "", &[]).await;
     assert_eq!(res.json::<u64>().await.unwrap(), 120);
 
     let page: Value = app
@@ -504,17 +478,7 @@ async fn a_merged_message_reopens_in_write_email_with_its_rows_values(pool: PgPo
     let c = user(&app, "edit-merge@example.com").await;
     let template_id = template(&app, &c).await;
     let import_id = upload(&app, &c, file(CSV)).await.replace("/merge/", "");
-    app.call(
-        &c,
-        "merge/queue",
-        &[
-            ("import_id", &import_id),
-            ("template_id", &template_id),
-            ("email_column", "email"),
-            ("when", "now"),
-        ],
-    )
-    .await;
+    queue(&app, &c, &import_id, &template_id, "now", "", &[]).await;
     let id: uuid::Uuid =
         sqlx::query_scalar("SELECT id FROM emails WHERE to_addrs = ARRAY['dan@example.com']")
             .fetch_one(&app.pool)
