@@ -22,21 +22,23 @@ pub fn Dashboard() -> impl IntoView {
                 <h2>"Getting started"</h2>
                 <ol class="steps">
                     <li>
-                        <strong>"Write a template."</strong>
+                        <a href="/templates/new"><strong>"Write a template."</strong></a>
                         " A subject and body with " <code>"{{ first_name }}"</code>
                         "-style placeholders, reused for every recipient."
                     </li>
                     <li>
                         <strong>"Merge it."</strong>
-                        " With one recipient on Write email, or with a CSV of hundreds on Mail merge, and preview exactly what each person gets."
+                        " With one recipient on " <a href="/compose">"Write email"</a> ", or with a CSV of hundreds on "
+                        <a href="/merge">"Mail merge"</a> ", and preview exactly what each person gets."
                     </li>
                     <li>
                         <strong>"Queue it."</strong>
-                        " Now or at a time you choose. Your queue and your sent mail show what happened to every message."
+                        " Now or at a time you choose. " <a href="/queue">"Your queue"</a>
+                        " shows every message waiting to go."
                     </li>
                 </ol>
                 <p class="muted">
-                    "Templates, merging and sending are being built and arrive in the next releases of MailMerger. Your account is ready for them."
+                    "Sending through your Gmail account arrives in the next release of MailMerger; until then your mail waits safely in the queue."
                 </p>
             </section>
         </AppShell>
