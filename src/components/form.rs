@@ -116,3 +116,48 @@ pub fn LoadError(
         <p><a href=back_href>{back_label}</a></p>
     }
 }
+
+/// Where a page sends the user when what it loads does not exist.
+#[derive(Debug, Clone, Copy)]
+pub struct Missing {
+    pub not_found: &'static str,
+    pub back_href: &'static str,
+    pub back_label: &'static str,
+}
+
+/// A page body that loads one thing: `loading` while it comes, then `render` with
+/// it, or [`LoadError`] in the page's own words.
+pub fn loaded<T, V>(
+    resource: Resource<Result<T, AppError>>,
+    loading: &'static str,
+    missing: Missing,
+    render: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=move || view! { <p class="muted">{loading}</p> }>
+            {move || {
+                let render = render.clone();
+                resource
+                    .get()
+                    .map(move |result| match result {
+                        Ok(value) => render(value).into_any(),
+                        Err(error) => {
+                            view! {
+                                <LoadError
+                                    error
+                                    not_found=missing.not_found
+                                    back_href=missing.back_href
+                                    back_label=missing.back_label
+                                />
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Suspense>
+    }
+}

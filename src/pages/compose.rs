@@ -1,7 +1,7 @@
 //! Write email: one message, from scratch or from a template, previewed exactly as
 //! it will be sent, then queued. Also where a queued message is edited.
 
-use crate::components::form::{FormAlert, LoadError, action_error, field_error};
+use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
 use crate::components::shell::AppShell;
 use crate::error::AppError;
 use crate::merge::placeholders;
@@ -24,16 +24,16 @@ pub fn ComposePage() -> impl IntoView {
     let draft = Resource::new(key, |(template, edit)| start_draft(template, edit));
     view! {
         <AppShell title="Write email">
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    draft
-                        .get()
-                        .map(|d| match d {
-                            Ok(draft) => view! { <ComposeForm draft /> }.into_any(),
-                            Err(e) => view! { <LoadError error=e not_found="That message is no longer queued, or does not exist." back_href="/queue" back_label="Back to the queue" /> }.into_any(),
-                        })
-                }}
-            </Suspense>
+            {loaded(
+                draft,
+                "Loading…",
+                Missing {
+                    not_found: "That message is no longer queued, or does not exist.",
+                    back_href: "/queue",
+                    back_label: "Back to the queue",
+                },
+                |draft| view! { <ComposeForm draft /> },
+            )}
         </AppShell>
     }
 }

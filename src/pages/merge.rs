@@ -1,6 +1,6 @@
 //! Mail merge: upload or paste recipients, check every row, preview any row, queue.
 
-use crate::components::form::{FormAlert, LoadError, action_error, field_error};
+use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
 use crate::components::shell::AppShell;
 use crate::queue::merge::{MergeReport, QueueMerge, get_merge_report};
 use leptos::prelude::*;
@@ -64,16 +64,16 @@ pub fn MergeReportPage() -> impl IntoView {
     });
     view! {
         <AppShell title="Mail merge">
-            <Suspense fallback=|| view! { <p class="muted">"Checking every row…"</p> }>
-                {move || {
-                    report
-                        .get()
-                        .map(|r| match r {
-                            Ok(report) => view! { <Report report /> }.into_any(),
-                            Err(e) => view! { <LoadError error=e not_found="There is no such import. Upload your file again." back_href="/merge" back_label="Start a mail merge" /> }.into_any(),
-                        })
-                }}
-            </Suspense>
+            {loaded(
+                report,
+                "Checking every row…",
+                Missing {
+                    not_found: "There is no such import. Upload your file again.",
+                    back_href: "/merge",
+                    back_label: "Start a mail merge",
+                },
+                |report| view! { <Report report /> },
+            )}
         </AppShell>
     }
 }

@@ -1,6 +1,6 @@
 //! Templates: the list, the editor, and the delete confirmation.
 
-use crate::components::form::{FormAlert, LoadError, action_error, field_error};
+use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
 use crate::components::markdown::{Format, apply, byte_offset, utf16_offset};
 use crate::components::shell::AppShell;
 use crate::error::AppError;
@@ -110,6 +110,12 @@ pub fn TemplatesPage() -> impl IntoView {
     }
 }
 
+const NO_TEMPLATE: Missing = Missing {
+    not_found: "There is no such template. It may have been deleted.",
+    back_href: "/templates",
+    back_label: "Back to your templates",
+};
+
 /// The template named by the `:id` in the URL (an id that is not a UUID is simply
 /// not found).
 fn template_from_url() -> Resource<Result<TemplateDetail, AppError>> {
@@ -142,16 +148,7 @@ pub fn EditTemplatePage() -> impl IntoView {
     let template = template_from_url();
     view! {
         <AppShell title="Edit template">
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    template
-                        .get()
-                        .map(|result| match result {
-                            Ok(t) => view! { <TemplateEditor template=Some(t) /> }.into_any(),
-                            Err(e) => view! { <LoadError error=e not_found="There is no such template. It may have been deleted." back_href="/templates" back_label="Back to your templates" /> }.into_any(),
-                        })
-                }}
-            </Suspense>
+            {loaded(template, "Loading…", NO_TEMPLATE, |t| view! { <TemplateEditor template=Some(t) /> })}
         </AppShell>
     }
 }
@@ -318,34 +315,24 @@ pub fn DeleteTemplatePage() -> impl IntoView {
     let error = action_error(delete);
     view! {
         <AppShell title="Delete template">
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || {
-                    template
-                        .get()
-                        .map(|result| match result {
-                            Err(e) => view! { <LoadError error=e not_found="There is no such template. It may have been deleted." back_href="/templates" back_label="Back to your templates" /> }.into_any(),
-                            Ok(t) => {
-                                view! {
-                                    <section class="panel confirm">
-                                        <p>
-                                            "Delete the template " <strong>{t.name.clone()}</strong>
-                                            "? This deletes 1 template and cannot be undone. Mail already queued from it is not affected."
-                                        </p>
-                                        <FormAlert error />
-                                        <ActionForm action=delete attr:class="form-actions">
-                                            <input type="hidden" name="id" value=t.id.to_string() />
-                                            <button type="submit" class="danger">
-                                                "Delete template"
-                                            </button>
-                                            <a href="/templates">"Keep it"</a>
-                                        </ActionForm>
-                                    </section>
-                                }
-                                    .into_any()
-                            }
-                        })
-                }}
-            </Suspense>
+            {loaded(template, "Loading…", NO_TEMPLATE, move |t| {
+                view! {
+                    <section class="panel confirm">
+                        <p>
+                            "Delete the template " <strong>{t.name.clone()}</strong>
+                            "? This deletes 1 template and cannot be undone. Mail already queued from it is not affected."
+                        </p>
+                        <FormAlert error />
+                        <ActionForm action=delete attr:class="form-actions">
+                            <input type="hidden" name="id" value=t.id.to_string() />
+                            <button type="submit" class="danger">
+                                "Delete template"
+                            </button>
+                            <a href="/templates">"Keep it"</a>
+                        </ActionForm>
+                    </section>
+                }
+            })}
         </AppShell>
     }
 }
