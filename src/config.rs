@@ -5,7 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use secrecy::SecretBox;
+use secrecy::{SecretBox, SecretString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use url::Url;
@@ -30,6 +30,61 @@ pub struct Config {
     pub login_throttle: LoginThrottle,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
+    /// Google sign-in and the Gmail API; `None` runs on the local outbox.
+    pub google: Option<GoogleConfig>,
+    /// Send through this SMTP server instead (`smtp://`, `smtps://`); may carry a password.
+    pub smtp_url: Option<SecretString>,
+    /// Where the local outbox writes `.eml` files.
+    pub outbox_dir: PathBuf,
+    /// Timeout of every call to Google or an SMTP server.
+    pub http_timeout: Duration,
+    pub delivery: DeliveryConfig,
+}
+
+pub struct GoogleConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub auth_url: Url,
+    pub token_url: Url,
+    pub userinfo_url: Url,
+    pub revoke_url: Url,
+    /// Base of the Gmail API (`https://gmail.googleapis.com`).
+    pub gmail_api_url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// Run the loop in this process (tests drive it step by step instead).
+    pub enabled: bool,
+    /// Loops per process; each claims and sends one batch at a time.
+    pub workers: usize,
+    pub batch_size: i64,
+    /// Attempts before a message that keeps failing temporarily is failed.
+    pub max_attempts: i32,
+    /// Pace each account (Gmail's per-user quota, the user's gap between sends).
+    pub pacing: bool,
+    /// Sends per minute per account when pacing (Gmail allows about 150).
+    pub sends_per_minute: u64,
+    /// How long a claim owns its rows; longer than any send can take.
+    pub lease: Duration,
+}
+
+/// How a message leaves: chosen once from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Gmail,
+    Smtp,
+    Outbox,
+}
+
+impl TransportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Gmail => "gmail",
+            TransportKind::Smtp => "smtp",
+            TransportKind::Outbox => "outbox",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +172,57 @@ impl Config {
         };
         let trust_forwarded_for = boolean(&get, "TRUST_FORWARDED_FOR", false)?;
 
+        let google = match get("GOOGLE_CLIENT_ID") {
+            None => None,
+            Some(client_id) => {
+                let client_secret = get("GOOGLE_CLIENT_SECRET").ok_or_else(|| {
+                    bad(
+                        "GOOGLE_CLIENT_SECRET",
+                        "must be set when GOOGLE_CLIENT_ID is (the OAuth client's secret)",
+                    )
+                })?;
+                Some(GoogleConfig {
+                    client_id: client_id.trim().to_string(),
+                    client_secret: SecretString::from(client_secret.trim().to_string()),
+                    auth_url: http_url(&get, "GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth")?,
+                    token_url: http_url(&get, "GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token")?,
+                    userinfo_url: http_url(
+                        &get,
+                        "GOOGLE_USERINFO_URL",
+                        "https://openidconnect.googleapis.com/v1/userinfo",
+                    )?,
+                    revoke_url: http_url(&get, "GOOGLE_REVOKE_URL", "https://oauth2.googleapis.com/revoke")?,
+                    gmail_api_url: http_url(&get, "GMAIL_API_URL", "https://gmail.googleapis.com")?,
+                })
+            }
+        };
+        let smtp_url = match get("SMTP_URL") {
+            None => None,
+            Some(raw) => {
+                let parsed = Url::parse(raw.trim())
+                    .map_err(|_| bad("SMTP_URL", "not a URL; expected e.g. smtp://127.0.0.1:1025"))?;
+                if !matches!(parsed.scheme(), "smtp" | "smtps") {
+                    return Err(bad("SMTP_URL", "must start with smtp:// or smtps://"));
+                }
+                Some(SecretString::from(raw.trim().to_string()))
+            }
+        };
+        let outbox_dir = get("OUTBOX_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("outbox"));
+        let http_timeout = Duration::from_secs(number(&get, "HTTP_TIMEOUT_SECS", 30)?);
+        let delivery = DeliveryConfig {
+            enabled: boolean(&get, "DELIVERY_LOOP", true)?,
+            workers: number(&get, "DELIVERY_WORKERS", 2)? as usize,
+            batch_size: number(&get, "DELIVERY_BATCH_SIZE", 50)? as i64,
+            max_attempts: number(&get, "DELIVERY_MAX_ATTEMPTS", 8)?.min(1000) as i32,
+            pacing: boolean(&get, "DELIVERY_PACING", true)?,
+            sends_per_minute: number(&get, "GMAIL_SENDS_PER_MINUTE", 150)?,
+            // A send is at most four calls (refresh, send, refresh after a 401,
+            // send again), each within the timeout.
+            lease: http_timeout * 4 + Duration::from_secs(30),
+        };
+
         Ok(Config {
             database_url,
             redis_url,
@@ -128,7 +234,23 @@ impl Config {
             session_idle,
             login_throttle,
             trust_forwarded_for,
+            google,
+            smtp_url,
+            outbox_dir,
+            http_timeout,
+            delivery,
         })
+    }
+
+    /// Gmail when Google is configured, else SMTP when configured, else the outbox.
+    pub fn transport(&self) -> TransportKind {
+        if self.google.is_some() {
+            TransportKind::Gmail
+        } else if self.smtp_url.is_some() {
+            TransportKind::Smtp
+        } else {
+            TransportKind::Outbox
+        }
     }
 
     /// `scheme://host[:port]` of `APP_BASE_URL`, as browsers send it in `Origin`.
@@ -157,6 +279,19 @@ fn number(
             )),
         },
     }
+}
+
+fn http_url(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<Url, ConfigError> {
+    let raw = get(var).unwrap_or_else(|| default.to_string());
+    let url = Url::parse(raw.trim()).map_err(|e| bad(var, format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(bad(var, "must be an http(s) URL"));
+    }
+    Ok(url)
 }
 
 fn boolean(
@@ -258,6 +393,8 @@ mod tests {
         assert!(!c.is_https());
         assert!(c.secret_key_generated);
         assert_eq!(c.login_throttle.max_failures_per_email, 5);
+        assert_eq!(c.transport(), TransportKind::Outbox);
+        assert!(c.delivery.lease > c.http_timeout * 2);
     }
 
     #[test]
@@ -284,6 +421,14 @@ mod tests {
         assert_eq!(e.var, "LOGIN_MAX_FAILURES");
         let e = config(&[("DATABASE_URL", "mysql://x")]).err().unwrap();
         assert_eq!(e.var, "DATABASE_URL");
+        let e = config(&[("GOOGLE_CLIENT_ID", "id")]).err().unwrap();
+        assert_eq!(e.var, "GOOGLE_CLIENT_SECRET");
+        let e = config(&[("GOOGLE_CLIENT_ID", "id"), ("GOOGLE_CLIENT_SECRET", "s"), ("GMAIL_API_URL", "gmail")])
+            .err()
+            .unwrap();
+        assert_eq!(e.var, "GMAIL_API_URL");
+        let e = config(&[("SMTP_URL", "http://x")]).err().unwrap();
+        assert_eq!(e.var, "SMTP_URL");
     }
 
     #[test]

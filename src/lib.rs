@@ -13,6 +13,7 @@ pub mod auth;
 pub mod components;
 pub mod domain;
 pub mod error;
+pub mod google;
 pub mod merge;
 pub mod pages;
 pub mod queue;
@@ -20,6 +21,12 @@ pub mod templates;
 
 #[cfg(feature = "ssr")]
 pub mod config;
+#[cfg(feature = "ssr")]
+pub mod crypto;
+#[cfg(feature = "ssr")]
+pub mod delivery;
+#[cfg(feature = "ssr")]
+pub mod fake_google;
 #[cfg(feature = "ssr")]
 pub mod redis;
 #[cfg(feature = "ssr")]

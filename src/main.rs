@@ -31,6 +31,15 @@ async fn main() {
     let state = server::startup::build_state(config, leptos_options)
         .await
         .unwrap_or_else(|e| fail(&e));
+    let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
+    let lease = state.config.delivery.lease;
+    let loops = if state.config.delivery.enabled {
+        mailmerger::delivery::spawn(state.clone(), delivery_stopped)
+            .unwrap_or_else(|e| fail(&format!("delivery: {e}")))
+    } else {
+        tracing::warn!("DELIVERY_LOOP is off: this instance queues mail but does not send it");
+        Vec::new()
+    };
     let app = server::router(state);
 
     let listener = tokio::net::TcpListener::bind(addr)
@@ -39,6 +48,12 @@ async fn main() {
     tracing::info!("MailMerger is listening on http://{addr} (public URL {base_url})");
     if let Err(e) = server::serve(listener, app, server::shutdown_signal()).await {
         fail(&format!("server error: {e}"));
+    }
+    // Stop claiming, let the batches in hand finish and record their results.
+    let _ = stop_delivery.send(true);
+    let finishing = futures::future::join_all(loops);
+    if tokio::time::timeout(lease, finishing).await.is_err() {
+        tracing::warn!("delivery did not finish in time; unfinished rows become uncertain when their lease ends");
     }
     tracing::info!("stopped");
 }

@@ -1,4 +1,6 @@
 use crate::config::Config;
+use crate::crypto::TokenCipher;
+use crate::google::ssr::client::GoogleClient;
 use crate::redis::RedisKeys;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -13,10 +15,48 @@ pub struct AppState {
     pub redis: fred::clients::Pool,
     pub keys: RedisKeys,
     pub leptos_options: LeptosOptions,
+    /// Encrypts OAuth tokens at rest.
+    pub cipher: TokenCipher,
+    /// Google sign-in and Gmail, when configured.
+    pub google: Option<Arc<GoogleClient>>,
+    /// Where delivery loops wait for work; NOTIFY and local queueing wake them.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    pub fn new(
+        config: Config,
+        pool: PgPool,
+        redis: fred::clients::Pool,
+        leptos_options: LeptosOptions,
+    ) -> Result<Self, String> {
+        let google = match &config.google {
+            Some(google) => {
+                let redirect = config
+                    .base_url
+                    .join(crate::google::ssr::routes::CALLBACK_PATH)
+                    .map_err(|e| format!("APP_BASE_URL: {e}"))?;
+                let client = GoogleClient::new(google, redirect, config.http_timeout)
+                    .map_err(|e| format!("Google client: {e}"))?;
+                Some(Arc::new(client))
+            }
+            None => None,
+        };
+        Ok(AppState {
+            keys: RedisKeys::new(config.redis_key_prefix.clone()),
+            cipher: TokenCipher::new(&config.secret_key),
+            google,
+            wake: Arc::new(tokio::sync::Notify::new()),
+            config: Arc::new(config),
+            pool,
+            redis,
+            leptos_options,
+        })
     }
 }

@@ -7,4 +7,6 @@ pub struct UserView {
     pub id: Uuid,
     pub name: String,
     pub email: String,
+    /// Google refused our Gmail access: every page asks them to reconnect.
+    pub gmail_disconnected: bool,
 }

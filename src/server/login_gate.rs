@@ -21,6 +21,8 @@ fn is_page(path: &str) -> bool {
     // checks are public.
     !(path.starts_with("/api/")
         || path.starts_with("/pkg/")
+        || path.starts_with("/auth/")
+        || path == "/metrics"
         || path == "/healthz"
         || path == "/readyz"
         || path == "/favicon.ico"

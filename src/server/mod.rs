@@ -7,6 +7,8 @@ mod same_origin;
 pub mod startup;
 mod unavailable;
 
+pub use unavailable::page as unavailable_page;
+
 use crate::app::{App, shell};
 use crate::auth::ssr::session_store::PrefixedRedisStore;
 use crate::state::AppState;
@@ -46,6 +48,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(crate::delivery::metrics::endpoint))
+        .merge(crate::google::ssr::routes::routes())
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

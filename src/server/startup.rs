@@ -1,13 +1,11 @@
 //! Connecting to Postgres and Redis at start-up, with one clear line on failure.
 
 use crate::config::{Config, redact_url};
-use crate::redis::RedisKeys;
 use crate::state::AppState;
 use leptos::config::LeptosOptions;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a request waits for a database connection before answering 503.
@@ -100,11 +98,5 @@ pub async fn build_state(
     let pool = connect_postgres(&config.database_url).await?;
     migrate(&pool).await?;
     let redis = connect_redis(&config.redis_url).await?;
-    Ok(AppState {
-        keys: RedisKeys::new(config.redis_key_prefix.clone()),
-        config: Arc::new(config),
-        pool,
-        redis,
-        leptos_options,
-    })
+    AppState::new(config, pool, redis, leptos_options)
 }

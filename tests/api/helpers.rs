@@ -1,6 +1,7 @@
 use fred::prelude::*;
 use leptos::config::LeptosOptions;
 use mailmerger::config::Config;
+use mailmerger::fake_google::FakeGoogle;
 use mailmerger::redis::RedisKeys;
 use mailmerger::state::AppState;
 use reqwest::header::{ACCEPT, ORIGIN};
@@ -17,6 +18,9 @@ pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 
 pub struct TestApp {
     pub base: String,
+    pub state: AppState,
+    /// The fake Google this app talks to, when spawned with one.
+    pub google: Option<FakeGoogle>,
     pub pool: PgPool,
     pub redis: Pool,
     pub prefix: String,
@@ -25,11 +29,13 @@ pub struct TestApp {
     _server: AbortOnDrop,
 }
 
-struct AbortOnDrop(JoinHandle<()>);
+struct AbortOnDrop(Vec<JoinHandle<()>>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -38,7 +44,12 @@ pub struct Options {
     pub vars: Vec<(&'static str, String)>,
     /// Connect the app to Redis through this URL instead of the real one.
     pub redis_url: Option<String>,
+    /// Start a fake Google and configure the app to use it.
+    pub google: bool,
 }
+
+pub const GOOGLE_CLIENT_ID: &str = "test-client.apps.googleusercontent.com";
+pub const GOOGLE_CLIENT_SECRET: &str = "test-secret";
 
 pub async fn spawn_app(pool: PgPool) -> TestApp {
     spawn_app_with(pool, Options::default()).await
@@ -59,7 +70,24 @@ pub async fn spawn_app_with(pool: PgPool, options: Options) -> TestApp {
             "APP_SECRET_KEY".into(),
             "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into(),
         ),
+        // Tests drive the delivery loop step by step unless they turn it on.
+        ("DELIVERY_LOOP".into(), "false".into()),
+        ("HTTP_TIMEOUT_SECS".into(), "5".into()),
     ]);
+    let google = if options.google {
+        let fake = FakeGoogle::new(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let fake_base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(fake.clone().serve(listener));
+        for (k, v) in mailmerger::fake_google::urls(&fake_base) {
+            vars.insert(k.into(), v);
+        }
+        vars.insert("GOOGLE_CLIENT_ID".into(), GOOGLE_CLIENT_ID.into());
+        vars.insert("GOOGLE_CLIENT_SECRET".into(), GOOGLE_CLIENT_SECRET.into());
+        Some(fake)
+    } else {
+        None
+    };
     for (k, v) in options.vars {
         vars.insert(k.to_string(), v);
     }
@@ -73,14 +101,15 @@ pub async fn spawn_app_with(pool: PgPool, options: Options) -> TestApp {
         .site_root("target/site")
         .site_addr(addr)
         .build();
-    let state = AppState {
-        keys: RedisKeys::new(prefix.clone()),
-        config: Arc::new(config),
-        pool: pool.clone(),
-        redis: app_redis,
-        leptos_options,
+    let state = AppState::new(config, pool.clone(), app_redis, leptos_options).expect("state");
+    let loops = if state.config.delivery.enabled {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        std::mem::forget(stop);
+        mailmerger::delivery::spawn(state.clone(), stopped).expect("delivery")
+    } else {
+        Vec::new()
     };
-    let router = mailmerger::server::router(state);
+    let router = mailmerger::server::router(state.clone());
     let server = tokio::spawn(async move {
         let _ = mailmerger::server::serve(listener, router, std::future::pending()).await;
     });
@@ -90,11 +119,13 @@ pub async fn spawn_app_with(pool: PgPool, options: Options) -> TestApp {
         .expect("redis for the test");
     TestApp {
         base,
+        state,
+        google,
         pool,
         redis,
         prefix,
         client: browser_client(),
-        _server: AbortOnDrop(server),
+        _server: AbortOnDrop(loops.into_iter().chain([server]).collect()),
     }
 }
 

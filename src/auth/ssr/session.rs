@@ -17,7 +17,11 @@ async fn session() -> Result<Session, AppError> {
 /// Starts a logged-in session under a new id, so an id planted before login is
 /// worthless after it.
 pub async fn log_in(user_id: Uuid) -> Result<(), AppError> {
-    let session = session().await?;
+    log_in_with(&session().await?, user_id).await
+}
+
+/// `log_in` for handlers that hold the session themselves.
+pub async fn log_in_with(session: &Session, user_id: Uuid) -> Result<(), AppError> {
     session.cycle_id().await?;
     session.insert(USER_ID, user_id).await?;
     Ok(())

@@ -59,7 +59,9 @@ pub async fn find_credentials(
 pub async fn find_view(pool: &PgPool, id: Uuid) -> Result<Option<UserView>, AppError> {
     Ok(sqlx::query_as!(
         UserView,
-        "SELECT id, name, email FROM users WHERE id = $1",
+        r#"SELECT u.id, u.name, u.email,
+                  coalesce(g.gmail_status = 'disconnected', false) AS "gmail_disconnected!"
+           FROM users u LEFT JOIN google_accounts g ON g.user_id = u.id WHERE u.id = $1"#,
         id,
     )
     .fetch_optional(pool)

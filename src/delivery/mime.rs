@@ -1,0 +1,130 @@
+//! The RFC 5322 message, built with lettre: From (name and address), To, Cc, Bcc,
+//! a UTF-8 Subject, Date, our Message-ID, and multipart/alternative text + HTML.
+
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
+
+pub struct Outgoing<'a> {
+    pub from_name: &'a str,
+    pub from_address: &'a str,
+    pub to: &'a [String],
+    pub cc: &'a [String],
+    pub bcc: &'a [String],
+    pub subject: &'a str,
+    pub html: &'a str,
+    pub text: &'a str,
+    /// With angle brackets: `<id@host>`.
+    pub message_id: &'a str,
+}
+
+/// Why a message cannot be built; the text is shown to the user.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct BuildError(pub String);
+
+fn no_line_breaks(what: &str, value: &str) -> Result<(), BuildError> {
+    if value.contains(['\r', '\n']) {
+        return Err(BuildError(format!("The {what} contains a line break, which a mail header cannot carry.")));
+    }
+    Ok(())
+}
+
+fn mailbox(what: &str, address: &str, name: Option<&str>) -> Result<Mailbox, BuildError> {
+    no_line_breaks(what, address)?;
+    let parsed = address
+        .trim()
+        .parse()
+        .map_err(|_| BuildError(format!("{address:?} is not a valid email address ({what}).")))?;
+    Ok(Mailbox::new(name.map(str::to_string), parsed))
+}
+
+/// `keep_bcc` only for Gmail's API, which reads Bcc from the message itself. Over
+/// SMTP the header would reach every recipient.
+pub fn build(out: &Outgoing<'_>, keep_bcc: bool) -> Result<Message, BuildError> {
+    no_line_breaks("subject", out.subject)?;
+    no_line_breaks("sender's name", out.from_name)?;
+    no_line_breaks("Message-ID", out.message_id)?;
+    let name = Some(out.from_name.trim()).filter(|n| !n.is_empty());
+    let mut builder = Message::builder()
+        .from(mailbox("sender", out.from_address, name)?)
+        .subject(out.subject)
+        .date_now()
+        .message_id(Some(out.message_id.to_string()));
+    for to in out.to {
+        builder = builder.to(mailbox("To", to, None)?);
+    }
+    for cc in out.cc {
+        builder = builder.cc(mailbox("Cc", cc, None)?);
+    }
+    for bcc in out.bcc {
+        builder = builder.bcc(mailbox("Bcc", bcc, None)?);
+    }
+    if keep_bcc {
+        builder = builder.keep_bcc();
+    }
+    builder
+        .multipart(MultiPart::alternative_plain_html(
+            out.text.to_string(),
+            out.html.to_string(),
+        ))
+        .map_err(|e| BuildError(format!("The message could not be built: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outgoing<'a>(subject: &'a str, bcc: &'a [String]) -> Outgoing<'a> {
+        Outgoing {
+            from_name: "Ada Lovelace",
+            from_address: "ada@example.com",
+            to: &[],
+            cc: &[],
+            bcc,
+            subject,
+            html: "<p>Hello <b>Grace</b></p>",
+            text: "Hello Grace",
+            message_id: "<0192@mail.example.com>",
+        }
+    }
+
+    fn with_to<'a>(mut o: Outgoing<'a>, to: &'a [String]) -> Outgoing<'a> {
+        o.to = to;
+        o
+    }
+
+    #[test]
+    fn a_message_has_every_header_and_both_parts() {
+        let to = vec!["grace@example.com".to_string()];
+        let m = build(&with_to(outgoing("Café ☕ on Friday", &[]), &to), false).unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(raw.contains("From: \"Ada Lovelace\" <ada@example.com>"), "{raw}");
+        assert!(raw.contains("To: grace@example.com"), "{raw}");
+        assert!(raw.contains("Message-ID: <0192@mail.example.com>"), "{raw}");
+        assert!(raw.contains("Date: "), "{raw}");
+        assert!(raw.contains("Subject: =?utf-8?"), "subject not encoded: {raw}");
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(raw.contains("text/plain") && raw.contains("text/html"), "{raw}");
+    }
+
+    #[test]
+    fn bcc_is_kept_only_when_asked() {
+        let to = vec!["grace@example.com".to_string()];
+        let bcc = vec!["boss@example.com".to_string()];
+        let smtp = build(&with_to(outgoing("Hi", &bcc), &to), false).unwrap();
+        let raw = String::from_utf8(smtp.formatted()).unwrap();
+        assert!(!raw.contains("boss@example.com"), "Bcc leaked over SMTP: {raw}");
+        assert!(smtp.envelope().to().iter().any(|a| a.to_string() == "boss@example.com"));
+        let gmail = build(&with_to(outgoing("Hi", &bcc), &to), true).unwrap();
+        assert!(String::from_utf8(gmail.formatted()).unwrap().contains("Bcc: boss@example.com"));
+    }
+
+    #[test]
+    fn line_breaks_in_headers_are_refused() {
+        let to = vec!["grace@example.com".to_string()];
+        let e = build(&with_to(outgoing("Hi\r\nBcc: victim@example.com", &[]), &to), false).unwrap_err();
+        assert!(e.0.contains("subject"), "{e}");
+        let bad_to = vec!["grace@example.com\r\nX: y".to_string()];
+        assert!(build(&with_to(outgoing("Hi", &[]), &bad_to), false).is_err());
+    }
+}

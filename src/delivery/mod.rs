@@ -1,0 +1,398 @@
+//! The delivery loop (DESIGN.md, "Delivery: states and promises").
+//!
+//! `queued -> sending -> sent`, or back to `queued` for a retry, or `failed`, or
+//! `uncertain` when it may have gone out. Claims take rows with `FOR UPDATE SKIP
+//! LOCKED` and a lease, so any number of loops in any number of instances share
+//! one queue and never send a row twice; a `sending` row whose lease expired
+//! becomes `uncertain`, never `queued`. Pacing and the daily cap live in Postgres,
+//! so they hold across instances and survive a Redis flush.
+
+pub mod backoff;
+mod claim;
+pub mod metrics;
+pub mod mime;
+pub mod transport;
+
+use crate::config::TransportKind;
+use crate::google::ssr::accounts::{self, TokenError};
+use crate::state::AppState;
+use futures::StreamExt;
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use transport::{GmailTransport, OutboxTransport, Outcome, SmtpTransport, Transport};
+use uuid::Uuid;
+
+pub use claim::Claimed;
+
+/// The longest a loop sleeps without looking: `PgListener` loses notifications
+/// while it reconnects.
+pub const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// What one step did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    pub claimed: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub uncertain: usize,
+    pub held: usize,
+}
+
+#[derive(Clone)]
+pub struct Deliverer {
+    state: AppState,
+    transport: Arc<dyn Transport>,
+    /// The right-hand side of our Message-IDs.
+    host: String,
+}
+
+/// A result to record for one claimed row.
+struct Done {
+    id: Uuid,
+    status: &'static str,
+    error: Option<String>,
+    provider_id: Option<String>,
+    thread_id: Option<String>,
+    next_attempt_at: Option<OffsetDateTime>,
+    /// 1 when the attempt does not count (held for a disconnected account).
+    refund: i32,
+}
+
+impl Deliverer {
+    pub fn new(state: AppState) -> anyhow::Result<Self> {
+        let config = &state.config;
+        let transport: Arc<dyn Transport> = match config.transport() {
+            TransportKind::Gmail => {
+                let google = state
+                    .google
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("Google is not configured"))?;
+                Arc::new(GmailTransport::new(google.http().clone(), &google.gmail_api_url)?)
+            }
+            TransportKind::Smtp => {
+                let url = config
+                    .smtp_url
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("SMTP_URL is not set"))?;
+                Arc::new(SmtpTransport::new(url, config.http_timeout)?)
+            }
+            TransportKind::Outbox => Arc::new(OutboxTransport::new(config.outbox_dir.clone())?),
+        };
+        let host = config.base_url.host_str().unwrap_or("mailmerger.local").to_string();
+        Ok(Deliverer {
+            state,
+            transport,
+            host,
+        })
+    }
+
+    pub fn kind(&self) -> TransportKind {
+        self.transport.kind()
+    }
+
+    /// Marks `sending` rows whose lease ran out as `uncertain`: the process that
+    /// held them died or stalled after Gmail may have accepted them.
+    pub async fn expire_leases(&self) -> Result<u64, sqlx::Error> {
+        let n = claim::expire_leases(&self.state.pool).await?;
+        if n > 0 {
+            metrics::add(&metrics::UNCERTAIN, n);
+            tracing::warn!(count = n, "leases expired: messages marked uncertain");
+        }
+        Ok(n)
+    }
+
+    /// One claim, its sends and their results. Tests call this directly.
+    #[tracing::instrument(skip_all, fields(claimed))]
+    pub async fn run_once(&self) -> Result<StepReport, sqlx::Error> {
+        let lease_id = Uuid::now_v7();
+        let claimed = claim::claim(
+            &self.state.pool,
+            &self.state.config.delivery,
+            self.transport.kind(),
+            &self.host,
+            lease_id,
+        )
+        .await?;
+        let mut report = StepReport {
+            claimed: claimed.len(),
+            ..Default::default()
+        };
+        tracing::Span::current().record("claimed", claimed.len());
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+
+        let tokens = self.tokens_for(&claimed).await;
+        let concurrency = claimed.len().max(1);
+        let done: Vec<Done> = futures::stream::iter(claimed)
+            .map(|row| {
+                let token = tokens.get(&row.user_id).cloned();
+                async move { self.deliver(row, token).await }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+
+        for d in &done {
+            match d.status {
+                "sent" => report.sent += 1,
+                "failed" => report.failed += 1,
+                "uncertain" => report.uncertain += 1,
+                _ if d.refund > 0 => report.held += 1,
+                _ => report.retried += 1,
+            }
+        }
+        metrics::add(&metrics::SENT, report.sent as u64);
+        metrics::add(&metrics::FAILED, report.failed as u64);
+        metrics::add(&metrics::UNCERTAIN, report.uncertain as u64);
+        metrics::add(&metrics::RETRIED, report.retried as u64);
+        metrics::add(&metrics::HELD, report.held as u64);
+        claim::record(&self.state.pool, lease_id, &done).await?;
+        Ok(report)
+    }
+
+    /// One access token per account in the batch (Gmail only).
+    async fn tokens_for(
+        &self,
+        claimed: &[Claimed],
+    ) -> HashMap<Uuid, Result<SecretString, Arc<TokenError>>> {
+        let mut tokens = HashMap::new();
+        if self.transport.kind() != TransportKind::Gmail {
+            return tokens;
+        }
+        for row in claimed {
+            if tokens.contains_key(&row.user_id) {
+                continue;
+            }
+            let token = self.access_token(row.user_id, None).await.map_err(Arc::new);
+            tokens.insert(row.user_id, token);
+        }
+        tokens
+    }
+
+    async fn access_token(
+        &self,
+        user_id: Uuid,
+        rejected: Option<&SecretString>,
+    ) -> Result<SecretString, TokenError> {
+        let Some(google) = &self.state.google else {
+            return Err(TokenError::NotConnected);
+        };
+        let before = rejected.is_some();
+        let token =
+            accounts::access_token(&self.state, &self.state.cipher, google, user_id, rejected).await;
+        if before && token.is_ok() {
+            metrics::add(&metrics::TOKEN_REFRESHES, 1);
+        }
+        token
+    }
+
+    #[tracing::instrument(skip_all, fields(email_id = %row.id, user_id = %row.user_id))]
+    async fn deliver(
+        &self,
+        row: Claimed,
+        token: Option<Result<SecretString, Arc<TokenError>>>,
+    ) -> Done {
+        let kind = self.transport.kind();
+        let message = match mime::build(&row.outgoing(), kind == TransportKind::Gmail) {
+            Ok(m) => m,
+            Err(e) => return self.finish(&row, Outcome::Failed { reason: e.0 }),
+        };
+        let mut token = match token {
+            None => None,
+            Some(Ok(t)) => Some(t),
+            Some(Err(e)) => return self.token_problem(&row, &e),
+        };
+        let mut outcome = self.transport.send(&message, token.as_ref()).await;
+        if outcome == Outcome::Unauthorized {
+            // One refresh, one more try.
+            token = match self.access_token(row.user_id, token.as_ref()).await {
+                Ok(t) => Some(t),
+                Err(e) => return self.token_problem(&row, &e),
+            };
+            outcome = self.transport.send(&message, token.as_ref()).await;
+            if outcome == Outcome::Unauthorized {
+                outcome = Outcome::Retry {
+                    reason: "Gmail refused a freshly refreshed access token.".into(),
+                    not_before: None,
+                };
+            }
+        }
+        self.finish(&row, outcome)
+    }
+
+    fn token_problem(&self, row: &Claimed, e: &TokenError) -> Done {
+        match e {
+            TokenError::Revoked | TokenError::NotConnected => Done {
+                id: row.id,
+                status: "queued",
+                error: None,
+                provider_id: None,
+                thread_id: None,
+                next_attempt_at: None,
+                refund: 1,
+            },
+            TokenError::Unavailable(why) => self.finish(
+                row,
+                Outcome::Retry {
+                    reason: format!("Could not get a Gmail access token: {why}"),
+                    not_before: None,
+                },
+            ),
+        }
+    }
+
+    fn finish(&self, row: &Claimed, outcome: Outcome) -> Done {
+        let done = |status, error: Option<String>| Done {
+            id: row.id,
+            status,
+            error,
+            provider_id: None,
+            thread_id: None,
+            next_attempt_at: None,
+            refund: 0,
+        };
+        match outcome {
+            Outcome::Sent {
+                provider_id,
+                thread_id,
+            } => Done {
+                provider_id,
+                thread_id,
+                ..done("sent", None)
+            },
+            Outcome::Failed { reason } => {
+                tracing::info!(reason, "message failed");
+                done("failed", Some(reason))
+            }
+            Outcome::Uncertain { reason } => {
+                tracing::warn!(reason, "message uncertain");
+                done("uncertain", Some(reason))
+            }
+            Outcome::Retry { reason, not_before } => {
+                let max = self.state.config.delivery.max_attempts;
+                if row.attempts >= max {
+                    done(
+                        "failed",
+                        Some(format!("Gave up after {} attempts. {reason}", row.attempts)),
+                    )
+                } else {
+                    let at = backoff::next_attempt(OffsetDateTime::now_utc(), row.attempts, not_before);
+                    tracing::info!(reason, attempts = row.attempts, "retry scheduled");
+                    Done {
+                        next_attempt_at: Some(at),
+                        ..done("queued", Some(reason))
+                    }
+                }
+            }
+            Outcome::Unauthorized => done(
+                "queued",
+                Some("Gmail refused the access token.".into()),
+            ),
+        }
+    }
+
+    /// When there may next be something to do: the earliest due time, pacing slot
+    /// or lease expiry, at most `MAX_SLEEP` away.
+    pub async fn next_wake(&self) -> Duration {
+        match claim::next_event(&self.state.pool).await {
+            Ok(Some(at)) => {
+                let wait = at - OffsetDateTime::now_utc();
+                Duration::try_from(wait)
+                    .unwrap_or(Duration::ZERO)
+                    .min(MAX_SLEEP)
+            }
+            Ok(None) => MAX_SLEEP,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the next delivery time");
+                Duration::from_secs(2)
+            }
+        }
+    }
+}
+
+/// Starts the listener and `DELIVERY_WORKERS` loops. They stop claiming when
+/// `shutdown` turns true, finish the batch in hand, and end.
+pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let deliverer = Deliverer::new(state.clone())?;
+    tracing::info!(transport = deliverer.kind().as_str(), workers = state.config.delivery.workers, "delivery loop started");
+    let mut handles = vec![tokio::spawn(listen(state.clone(), shutdown.clone()))];
+    for worker in 0..state.config.delivery.workers {
+        let d = deliverer.clone();
+        let wake = state.wake.clone();
+        let mut stop = shutdown.clone();
+        handles.push(tokio::spawn(async move {
+            loop {
+                if *stop.borrow() {
+                    break;
+                }
+                // Registered before the work, so a NOTIFY during it is not lost.
+                let notified = wake.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if worker == 0 && let Err(e) = d.expire_leases().await {
+                    tracing::warn!(error = %e, "lease sweep failed");
+                }
+                let wait = match d.run_once().await {
+                    Ok(r) if r.claimed > 0 => continue,
+                    Ok(_) => d.next_wake().await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "delivery step failed; waiting before the next");
+                        Duration::from_secs(2)
+                    }
+                };
+                tokio::select! {
+                    _ = &mut notified => {}
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+            tracing::info!(worker, "delivery loop stopped");
+        }));
+    }
+    Ok(handles)
+}
+
+/// LISTEN mm_delivery, waking the loops on every notification and after every
+/// reconnect (notifications sent meanwhile are lost).
+async fn listen(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&state.pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN connection failed; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => continue,
+                    _ = shutdown.changed() => return,
+                }
+            }
+        };
+        if let Err(e) = listener.listen("mm_delivery").await {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            continue;
+        }
+        state.wake.notify_waiters();
+        loop {
+            tokio::select! {
+                n = listener.try_recv() => match n {
+                    Ok(Some(_)) => state.wake.notify_waiters(),
+                    // The connection dropped; the next call reconnects.
+                    Ok(None) => state.wake.notify_waiters(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LISTEN connection lost");
+                        break;
+                    }
+                },
+                _ = shutdown.changed() => return,
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

@@ -1,0 +1,795 @@
+//! A fake Google for tests and local runs: OAuth consent, token, userinfo and
+//! revoke, Gmail's two send endpoints, injected failures, and a listing of every
+//! message received (`../shared/GOOGLE.md`, "The fake Google server").
+//!
+//! It is served by the `fake-google` binary (for Playwright and `scripts/run`
+//! demos) and spawned in-process by the integration tests. Nothing in the app
+//! depends on it.
+
+mod messages;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+pub use messages::Received;
+
+pub const GMAIL_SEND: &str = "https://www.googleapis.com/auth/gmail.send";
+
+#[derive(Clone)]
+pub struct FakeGoogle {
+    inner: Arc<Mutex<Inner>>,
+    client_id: String,
+    client_secret: String,
+}
+
+#[derive(Clone, Debug)]
+struct Identity {
+    email: String,
+    name: String,
+}
+
+struct Grant {
+    identity: Identity,
+    scopes: Vec<String>,
+    client_id: String,
+    redirect_uri: String,
+    challenge: Option<String>,
+}
+
+struct AccessToken {
+    email: String,
+    scopes: Vec<String>,
+    expires: Instant,
+    refresh: Option<String>,
+}
+
+struct RefreshToken {
+    identity: Identity,
+    scopes: Vec<String>,
+    revoked: bool,
+}
+
+/// The next N sends answer with this status and body.
+#[derive(Clone, Deserialize)]
+pub struct Failure {
+    pub count: u32,
+    pub status: u16,
+    #[serde(default)]
+    pub body: serde_json::Value,
+}
+
+#[derive(Default)]
+struct Inner {
+    codes: HashMap<String, Grant>,
+    access: HashMap<String, AccessToken>,
+    refresh: HashMap<String, RefreshToken>,
+    received: Vec<Received>,
+    sends: u64,
+    token_requests: u64,
+    failures: Vec<Failure>,
+    delay: Duration,
+    auto: Option<AutoConsent>,
+    access_ttl: u64,
+    /// Count sends but keep no copies (benchmarks).
+    discard: bool,
+}
+
+/// Answer the consent screen without showing it.
+#[derive(Clone, Deserialize)]
+pub struct AutoConsent {
+    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Grant only these scopes (granular consent); all asked for when absent.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub deny: bool,
+}
+
+impl FakeGoogle {
+    pub fn new(client_id: &str, client_secret: &str) -> Self {
+        FakeGoogle {
+            inner: Arc::new(Mutex::new(Inner {
+                access_ttl: 3599,
+                ..Default::default()
+            })),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_discard(&self, discard: bool) {
+        self.lock().discard = discard;
+    }
+
+    /// Every message received for `email` (all when `None`), oldest first.
+    pub fn received(&self, email: Option<&str>) -> Vec<Received> {
+        self.lock()
+            .received
+            .iter()
+            .filter(|m| email.is_none_or(|e| m.account.eq_ignore_ascii_case(e)))
+            .cloned()
+            .collect()
+    }
+
+    pub fn sends(&self) -> u64 {
+        self.lock().sends
+    }
+
+    pub fn token_requests(&self) -> u64 {
+        self.lock().token_requests
+    }
+
+    pub fn fail_next(&self, failure: Failure) {
+        self.lock().failures.push(failure);
+    }
+
+    pub fn set_delay(&self, delay: Duration) {
+        self.lock().delay = delay;
+    }
+
+    pub fn set_auto_consent(&self, auto: Option<AutoConsent>) {
+        self.lock().auto = auto;
+    }
+
+    /// Access tokens issued from now on live this long.
+    pub fn set_access_ttl(&self, secs: u64) {
+        self.lock().access_ttl = secs;
+    }
+
+    /// Every token of this user stops working, as when they remove access.
+    pub fn revoke_user(&self, email: &str) {
+        let mut inner = self.lock();
+        for r in inner.refresh.values_mut() {
+            if r.identity.email.eq_ignore_ascii_case(email) {
+                r.revoked = true;
+            }
+        }
+        inner.access.retain(|_, a| !a.email.eq_ignore_ascii_case(email));
+    }
+
+    /// Live access tokens of this user start answering 401.
+    pub fn expire_access_tokens(&self, email: &str) {
+        let now = Instant::now();
+        for a in self.lock().access.values_mut() {
+            if a.email.eq_ignore_ascii_case(email) {
+                a.expires = now;
+            }
+        }
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/o/oauth2/v2/auth", get(authorize).post(decide))
+            .route("/token", post(token))
+            .route("/v1/userinfo", get(userinfo))
+            .route("/revoke", post(revoke))
+            .route("/gmail/v1/users/me/messages/send", post(send_json))
+            .route("/upload/gmail/v1/users/me/messages/send", post(send_upload))
+            .route("/_fake/messages", get(list_messages))
+            .route("/_fake/fail", post(control_fail))
+            .route("/_fake/delay", post(control_delay))
+            .route("/_fake/consent", post(control_consent))
+            .route("/_fake/revoke", post(control_revoke))
+            .route("/_fake/expire", post(control_expire))
+            .route("/_fake/reset", post(control_reset))
+            .route("/_fake/stats", get(stats))
+            .layer(axum::extract::DefaultBodyLimit::max(40 * 1024 * 1024))
+            .with_state(self.clone())
+    }
+
+    /// Serves on `listener` until the task is dropped.
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        axum::serve(listener, self.router()).await
+    }
+}
+
+/// The Google-style URLs of a fake served at `base`, as the app's configuration
+/// wants them.
+pub fn urls(base: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("GOOGLE_AUTH_URL", format!("{base}/o/oauth2/v2/auth")),
+        ("GOOGLE_TOKEN_URL", format!("{base}/token")),
+        ("GOOGLE_USERINFO_URL", format!("{base}/v1/userinfo")),
+        ("GOOGLE_REVOKE_URL", format!("{base}/revoke")),
+        ("GMAIL_API_URL", base.to_string()),
+    ]
+}
+
+fn random_token(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+fn sub_for(email: &str) -> String {
+    let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
+    // Google's subjects are long decimal strings.
+    let n = u128::from_be_bytes(digest[..16].try_into().unwrap_or([0; 16]));
+    format!("1{:020}", n % 10u128.pow(20))
+}
+
+fn google_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+fn api_error(status: u16, message: &str, reason: &str) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        Json(json!({"error": {"code": status, "message": message,
+            "errors": [{"domain": "global", "reason": reason, "message": message}]}})),
+    )
+        .into_response()
+}
+
+// --- OAuth ------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct AuthorizeQuery {
+    client_id: String,
+    redirect_uri: String,
+    response_type: String,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    state: String,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+}
+
+async fn authorize(State(fake): State<FakeGoogle>, Query(q): Query<AuthorizeQuery>) -> Response {
+    if q.client_id != fake.client_id {
+        return (StatusCode::BAD_REQUEST, "Error 401: invalid_client").into_response();
+    }
+    if q.response_type != "code" {
+        return (StatusCode::BAD_REQUEST, "unsupported response_type").into_response();
+    }
+    if q.code_challenge.is_some() && q.code_challenge_method.as_deref() != Some("S256") {
+        return (StatusCode::BAD_REQUEST, "code_challenge_method must be S256").into_response();
+    }
+    let auto = fake.lock().auto.clone();
+    if let Some(auto) = auto {
+        let decision = Decision {
+            client_id: q.client_id,
+            redirect_uri: q.redirect_uri,
+            state: q.state,
+            code_challenge: q.code_challenge.unwrap_or_default(),
+            email: auto.email,
+            name: auto.name.unwrap_or_default(),
+            requested: q.scope.clone(),
+            granted: auto.scopes.map(|s| s.join(" ")).unwrap_or(q.scope),
+            decision: if auto.deny { "deny" } else { "allow" }.into(),
+        };
+        return decide_with(&fake, decision);
+    }
+    let scopes: String = q
+        .scope
+        .split_whitespace()
+        .map(|s| {
+            format!(
+                r#"<li><label><input type="checkbox" name="granted_scope" value="{s}" checked> {s}</label></li>"#,
+                s = html_escape(s)
+            )
+        })
+        .collect();
+    let hidden = |name: &str, value: &str| {
+        format!(
+            r#"<input type="hidden" name="{name}" value="{}">"#,
+            html_escape(value)
+        )
+    };
+    Html(format!(
+        r#"<!doctype html><html><head><title>Fake Google: sign in</title></head><body>
+<h1>Fake Google</h1><p>An app wants to use your Google account.</p>
+<form method="post" action="/o/oauth2/v2/auth">
+{}{}{}{}{}
+<p><label>Email <input name="email" type="email" value="ada@gmail.test" required></label></p>
+<p><label>Name <input name="name" value="Ada Lovelace"></label></p>
+<ul>{scopes}</ul>
+<button name="decision" value="allow">Allow</button>
+<button name="decision" value="deny">Deny</button>
+</form></body></html>"#,
+        hidden("client_id", &q.client_id),
+        hidden("redirect_uri", &q.redirect_uri),
+        hidden("state", &q.state),
+        hidden("code_challenge", q.code_challenge.as_deref().unwrap_or("")),
+        hidden("requested", &q.scope),
+    ))
+    .into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[derive(Deserialize)]
+struct Decision {
+    client_id: String,
+    redirect_uri: String,
+    state: String,
+    #[serde(default)]
+    code_challenge: String,
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    requested: String,
+    /// Space-separated (the form sends one `granted_scope` per box instead).
+    #[serde(default)]
+    granted: String,
+    decision: String,
+}
+
+async fn decide(State(fake): State<FakeGoogle>, body: String) -> Response {
+    // Repeated `granted_scope` fields: collect them by hand.
+    let mut granted = Vec::new();
+    let mut fields = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(body.as_bytes()) {
+        if k == "granted_scope" {
+            granted.push(v.into_owned());
+        } else {
+            fields.insert(k.into_owned(), v.into_owned());
+        }
+    }
+    let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let decision = Decision {
+        client_id: field("client_id"),
+        redirect_uri: field("redirect_uri"),
+        state: field("state"),
+        code_challenge: field("code_challenge"),
+        email: field("email"),
+        name: field("name"),
+        requested: field("requested"),
+        granted: granted.join(" "),
+        decision: field("decision"),
+    };
+    decide_with(&fake, decision)
+}
+
+fn decide_with(fake: &FakeGoogle, d: Decision) -> Response {
+    let separator = if d.redirect_uri.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let state: String = url::form_urlencoded::byte_serialize(d.state.as_bytes()).collect();
+    if d.decision != "allow" {
+        return Redirect::to(&format!(
+            "{}{separator}error=access_denied&state={state}",
+            d.redirect_uri
+        ))
+        .into_response();
+    }
+    // Identity scopes always come along; the rest only if granted.
+    let requested: Vec<&str> = d.requested.split_whitespace().collect();
+    let granted: Vec<String> = requested
+        .iter()
+        .filter(|s| {
+            matches!(**s, "openid" | "email" | "profile") || d.granted.split_whitespace().any(|g| g == **s)
+        })
+        .map(|s| expand_scope(s))
+        .collect();
+    let email = d.email.trim().to_string();
+    let name = if d.name.trim().is_empty() {
+        email.split('@').next().unwrap_or("").to_string()
+    } else {
+        d.name.trim().to_string()
+    };
+    let code = random_token("code-");
+    fake.lock().codes.insert(
+        code.clone(),
+        Grant {
+            identity: Identity {
+                email,
+                name,
+            },
+            scopes: granted,
+            client_id: d.client_id,
+            redirect_uri: d.redirect_uri.clone(),
+            challenge: Some(d.code_challenge).filter(|c| !c.is_empty()),
+        },
+    );
+    Redirect::to(&format!(
+        "{}{separator}code={code}&state={state}",
+        d.redirect_uri
+    ))
+    .into_response()
+}
+
+/// Google reports the short identity scopes by their URLs.
+fn expand_scope(s: &str) -> String {
+    match s {
+        "email" => "https://www.googleapis.com/auth/userinfo.email".into(),
+        "profile" => "https://www.googleapis.com/auth/userinfo.profile".into(),
+        other => other.into(),
+    }
+}
+
+async fn token(State(fake): State<FakeGoogle>, headers: HeaderMap, body: String) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    fake.lock().token_requests += 1;
+    // Client authentication: HTTP Basic or the body.
+    let (id, secret) = match basic_auth(&headers) {
+        Some(pair) => pair,
+        None => (
+            form.get("client_id").cloned().unwrap_or_default(),
+            form.get("client_secret").cloned().unwrap_or_default(),
+        ),
+    };
+    if id != fake.client_id || secret != fake.client_secret {
+        return google_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "The OAuth client was not found.",
+        );
+    }
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let mut inner = fake.lock();
+    let ttl = inner.access_ttl;
+    match get("grant_type") {
+        "authorization_code" => {
+            let Some(grant) = inner.codes.remove(get("code")) else {
+                return google_error(StatusCode::BAD_REQUEST, "invalid_grant", "Malformed auth code.");
+            };
+            if grant.client_id != id || grant.redirect_uri != get("redirect_uri") {
+                return google_error(StatusCode::BAD_REQUEST, "redirect_uri_mismatch", "Bad Request");
+            }
+            if let Some(challenge) = &grant.challenge {
+                let verifier = get("code_verifier");
+                let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+                if verifier.is_empty() || &computed != challenge {
+                    return google_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "Invalid code verifier.",
+                    );
+                }
+            }
+            let offline = grant.scopes.iter().any(|s| s == GMAIL_SEND);
+            let refresh = offline.then(|| random_token("1//refresh-"));
+            if let Some(r) = &refresh {
+                inner.refresh.insert(
+                    r.clone(),
+                    RefreshToken {
+                        identity: grant.identity.clone(),
+                        scopes: grant.scopes.clone(),
+                        revoked: false,
+                    },
+                );
+            }
+            let access = random_token("ya29.");
+            inner.access.insert(
+                access.clone(),
+                AccessToken {
+                    email: grant.identity.email.clone(),
+                    scopes: grant.scopes.clone(),
+                    expires: Instant::now() + Duration::from_secs(ttl),
+                    refresh: refresh.clone(),
+                },
+            );
+            let mut answer = json!({
+                "access_token": access,
+                "expires_in": ttl,
+                "scope": grant.scopes.join(" "),
+                "token_type": "Bearer",
+                "id_token": "fake.id.token",
+            });
+            if let Some(r) = refresh {
+                answer["refresh_token"] = json!(r);
+            }
+            Json(answer).into_response()
+        }
+        "refresh_token" => {
+            let Some(r) = inner.refresh.get(get("refresh_token")) else {
+                return google_error(StatusCode::BAD_REQUEST, "invalid_grant", "Bad Request");
+            };
+            if r.revoked {
+                return google_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Token has been expired or revoked.",
+                );
+            }
+            let (email, scopes) = (r.identity.email.clone(), r.scopes.clone());
+            let access = random_token("ya29.");
+            inner.access.insert(
+                access.clone(),
+                AccessToken {
+                    email,
+                    scopes: scopes.clone(),
+                    expires: Instant::now() + Duration::from_secs(ttl),
+                    refresh: Some(get("refresh_token").to_string()),
+                },
+            );
+            Json(json!({
+                "access_token": access,
+                "expires_in": ttl,
+                "scope": scopes.join(" "),
+                "token_type": "Bearer",
+            }))
+            .into_response()
+        }
+        _ => google_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Invalid grant_type."),
+    }
+}
+
+fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((unescape(id), unescape(secret)))
+}
+
+/// The live access token of a request, or the 401 Google would answer.
+fn bearer(fake: &FakeGoogle, headers: &HeaderMap) -> Result<(String, Vec<String>), Response> {
+    let unauthorized = || {
+        api_error(
+            401,
+            "Request had invalid authentication credentials.",
+            "authError",
+        )
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(unauthorized)?;
+    let inner = fake.lock();
+    let access = inner.access.get(token).ok_or_else(unauthorized)?;
+    if access.expires <= Instant::now() {
+        return Err(unauthorized());
+    }
+    if let Some(r) = &access.refresh
+        && inner.refresh.get(r).is_some_and(|r| r.revoked)
+    {
+        return Err(unauthorized());
+    }
+    Ok((access.email.clone(), access.scopes.clone()))
+}
+
+async fn userinfo(State(fake): State<FakeGoogle>, headers: HeaderMap) -> Response {
+    let (email, _) = match bearer(&fake, &headers) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let name = {
+        let inner = fake.lock();
+        inner
+            .refresh
+            .values()
+            .map(|r| &r.identity)
+            .chain(inner.codes.values().map(|g| &g.identity))
+            .find(|i| i.email == email)
+            .map(|i| i.name.clone())
+    };
+    let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+    Json(json!({
+        "sub": sub_for(&email),
+        "email": email,
+        "email_verified": true,
+        "name": name,
+        "given_name": name.split(' ').next().unwrap_or(""),
+        "family_name": name.split(' ').skip(1).collect::<Vec<_>>().join(" "),
+        "picture": "https://example.invalid/photo.png",
+    }))
+    .into_response()
+}
+
+async fn revoke(
+    State(fake): State<FakeGoogle>,
+    Query(q): Query<HashMap<String, String>>,
+    body: String,
+) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let Some(token) = form.get("token").or(q.get("token")).cloned() else {
+        return google_error(StatusCode::BAD_REQUEST, "invalid_request", "Missing token.");
+    };
+    let mut inner = fake.lock();
+    // Revoking an access token revokes its refresh token, and the other way round.
+    let refresh = match inner.access.remove(&token) {
+        Some(a) => a.refresh,
+        None => inner.refresh.contains_key(&token).then(|| token.clone()),
+    };
+    let Some(refresh) = refresh else {
+        return google_error(StatusCode::BAD_REQUEST, "invalid_token", "Token expired or revoked");
+    };
+    if let Some(r) = inner.refresh.get_mut(&refresh) {
+        r.revoked = true;
+    }
+    inner.access.retain(|_, a| a.refresh.as_deref() != Some(&refresh));
+    StatusCode::OK.into_response()
+}
+
+// --- Gmail --------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct SendJson {
+    raw: String,
+    #[serde(rename = "threadId")]
+    thread_id: Option<String>,
+}
+
+async fn send_json(State(fake): State<FakeGoogle>, headers: HeaderMap, body: String) -> Response {
+    if body.len() > 5 * 1024 * 1024 {
+        return api_error(413, "Request payload size exceeds the limit", "badRequest");
+    }
+    let request: SendJson = match serde_json::from_str(&body) {
+        Ok(r) => r,
+        Err(_) => return api_error(400, "Invalid JSON payload received.", "badRequest"),
+    };
+    let trimmed = request.raw.trim_end_matches('=');
+    let raw = match URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| URL_SAFE.decode(&request.raw))
+    {
+        Ok(raw) => raw,
+        Err(_) => return api_error(400, "Invalid value for ByteString", "invalidArgument"),
+    };
+    accept(&fake, &headers, raw, request.thread_id, "json").await
+}
+
+async fn send_upload(
+    State(fake): State<FakeGoogle>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if q.get("uploadType").map(String::as_str) != Some("media") {
+        return api_error(400, "uploadType must be media", "badRequest");
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("message/rfc822") {
+        return api_error(400, "Media type must be message/rfc822", "badContent");
+    }
+    accept(&fake, &headers, body.to_vec(), None, "upload").await
+}
+
+async fn accept(
+    fake: &FakeGoogle,
+    headers: &HeaderMap,
+    raw: Vec<u8>,
+    thread_id: Option<String>,
+    endpoint: &'static str,
+) -> Response {
+    let delay = fake.lock().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let (account, scopes) = match bearer(fake, headers) {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !scopes.iter().any(|s| s == GMAIL_SEND) {
+        return api_error(403, "Request had insufficient authentication scopes.", "insufficientPermissions");
+    }
+    let mut inner = fake.lock();
+    if let Some(failure) = inner.failures.first_mut() {
+        failure.count = failure.count.saturating_sub(1);
+        let (status, body) = (failure.status, failure.body.clone());
+        if failure.count == 0 {
+            inner.failures.remove(0);
+        }
+        return (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            Json(body),
+        )
+            .into_response();
+    }
+    inner.sends += 1;
+    let id = format!("{:016x}", rand::random::<u64>());
+    let thread = thread_id.unwrap_or_else(|| id.clone());
+    if !inner.discard {
+        inner.received.push(Received::new(
+            account,
+            id.clone(),
+            thread.clone(),
+            endpoint,
+            raw,
+        ));
+    }
+    Json(json!({"id": id, "threadId": thread, "labelIds": ["SENT"]})).into_response()
+}
+
+// --- test controls ------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct AccountQuery {
+    email: Option<String>,
+}
+
+async fn list_messages(State(fake): State<FakeGoogle>, Query(q): Query<AccountQuery>) -> Response {
+    let list: Vec<serde_json::Value> = fake
+        .received(q.email.as_deref())
+        .iter()
+        .map(Received::summary)
+        .collect();
+    Json(list).into_response()
+}
+
+async fn control_fail(State(fake): State<FakeGoogle>, Json(f): Json<Failure>) -> StatusCode {
+    fake.fail_next(f);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct DelayBody {
+    ms: u64,
+}
+
+async fn control_delay(State(fake): State<FakeGoogle>, Json(d): Json<DelayBody>) -> StatusCode {
+    fake.set_delay(Duration::from_millis(d.ms));
+    StatusCode::NO_CONTENT
+}
+
+async fn control_consent(
+    State(fake): State<FakeGoogle>,
+    Json(auto): Json<Option<AutoConsent>>,
+) -> StatusCode {
+    fake.set_auto_consent(auto);
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct EmailBody {
+    email: String,
+}
+
+async fn control_revoke(State(fake): State<FakeGoogle>, Json(b): Json<EmailBody>) -> StatusCode {
+    fake.revoke_user(&b.email);
+    StatusCode::NO_CONTENT
+}
+
+async fn control_expire(State(fake): State<FakeGoogle>, Json(b): Json<EmailBody>) -> StatusCode {
+    fake.expire_access_tokens(&b.email);
+    StatusCode::NO_CONTENT
+}
+
+async fn control_reset(State(fake): State<FakeGoogle>) -> StatusCode {
+    let mut inner = fake.lock();
+    inner.received.clear();
+    inner.failures.clear();
+    inner.delay = Duration::ZERO;
+    inner.auto = None;
+    inner.sends = 0;
+    StatusCode::NO_CONTENT
+}
+
+async fn stats(State(fake): State<FakeGoogle>) -> Response {
+    let inner = fake.lock();
+    Json(json!({"sends": inner.sends, "token_requests": inner.token_requests})).into_response()
+}
