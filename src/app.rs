@@ -9,7 +9,9 @@ use crate::pages::{
     not_found::NotFound,
     queue::QueuePageView,
     templates::{DeleteTemplatePage, EditTemplatePage, NewTemplatePage, TemplatesPage},
-    upcoming::{Files, Sent, Settings},
+    sent::SentPageView,
+    settings::SettingsPage,
+    upcoming::Files,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -59,9 +61,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/templates/:id/edit") view=EditTemplatePage ssr=SsrMode::InOrder />
                 <Route path=path!("/templates/:id/delete") view=DeleteTemplatePage ssr=SsrMode::InOrder />
                 <Route path=path!("/queue") view=QueuePageView ssr=SsrMode::InOrder />
-                <Route path=path!("/sent") view=Sent ssr=SsrMode::InOrder />
+                <Route path=path!("/sent") view=SentPageView ssr=SsrMode::InOrder />
                 <Route path=path!("/files") view=Files ssr=SsrMode::InOrder />
-                <Route path=path!("/settings") view=Settings ssr=SsrMode::InOrder />
+                <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::InOrder />
             </Routes>
         </Router>
     }

@@ -17,6 +17,7 @@ pub mod google;
 pub mod merge;
 pub mod pages;
 pub mod queue;
+pub mod settings;
 pub mod templates;
 
 #[cfg(feature = "ssr")]

@@ -3,3 +3,4 @@
 pub mod form;
 pub mod markdown;
 pub mod shell;
+pub mod progress;

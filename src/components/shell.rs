@@ -131,6 +131,16 @@ pub fn AppShell(title: &'static str, children: Children) -> impl IntoView {
                 </details>
             </header>
             <main class="content">
+                <Suspense fallback=|| ()>
+                    {move || user.get().and_then(Result::ok).flatten().filter(|u| u.gmail_disconnected).map(|_| view! {
+                        <div class="banner" role="alert">
+                            <p>"Google no longer accepts MailMerger's access to your Gmail, so your mail is held. Reconnect to send it."</p>
+                            <form method="post" action="/auth/google/connect">
+                                <button type="submit" class="primary">"Reconnect Gmail"</button>
+                            </form>
+                        </div>
+                    })}
+                </Suspense>
                 <h1>{title}</h1>
                 {children()}
             </main>

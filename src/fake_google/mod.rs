@@ -72,6 +72,8 @@ pub struct Failure {
 #[derive(Default)]
 struct Inner {
     codes: HashMap<String, Grant>,
+    /// Display names by email, as given on the consent screen.
+    names: HashMap<String, String>,
     access: HashMap<String, AccessToken>,
     refresh: HashMap<String, RefreshToken>,
     received: Vec<Received>,
@@ -134,6 +136,11 @@ impl FakeGoogle {
 
     pub fn token_requests(&self) -> u64 {
         self.lock().token_requests
+    }
+
+    /// Refresh tokens revoked so far (by the app or the test).
+    pub fn revoked_count(&self) -> usize {
+        self.lock().refresh.values().filter(|r| r.revoked).count()
     }
 
     pub fn fail_next(&self, failure: Failure) {
@@ -397,6 +404,7 @@ fn decide_with(fake: &FakeGoogle, d: Decision) -> Response {
         d.name.trim().to_string()
     };
     let code = random_token("code-");
+    fake.lock().names.insert(email.to_lowercase(), name.clone());
     fake.lock().codes.insert(
         code.clone(),
         Grant {
@@ -582,16 +590,7 @@ async fn userinfo(State(fake): State<FakeGoogle>, headers: HeaderMap) -> Respons
         Ok(found) => found,
         Err(response) => return response,
     };
-    let name = {
-        let inner = fake.lock();
-        inner
-            .refresh
-            .values()
-            .map(|r| &r.identity)
-            .chain(inner.codes.values().map(|g| &g.identity))
-            .find(|i| i.email == email)
-            .map(|i| i.name.clone())
-    };
+    let name = fake.lock().names.get(&email.to_lowercase()).cloned();
     let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
     Json(json!({
         "sub": sub_for(&email),

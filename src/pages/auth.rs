@@ -8,6 +8,47 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+/// What the login page says for `?google=<code>` after a Google round trip.
+pub fn google_message(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "denied" => "You cancelled signing in with Google.",
+        "email_taken" => "An account with this email already exists. Please log in with your password, then connect Google from Settings.",
+        "expired" => "That sign-in took too long or was already used. Please try again.",
+        "unverified" => "Google has not verified that email address, so it cannot be used to sign in.",
+        "not_configured" => "Sign in with Google is not set up on this server.",
+        "failed" => "Google could not be reached or refused the request. Please try again.",
+        _ => return None,
+    })
+}
+
+/// "Sign in with Google": a plain form, so it works before the wasm loads. Shown
+/// only when the server has a Google client.
+#[component]
+fn GoogleSignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
+    let enabled = Resource::new(|| (), |_| crate::settings::google_enabled());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || enabled.get().and_then(Result::ok).filter(|on| *on).map(|_| view! {
+                <div class="divider" role="presentation"><span>"or"</span></div>
+                <form method="post" action="/auth/google/login">
+                    <input type="hidden" name="next" value=move || next.get() />
+                    <button type="submit" class="google-button">"Sign in with Google"</button>
+                </form>
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn GoogleOutcome() -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        query.read().get("google").and_then(|c| google_message(&c)).map(|m| {
+            view! { <div class="alert" role="alert">{m}</div> }
+        })
+    }
+}
+
 fn check_name(v: &str) -> Option<String> {
     PersonName::parse(v).err()
 }
@@ -34,6 +75,7 @@ pub fn Signup() -> impl IntoView {
                     <a href="/">"MailMerger"</a>
                 </p>
                 <h1>"Create your account"</h1>
+                <GoogleOutcome />
                 <ActionForm action attr:novalidate=true attr:class="stack">
                     <FormAlert error />
                     <TextField
@@ -64,6 +106,7 @@ pub fn Signup() -> impl IntoView {
                         {move || if pending.get() { "Creating your account…" } else { "Create account" }}
                     </button>
                 </ActionForm>
+                <GoogleSignIn next=Signal::derive(String::new) />
                 <p class="aside">"Already have an account? " <a href="/login">"Log in"</a></p>
             </section>
         </main>
@@ -86,6 +129,7 @@ pub fn Login() -> impl IntoView {
                     <a href="/">"MailMerger"</a>
                 </p>
                 <h1>"Log in"</h1>
+                <GoogleOutcome />
                 <ActionForm action attr:novalidate=true attr:class="stack">
                     <FormAlert error />
                     <input type="hidden" name="next" value=next />
@@ -107,6 +151,7 @@ pub fn Login() -> impl IntoView {
                         {move || if pending.get() { "Logging in…" } else { "Log in" }}
                     </button>
                 </ActionForm>
+                <GoogleSignIn next=Signal::derive(next) />
                 <p class="aside">"New to MailMerger? " <a href="/signup">"Create an account"</a></p>
             </section>
         </main>

@@ -167,6 +167,11 @@ fn ComposeForm(draft: Draft) -> impl IntoView {
                             (false, false) => "Add to queue",
                         }}
                     </button>
+                    {(!editing).then(|| view! {
+                        <button type="submit" name="send" value="now" disabled=move || pending.get()>
+                            "Send now"
+                        </button>
+                    })}
                     <button type="button" on:click=move |_| { preview.dispatch(()); }>
                         "Merge and preview"
                     </button>

@@ -9,4 +9,6 @@ pub mod merge;
 pub mod not_found;
 pub mod queue;
 pub mod templates;
+pub mod sent;
+pub mod settings;
 pub mod upcoming;

@@ -1,6 +1,7 @@
 //! The queue: what is waiting to be sent, with bulk delete and reschedule.
 
 use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::progress::SendingProgress;
 use crate::components::shell::AppShell;
 use crate::queue::{QueuePage, UpdateQueue, list_queue};
 use leptos::prelude::*;
@@ -23,6 +24,7 @@ pub fn QueuePageView() -> impl IntoView {
             .and_then(|q| q.parse::<u64>().ok())
     };
     let saved = move || query.read().get("saved").is_some();
+    let sending = move || query.read().get("sending").and_then(|s| s.parse::<i64>().ok());
     let update = ServerAction::<UpdateQueue>::new();
     let list = Resource::new(
         move || (page(), update.version().get()),
@@ -41,9 +43,7 @@ pub fn QueuePageView() -> impl IntoView {
                     })
             }}
             {move || saved().then(|| view! { <div class="success" role="status">"Saved your changes."</div> })}
-            <p class="muted">
-                "Sending from the queue arrives with the Gmail connection; until then nothing here is sent."
-            </p>
+            {move || sending().map(|since| view! { <SendingProgress since /> })}
             <Suspense fallback=|| view! { <p class="muted">"Loading your queue…"</p> }>
                 {move || {
                     list.get()
@@ -76,7 +76,29 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
     let total = page.total;
     let selected = RwSignal::new(0usize);
     let all = RwSignal::new(false);
+    let notice = if page.held {
+        Some(view! {
+            <p class="alert">
+                "Your queued mail is held until Gmail is connected. "
+                <a href="/settings">"Connect Gmail in Settings"</a>
+            </p>
+        }.into_any())
+    } else if page.transport == "outbox" {
+        Some(view! {
+            <p class="muted">
+                "No Google client is configured on this server: messages are written to the local outbox as .eml files, not sent to anyone."
+            </p>
+        }.into_any())
+    } else {
+        None
+    };
     view! {
+        {notice}
+        <ActionForm action=update attr:class="inline-form send-all">
+            <input type="hidden" name="action" value="send_now" />
+            <input type="hidden" name="all_matching" value="on" />
+            <button type="submit" class="primary">{format!("Send all {total} now")}</button>
+        </ActionForm>
         <ActionForm action=update attr:class="queue-form" attr:novalidate=true>
             <div class="bulk-bar" role="group" aria-label="Selected messages">
                 <p class="count">
@@ -100,6 +122,9 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                 <FormAlert error />
                 <p class="field-error">{move || ids_error.get()}</p>
                 <div class="bulk-actions">
+                    <button type="submit" name="action" value="send_now">
+                        "Send selected now"
+                    </button>
                     <button type="submit" name="action" value="delete" class="danger" on:click=move |ev| {
                         let n = if all.get_untracked() { total as usize } else { selected.get_untracked() };
                         let message = if n == 1 {
@@ -132,7 +157,7 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                             <th scope="col">"Subject"</th>
                             <th scope="col">"When"</th>
                             <th scope="col">"Status"</th>
-                            <th scope="col"><span class="visually-hidden">"Edit"</span></th>
+                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                         </tr>
                     </thead>
                     <tbody>
@@ -152,8 +177,23 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                                         <td class="mono">{row.to.clone()}</td>
                                         <td>{row.subject}</td>
                                         <td class="when">{row.when}</td>
-                                        <td><span class="status queued">"Queued"</span></td>
                                         <td>
+                                            {match (row.status.as_str(), row.retry_reason.clone()) {
+                                                ("sending", _) => view! { <span class="status sending">"Sending"</span> }.into_any(),
+                                                (_, Some(reason)) => view! {
+                                                    <span class="status retrying">"Retrying"</span>
+                                                    <span class="hint">{reason}</span>
+                                                }.into_any(),
+                                                _ => view! { <span class="status queued">"Queued"</span> }.into_any(),
+                                            }}
+                                        </td>
+                                        <td class="row-actions">
+                                            {(row.status == "queued").then(|| {
+                                                let label = format!("Send the message to {} now", row.to);
+                                                view! {
+                                                    <button type="submit" name="action" value=format!("send:{}", row.id) aria-label=label>"Send now"</button>
+                                                }
+                                            })}
                                             {row.editable.then(|| {
                                                 let label = format!("Edit the message to {}", row.to);
                                                 view! { <a href=format!("/compose?edit={}", row.id) aria-label=label>"Edit"</a> }

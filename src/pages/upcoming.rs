@@ -22,31 +22,11 @@ fn Upcoming(title: &'static str, purpose: &'static str) -> impl IntoView {
 }
 
 #[component]
-pub fn Sent() -> impl IntoView {
-    view! {
-        <Upcoming
-            title="Sent"
-            purpose="Every message that went out, when, to whom, and its Gmail message id."
-        />
-    }
-}
-
-#[component]
 pub fn Files() -> impl IntoView {
     view! {
         <Upcoming
             title="Files"
             purpose="Keep your resume, cover letter and other attachments here, and attach them to any email."
-        />
-    }
-}
-
-#[component]
-pub fn Settings() -> impl IntoView {
-    view! {
-        <Upcoming
-            title="Settings"
-            purpose="Connect your Gmail account, and set your time zone, daily sending cap and the gap between sends."
         />
     }
 }

@@ -62,7 +62,11 @@ pub async fn queue_message(
     #[server(default)] values: BTreeMap<String, String>,
     #[server(default)] when: String,
     #[server(default)] send_at: String,
+    /// "now" from the "Send now" button: due at once, and watch it on Sent.
+    #[server(default)] send: String,
 ) -> Result<Uuid, AppError> {
+    let send_now = send == "now";
+    let when = if send_now { "now".to_string() } else { when };
     let user_id = crate::auth::ssr::session::require_user_id().await?;
     let message = super::ssr::composing::Message {
         id: parse_id(&id)?,
@@ -77,7 +81,10 @@ pub async fn queue_message(
         send_at: &send_at,
     };
     let (saved, edited) = super::ssr::composing::queue(user_id, message).await?;
-    leptos_axum::redirect(if edited {
+    leptos_axum::redirect(if send_now {
+        // "Send now": watch it go on the Sent page.
+        "/sent?sending=1"
+    } else if edited {
         "/queue?saved=1"
     } else {
         "/queue?queued=1"

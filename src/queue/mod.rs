@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 pub mod compose;
 pub mod merge;
+pub mod sent;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -22,6 +23,10 @@ pub struct QueuedEmailView {
     pub when: String,
     /// Written on Write email (merge rows are rescheduled or deleted, not edited).
     pub editable: bool,
+    /// `queued` or `sending`.
+    pub status: String,
+    /// Why the last attempt did not go, while a retry waits.
+    pub retry_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,12 +37,17 @@ pub struct QueuePage {
     pub page: i64,
     pub pages: i64,
     pub time_zone: String,
+    /// Nothing goes until the user connects Gmail (again).
+    pub held: bool,
+    /// Where mail goes: "gmail", "smtp" or "outbox".
+    pub transport: String,
 }
 
 #[server(endpoint = "queue/list")]
 pub async fn list_queue(page: i64) -> Result<QueuePage, AppError> {
     let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let pool = crate::auth::ssr::state().pool;
+    let state = crate::auth::ssr::state();
+    let pool = state.pool.clone();
     let zone = ssr::zone::UserZone::of_user(&pool, user_id).await?;
     let page = page.max(1);
     let (rows, total) =
@@ -51,12 +61,16 @@ pub async fn list_queue(page: i64) -> Result<QueuePage, AppError> {
                 subject: r.subject,
                 when: zone.display(r.send_at),
                 editable: r.editable,
+                status: r.status,
+                retry_reason: r.last_error,
             })
             .collect(),
         total,
         page,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
         time_zone: zone.name,
+        held: ssr::history::held(&state, user_id).await?,
+        transport: state.config.transport().as_str().to_string(),
     })
 }
 
@@ -71,15 +85,29 @@ pub async fn update_queue(
     use ssr::repo::{self, Selection};
     let user_id = crate::auth::ssr::session::require_user_id().await?;
     let pool = crate::auth::ssr::state().pool;
-    let selection = if all_matching.is_some() {
+    // A row's own "Send now" button: `send:<id>`.
+    let one: Vec<Uuid> = action
+        .strip_prefix("send:")
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .into_iter()
+        .collect();
+    let selection = if !one.is_empty() {
+        Selection::Ids(&one)
+    } else if all_matching.is_some() {
         Selection::AllQueued
     } else if ids.is_empty() {
         return Err(AppError::field("ids", "Select at least one message first."));
     } else {
         Selection::Ids(&ids)
     };
+    let mut back = "/queue".to_string();
     let changed = match action.as_str() {
         "delete" => repo::cancel(&pool, user_id, selection).await?,
+        a if a == "send_now" || a.starts_with("send:") => {
+            let n = repo::send_now(&pool, user_id, selection).await?;
+            back = format!("/queue?sending={}", time::OffsetDateTime::now_utc().unix_timestamp());
+            n
+        }
         "reschedule" => {
             let zone = ssr::zone::UserZone::of_user(&pool, user_id).await?;
             let at = zone
@@ -90,6 +118,6 @@ pub async fn update_queue(
         _ => return Err(AppError::BadRequest("Unknown action.".into())),
     };
     tracing::info!(%user_id, action, changed, "queue updated");
-    leptos_axum::redirect("/queue");
+    leptos_axum::redirect(&back);
     Ok(changed)
 }

@@ -2,7 +2,6 @@ use fred::prelude::*;
 use leptos::config::LeptosOptions;
 use mailmerger::config::Config;
 use mailmerger::fake_google::FakeGoogle;
-use mailmerger::redis::RedisKeys;
 use mailmerger::state::AppState;
 use reqwest::header::{ACCEPT, ORIGIN};
 use reqwest::{Client, Response, redirect};
@@ -303,4 +302,94 @@ pub fn page_text(html: &str) -> String {
         }
     }
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Follows redirects (across hosts, e.g. to the fake Google and back) with GETs,
+/// keeping the client's cookies. Returns the last response and its URL.
+pub async fn follow(client: &Client, mut res: Response) -> (Response, String) {
+    let mut url = res.url().to_string();
+    for _ in 0..10 {
+        if !res.status().is_redirection() {
+            break;
+        }
+        let location = res.headers()[reqwest::header::LOCATION].to_str().unwrap().to_string();
+        url = res.url().join(&location).unwrap().to_string();
+        res = client.get(&url).send().await.unwrap();
+    }
+    (res, url)
+}
+
+impl TestApp {
+    pub fn fake(&self) -> &FakeGoogle {
+        self.google.as_ref().expect("spawned with google: true")
+    }
+
+    /// Posts one of the Google buttons' forms and follows the whole dance. The
+    /// fake answers the consent screen as `consent` says.
+    pub async fn google_flow(
+        &self,
+        client: &Client,
+        button: &str,
+        consent: mailmerger::fake_google::AutoConsent,
+    ) -> (Response, String) {
+        self.fake().set_auto_consent(Some(consent));
+        let res = client
+            .post(self.url(button))
+            .header(ORIGIN, &self.base)
+            .form(&[("next", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{button} should redirect to Google");
+        follow(client, res).await
+    }
+
+    /// Connects Gmail for the logged-in client, granting everything.
+    pub async fn connect_gmail(&self, client: &Client, email: &str) {
+        let (_, url) = self
+            .google_flow(client, "/auth/google/connect", consent(email))
+            .await;
+        assert!(url.ends_with("/settings?gmail=connected"), "ended at {url}");
+    }
+
+    /// A new password account with Gmail connected.
+    pub async fn gmail_user(&self, email: &str) -> Client {
+        let c = browser_client();
+        assert_eq!(self.signup(&c, "Ada Lovelace", email, "a long password").await.status(), 200);
+        self.connect_gmail(&c, email).await;
+        c
+    }
+
+    /// Queues one message through Write email, now or at `when`.
+    pub async fn queue_one(&self, client: &Client, to: &str, subject: &str, when: &str) {
+        let res = self
+            .call(
+                client,
+                "compose/queue",
+                &[("to", to), ("subject", subject), ("body", "Hello **there**."), ("when", when)],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+
+    pub fn deliverer(&self) -> mailmerger::delivery::Deliverer {
+        mailmerger::delivery::Deliverer::new(self.state.clone()).unwrap()
+    }
+
+    /// The status of every message, oldest first.
+    pub async fn statuses(&self) -> Vec<String> {
+        sqlx::query_scalar("SELECT status FROM emails ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+pub fn consent(email: &str) -> mailmerger::fake_google::AutoConsent {
+    mailmerger::fake_google::AutoConsent {
+        email: email.into(),
+        name: Some("Ada Lovelace".into()),
+        scopes: None,
+        deny: false,
+    }
 }

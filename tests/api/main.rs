@@ -3,6 +3,8 @@
 
 mod accounts;
 mod compose;
+mod delivery;
+mod google;
 mod helpers;
 mod merge;
 mod outages;

@@ -1,6 +1,7 @@
 //! Server-only parts of the queue.
 
 pub mod composing;
+pub mod history;
 pub mod imports;
 pub mod merging;
 pub mod repo;

@@ -75,6 +75,8 @@ pub struct QueuedRow {
     pub send_at: OffsetDateTime,
     pub status: String,
     pub editable: bool,
+    /// Why the last attempt did not go (a retry is scheduled).
+    pub last_error: Option<String>,
 }
 
 #[tracing::instrument(skip_all, fields(%user_id))]
@@ -85,16 +87,18 @@ pub async fn list_queued(
     offset: i64,
 ) -> Result<(Vec<QueuedRow>, i64), AppError> {
     let total = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM emails WHERE user_id = $1 AND status = 'queued'"#,
+        r#"SELECT count(*) AS "count!" FROM emails WHERE user_id = $1 AND status IN ('queued', 'sending')"#,
         user_id
     )
     .fetch_one(pool)
     .await?;
     let rows = sqlx::query_as!(
         QueuedRow,
-        r#"SELECT id, to_addrs, subject, send_at, status, body_source IS NOT NULL AS "editable!" FROM emails
-         WHERE user_id = $1 AND status = 'queued'
-         ORDER BY send_at, id LIMIT $2 OFFSET $3"#,
+        r#"SELECT id, to_addrs, subject, due_at AS "send_at!", status,
+                  body_source IS NOT NULL AND status = 'queued' AS "editable!", last_error
+           FROM emails
+           WHERE user_id = $1 AND status IN ('queued', 'sending')
+           ORDER BY due_at, id LIMIT $2 OFFSET $3"#,
         user_id,
         limit,
         offset,
@@ -153,6 +157,27 @@ pub async fn reschedule(
         &ids,
         all,
         send_at,
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Makes the selected queued messages due now (retries waiting for their next
+/// attempt included). The NOTIFY trigger wakes the delivery loops.
+#[tracing::instrument(skip_all, fields(%user_id))]
+pub async fn send_now(
+    pool: &PgPool,
+    user_id: Uuid,
+    selection: Selection<'_>,
+) -> Result<u64, AppError> {
+    let (ids, all) = selection.parts();
+    let done = sqlx::query!(
+        "UPDATE emails SET send_at = least(send_at, now()), next_attempt_at = NULL, updated_at = now()
+         WHERE user_id = $1 AND status = 'queued' AND ($3 OR id = ANY($2))",
+        user_id,
+        &ids,
+        all,
     )
     .execute(pool)
     .await?;

@@ -1,0 +1,191 @@
+//! Sent: every message that went out, failed, or may have gone out, with what the
+//! user can do about the last two.
+
+use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::progress::SendingProgress;
+use crate::components::shell::AppShell;
+use crate::queue::sent::{FILTERS, ResolveSent, SentEmailView, SentPage, list_sent};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn SentPageView() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || query.read().get("filter").unwrap_or_else(|| "all".into());
+    let page = move || query.read().get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1);
+    let sending = move || query.read().get("sending").map(|s| s.parse::<i64>().unwrap_or(0));
+    let notice = move || {
+        let q = query.read();
+        q.get("requeued")
+            .map(|n| format!("Put {n} back in the queue; they will be sent shortly."))
+            .or_else(|| q.get("marked").map(|n| format!("Marked {n} as sent.")))
+    };
+    let resolve = ServerAction::<ResolveSent>::new();
+    let list = Resource::new(
+        move || (filter(), page(), resolve.version().get()),
+        |(filter, page, _)| list_sent(filter, page),
+    );
+    view! {
+        <AppShell title="Sent">
+            {move || notice().map(|n| view! { <div class="success" role="status">{n}</div> })}
+            {move || sending().map(|since| {
+                // From "Send now": count from a little before the click.
+                let since = if since > 0 { since } else { now_unix() - 120 };
+                view! { <SendingProgress since /> }
+            })}
+            <Suspense fallback=|| view! { <p class="muted">"Loading what you sent…"</p> }>
+                {move || list.get().map(|r| match r {
+                    Ok(p) => view! { <SentList page=p resolve /> }.into_any(),
+                    Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
+                })}
+            </Suspense>
+        </AppShell>
+    }
+}
+
+pub fn now_unix() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        (js_sys_now() / 1000.0) as i64
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn js_sys_now() -> f64 {
+    leptos::web_sys::js_sys::Date::now()
+}
+
+#[component]
+fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView {
+    let error = action_error(resolve);
+    let ids_error = field_error(error, "ids");
+    let counts = page.counts;
+    let current = page.filter.clone();
+    let tabs = FILTERS
+        .iter()
+        .map(|&(f, label)| {
+            let n = match f {
+                "sent" => counts.sent,
+                "failed" => counts.failed,
+                "uncertain" => counts.uncertain,
+                _ => counts.sent + counts.failed + counts.uncertain,
+            };
+            let here = (current == f).then_some("page");
+            view! { <li><a href=format!("/sent?filter={f}") aria-current=here>{format!("{label} ({n})")}</a></li> }
+        })
+        .collect_view();
+    let filter = page.filter.clone();
+    let empty = page.rows.is_empty();
+    let show_retry = matches!(filter.as_str(), "all" | "failed") && counts.failed > 0;
+    let show_uncertain = matches!(filter.as_str(), "all" | "uncertain") && counts.uncertain > 0;
+    view! {
+        <nav class="tabs" aria-label="Filter"><ul>{tabs}</ul></nav>
+        {(counts.uncertain > 0).then(|| view! {
+            <p class="alert">
+                {format!("{} message{} may have been sent: the server stopped or lost contact while sending. Check your Gmail Sent folder, then choose \"Send again\" or \"Mark as sent\".",
+                    counts.uncertain, if counts.uncertain == 1 { "" } else { "s" })}
+            </p>
+        })}
+        {if empty {
+            view! {
+                <section class="empty">
+                    <p class="empty-purpose">"Nothing here yet. Messages appear here once they have been sent, or if they fail."</p>
+                    <a class="button" href="/queue">"Go to the queue"</a>
+                </section>
+            }.into_any()
+        } else {
+            view! {
+                <ActionForm action=resolve attr:class="queue-form" attr:novalidate=true>
+                    <input type="hidden" name="filter" value=filter.clone() />
+                    <FormAlert error />
+                    <p class="field-error">{move || ids_error.get()}</p>
+                    {(show_retry || show_uncertain).then(|| view! {
+                        <div class="bulk-actions" role="group" aria-label="Selected messages">
+                            {show_retry.then(|| view! { <button type="submit" name="action" value="retry">"Retry selected"</button> })}
+                            {show_uncertain.then(|| view! {
+                                <button type="submit" name="action" value="send_again">"Send selected again"</button>
+                                <button type="submit" name="action" value="mark_sent">"Mark selected as sent"</button>
+                            })}
+                        </div>
+                    })}
+                    <div class="table-wrap">
+                        <table class="list">
+                            <thead><tr>
+                                <th scope="col"><span class="visually-hidden">"Select"</span></th>
+                                <th scope="col">"Recipient"</th>
+                                <th scope="col">"Subject"</th>
+                                <th scope="col">"When"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col">"Details"</th>
+                            </tr></thead>
+                            <tbody>
+                                {page.rows.into_iter().enumerate().map(|(i, row)| view! { <SentRow i row /> }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                </ActionForm>
+            }.into_any()
+        }}
+        <nav class="pager" aria-label="Pages">
+            {(page.page > 1).then(|| view! { <a href=format!("/sent?filter={}&page={}", page.filter, page.page - 1)>"Previous page"</a> })}
+            <span>{format!("Page {} of {}", page.page, page.pages)}</span>
+            {(page.page < page.pages).then(|| view! { <a href=format!("/sent?filter={}&page={}", page.filter, page.page + 1)>"Next page"</a> })}
+        </nav>
+    }
+}
+
+#[component]
+fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
+    let select_id = format!("select-{}", row.id);
+    let (label, class) = match row.status.as_str() {
+        "sent" => ("Sent", "sent"),
+        "failed" => ("Failed", "failed"),
+        _ => ("Needs a decision", "uncertain"),
+    };
+    let actionable = row.status != "sent";
+    let to = row.to.clone();
+    let details = match row.status.as_str() {
+        "sent" => match (row.gmail_link.clone(), row.gmail_message_id.clone()) {
+            (Some(link), Some(id)) => view! {
+                <span class="mono">{id}</span> " "
+                <a href=link target="_blank" rel="noopener noreferrer">"Open in Gmail"</a>
+            }.into_any(),
+            _ => view! { <span class="muted">{row.via.clone()}</span> }.into_any(),
+        },
+        "failed" => view! {
+            <span>{row.error.clone().unwrap_or_default()}</span> " "
+            <button type="submit" name="action" value=format!("retry:{}", row.id)
+                aria-label=format!("Retry the message to {to}")>"Retry"</button>
+        }.into_any(),
+        _ => view! {
+            <span>{row.error.clone().unwrap_or_default()}</span> " "
+            <button type="submit" name="action" value=format!("send_again:{}", row.id)
+                aria-label=format!("Send the message to {to} again")>"Send again"</button>
+            " "
+            <button type="submit" name="action" value=format!("mark_sent:{}", row.id)
+                aria-label=format!("Mark the message to {to} as sent")>"Mark as sent"</button>
+        }.into_any(),
+    };
+    view! {
+        <tr>
+            <td>
+                {actionable.then(|| view! {
+                    <input type="checkbox" id=select_id.clone() name=format!("ids[{i}]") value=row.id.to_string() />
+                    <label for=select_id.clone() class="visually-hidden">{format!("Select the message to {}", row.to)}</label>
+                })}
+            </td>
+            <td class="mono">{row.to.clone()}</td>
+            <td>{row.subject}</td>
+            <td class="when">{row.when}</td>
+            <td><span class=format!("status {class}")>{label}</span></td>
+            <td class="details">{details}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,131 @@
+//! Settings: connect or disconnect Gmail, and how mail is paced.
+
+use crate::components::form::{FormAlert, Missing, TextField, action_error, field_error, loaded};
+use crate::components::shell::AppShell;
+use crate::settings::{DisconnectGmail, GmailView, SaveSettings, SettingsView, get_settings, gmail_message};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let query = use_query_map();
+    let outcome = move || query.read().get("gmail").and_then(|c| gmail_message(&c));
+    let saved = move || query.read().get("saved").is_some();
+    let settings = Resource::new(|| (), |_| get_settings());
+    view! {
+        <AppShell title="Settings">
+            {move || outcome().map(|(ok, message)| if ok {
+                view! { <div class="success" role="status">{message}</div> }.into_any()
+            } else {
+                view! { <div class="alert" role="alert">{message}</div> }.into_any()
+            })}
+            {move || saved().then(|| view! { <div class="success" role="status">"Saved your settings."</div> })}
+            {loaded(
+                settings,
+                "Loading your settings…",
+                Missing { not_found: "Your settings could not be found.", back_href: "/dashboard", back_label: "Back to the dashboard" },
+                |s| view! { <GmailSection s=s.clone() /> <SendingSection s /> },
+            )}
+        </AppShell>
+    }
+}
+
+#[component]
+fn ConnectButton(label: &'static str) -> impl IntoView {
+    // A plain form: the browser goes to Google and comes back, with or without wasm.
+    view! {
+        <form method="post" action="/auth/google/connect" class="inline-form">
+            <button type="submit" class="primary">{label}</button>
+        </form>
+    }
+}
+
+#[component]
+fn GmailSection(s: SettingsView) -> impl IntoView {
+    let disconnect = ServerAction::<DisconnectGmail>::new();
+    let body = match (s.transport.as_str(), s.gmail) {
+        ("outbox", _) => view! {
+            <p>
+                "This server has no Google client configured, so nothing is sent to real recipients: every message is written as an "
+                <code>".eml"</code> " file in " <code>{s.outbox_dir.unwrap_or_default()}</code> " (the local outbox)."
+            </p>
+            <p class="muted">"Set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET to send through Gmail."</p>
+        }.into_any(),
+        ("smtp", _) => view! {
+            <p>"This server sends through its own SMTP server (SMTP_URL), not through Gmail."</p>
+        }.into_any(),
+        (_, Some(GmailView { email, status, scopes, problem })) if status == "connected" => view! {
+            <p>"Connected as " <strong class="mono">{email}</strong> ". Your mail goes out from this address."</p>
+            <p class="muted">"Permissions granted: " {scopes.iter().map(|s| s.rsplit('/').next().unwrap_or(s).to_string()).collect::<Vec<_>>().join(", ")}</p>
+            {problem.map(|p| view! { <p class="alert">{p}</p> })}
+            <ActionForm action=disconnect attr:class="inline-form">
+                <FormAlert error=action_error(disconnect) />
+                <button type="submit" class="danger">"Disconnect Gmail"</button>
+            </ActionForm>
+        }.into_any(),
+        (_, Some(GmailView { status, problem, email, .. })) if status == "disconnected" => view! {
+            <div class="alert" role="alert">
+                <p>{problem.unwrap_or_else(|| "Google no longer accepts MailMerger's access.".into())}</p>
+                <p>{format!("Your queued mail is held until you reconnect {email}.")}</p>
+            </div>
+            <ConnectButton label="Reconnect Gmail" />
+        }.into_any(),
+        _ => view! {
+            <p>"Connect your Gmail account to send from your own address. MailMerger asks only for permission to send email, never to read it."</p>
+            <ConnectButton label="Connect Gmail" />
+        }.into_any(),
+    };
+    view! {
+        <section class="settings-section" aria-labelledby="gmail-heading">
+            <h2 id="gmail-heading">"Gmail"</h2>
+            {body}
+        </section>
+    }
+}
+
+#[component]
+fn SendingSection(s: SettingsView) -> impl IntoView {
+    let action = ServerAction::<SaveSettings>::new();
+    let error = action_error(action);
+    let pending = action.pending();
+    view! {
+        <section class="settings-section" aria-labelledby="sending-heading">
+            <h2 id="sending-heading">"Sending"</h2>
+            <p class="muted">{format!(
+                "In the last 24 hours you sent to {} of your {} recipients a day.",
+                s.sent_last_24h, s.daily_send_cap
+            )}</p>
+            <ActionForm action attr:class="stack" attr:novalidate=true>
+                <FormAlert error />
+                <TextField
+                    label="Time zone"
+                    name="time_zone"
+                    value=s.time_zone
+                    hint="Scheduled times are read in this zone. An IANA name, such as Europe/Berlin."
+                    error=field_error(error, "time_zone")
+                />
+                <TextField
+                    label="Daily sending cap"
+                    name="daily_send_cap"
+                    kind="number"
+                    value=s.daily_send_cap.to_string()
+                    hint="Recipients per rolling 24 hours. Gmail allows about 500 a day (2,000 for Workspace)."
+                    validate=|v| crate::settings::parse_cap(v).err()
+                    error=field_error(error, "daily_send_cap")
+                />
+                <TextField
+                    label="Gap between sends (seconds)"
+                    name="send_gap_seconds"
+                    kind="number"
+                    value=s.send_gap_seconds.to_string()
+                    hint="0 sends as fast as Gmail allows. A gap is varied randomly by up to half, which looks less like a robot."
+                    validate=|v| crate::settings::parse_gap(v).err()
+                    error=field_error(error, "send_gap_seconds")
+                />
+                <button type="submit" class="primary" disabled=move || pending.get()>
+                    {move || if pending.get() { "Saving…" } else { "Save settings" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}

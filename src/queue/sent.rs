@@ -1,0 +1,175 @@
+//! Sent, failed and uncertain messages: the history, and what the user can do
+//! about a message that failed or may have gone out. Also the progress of what
+//! is being sent now.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentEmailView {
+    pub id: Uuid,
+    pub to: String,
+    pub subject: String,
+    /// sent, failed or uncertain.
+    pub status: String,
+    /// When it was sent, or when it failed, in the user's zone.
+    pub when: String,
+    pub gmail_message_id: Option<String>,
+    /// Opens the message in Gmail (sent through Gmail only).
+    pub gmail_link: Option<String>,
+    /// Where it went: "Gmail", "SMTP" or "Outbox (file name)".
+    pub via: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub sent: i64,
+    pub failed: i64,
+    pub uncertain: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentPage {
+    pub rows: Vec<SentEmailView>,
+    pub filter: String,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    pub counts: Counts,
+}
+
+/// What is going out now, for the progress bar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Due now and not yet sent (queued, waiting for a retry, or being sent).
+    pub remaining: i64,
+    /// Finished since `since`.
+    pub sent: i64,
+    pub failed: i64,
+    pub uncertain: i64,
+    /// Queued, but held until Gmail is connected again.
+    pub held: bool,
+}
+
+pub const FILTERS: &[(&str, &str)] = &[
+    ("all", "All"),
+    ("sent", "Sent"),
+    ("failed", "Failed"),
+    ("uncertain", "Needs a decision"),
+];
+
+#[server(endpoint = "sent/list")]
+pub async fn list_sent(filter: String, page: i64) -> Result<SentPage, AppError> {
+    use super::ssr::zone::UserZone;
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    let pool = crate::auth::ssr::state().pool;
+    let filter = if FILTERS.iter().any(|(f, _)| *f == filter) {
+        filter
+    } else {
+        "all".to_string()
+    };
+    let zone = UserZone::of_user(&pool, user_id).await?;
+    let page = page.max(1);
+    let size = super::PAGE_SIZE;
+    let (rows, total, counts) =
+        super::ssr::history::list(&pool, user_id, &filter, size, (page - 1) * size).await?;
+    Ok(SentPage {
+        rows: rows
+            .into_iter()
+            .map(|r| {
+                let via = match (r.transport.as_deref(), &r.gmail_message_id) {
+                    (Some("outbox"), Some(file)) => format!("Outbox ({file})"),
+                    (Some("outbox"), None) => "Outbox".into(),
+                    (Some("smtp"), _) => "SMTP".into(),
+                    _ => "Gmail".into(),
+                };
+                let gmail_link = match (r.transport.as_deref(), &r.gmail_message_id) {
+                    (Some("gmail"), Some(id)) => {
+                        Some(format!("https://mail.google.com/mail/u/0/#all/{id}"))
+                    }
+                    _ => None,
+                };
+                SentEmailView {
+                    id: r.id,
+                    to: r.to_addrs.join(", "),
+                    subject: r.subject,
+                    when: zone.display(r.sent_at.unwrap_or(r.updated_at)),
+                    gmail_message_id: r.gmail_message_id.filter(|_| gmail_link.is_some()),
+                    gmail_link,
+                    via,
+                    error: r.last_error,
+                    status: r.status,
+                }
+            })
+            .collect(),
+        filter,
+        total,
+        page,
+        pages: ((total + size - 1) / size).max(1),
+        counts,
+    })
+}
+
+/// "Retry" a failed message, "Send again" or "Mark as sent" an uncertain one.
+#[server(endpoint = "sent/resolve")]
+pub async fn resolve_sent(
+    action: String,
+    #[server(default)] ids: Vec<Uuid>,
+    #[server(default)] filter: String,
+) -> Result<u64, AppError> {
+    use super::ssr::history::{self, Resolution};
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    let pool = crate::auth::ssr::state().pool;
+    // A row's own button: `retry:<id>`, `send_again:<id>`, `mark_sent:<id>`.
+    let (action, ids) = match action.split_once(':') {
+        Some((a, id)) => (
+            a.to_string(),
+            vec![Uuid::parse_str(id).map_err(|_| AppError::NotFound)?],
+        ),
+        None => (action, ids),
+    };
+    if ids.is_empty() {
+        return Err(AppError::field("ids", "Select at least one message first."));
+    }
+    let resolution = match action.as_str() {
+        "retry" => Resolution::Retry,
+        "send_again" => Resolution::SendAgain,
+        "mark_sent" => Resolution::MarkSent,
+        _ => return Err(AppError::BadRequest("Unknown action.".into())),
+    };
+    let changed = history::resolve(&pool, user_id, &ids, resolution).await?;
+    if changed == 0 {
+        // Another user's ids, or messages no longer in that state.
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(%user_id, action, changed, "messages resolved");
+    let back = match resolution {
+        Resolution::MarkSent => format!("/sent?filter={}&marked={changed}", filter_or_all(&filter)),
+        _ => format!("/sent?filter={}&requeued={changed}", filter_or_all(&filter)),
+    };
+    leptos_axum::redirect(&back);
+    Ok(changed)
+}
+
+#[cfg(feature = "ssr")]
+fn filter_or_all(filter: &str) -> &str {
+    if FILTERS.iter().any(|(f, _)| *f == filter) {
+        filter
+    } else {
+        "all"
+    }
+}
+
+/// Progress of what is due now. `since` is a Unix time (the moment the user
+/// pressed a send button); finished counts start there.
+#[server(endpoint = "sent/progress")]
+pub async fn delivery_progress(since: i64) -> Result<Progress, AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    let state = crate::auth::ssr::state();
+    let since = time::OffsetDateTime::from_unix_timestamp(since)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc() - time::Duration::hours(1));
+    super::ssr::history::progress(&state, user_id, since).await
+}

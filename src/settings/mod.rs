@@ -1,0 +1,237 @@
+//! Settings: the Gmail connection, and how the user's mail is paced (time zone,
+//! daily cap, gap between sends).
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Gmail allows about 500 a day for consumer accounts and 2,000 for Workspace.
+pub const MAX_DAILY_CAP: i32 = 2_000;
+pub const MAX_GAP_SECONDS: i32 = 3_600;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GmailView {
+    pub email: String,
+    /// none, connected or disconnected.
+    pub status: String,
+    pub scopes: Vec<String>,
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsView {
+    pub time_zone: String,
+    pub daily_send_cap: i32,
+    pub send_gap_seconds: i32,
+    /// gmail, smtp or outbox.
+    pub transport: String,
+    /// Where the outbox writes, when that is the transport.
+    pub outbox_dir: Option<String>,
+    pub gmail: Option<GmailView>,
+    /// Recipients sent to in the last 24 hours (what the cap counts).
+    pub sent_last_24h: i64,
+}
+
+/// Whether "Sign in with Google" is offered (a Google client is configured).
+#[server(endpoint = "google/enabled")]
+pub async fn google_enabled() -> Result<bool, AppError> {
+    Ok(crate::auth::ssr::state().google.is_some())
+}
+
+#[server(endpoint = "settings/get")]
+pub async fn get_settings() -> Result<SettingsView, AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    ssr::load(&crate::auth::ssr::state(), user_id).await
+}
+
+#[server(endpoint = "settings/save")]
+pub async fn save_settings(
+    time_zone: String,
+    daily_send_cap: String,
+    send_gap_seconds: String,
+) -> Result<(), AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    let state = crate::auth::ssr::state();
+    let mut errors = crate::error::FieldErrors::default();
+    let zone = errors.check("time_zone", parse_zone(&time_zone));
+    let cap = errors.check("daily_send_cap", parse_cap(&daily_send_cap));
+    let gap = errors.check("send_gap_seconds", parse_gap(&send_gap_seconds));
+    let (Some(zone), Some(cap), Some(gap)) = (zone, cap, gap) else {
+        return Err(errors.into_error());
+    };
+    ssr::save(&state, user_id, &zone, cap, gap).await?;
+    leptos_axum::redirect("/settings?saved=1");
+    Ok(())
+}
+
+/// Revokes our access at Google, then forgets the tokens.
+#[server(endpoint = "settings/disconnect")]
+pub async fn disconnect_gmail() -> Result<(), AppError> {
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    let revoked = ssr::disconnect(&crate::auth::ssr::state(), user_id).await?;
+    leptos_axum::redirect(if revoked {
+        "/settings?gmail=disconnected"
+    } else {
+        "/settings?gmail=disconnected_unrevoked"
+    });
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn parse_zone(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    match jiff::tz::TimeZone::get(name) {
+        Ok(_) if !name.is_empty() => Ok(name.to_string()),
+        _ => Err("Choose a time zone such as Europe/Berlin or America/New_York.".into()),
+    }
+}
+
+pub fn parse_cap(raw: &str) -> Result<i32, String> {
+    match raw.trim().parse::<i32>() {
+        Ok(n) if (1..=MAX_DAILY_CAP).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "Enter a whole number from 1 to {MAX_DAILY_CAP} (Gmail allows about 500 a day, 2,000 for Workspace)."
+        )),
+    }
+}
+
+pub fn parse_gap(raw: &str) -> Result<i32, String> {
+    match raw.trim().parse::<i32>() {
+        Ok(n) if (0..=MAX_GAP_SECONDS).contains(&n) => Ok(n),
+        _ => Err(format!("Enter a number of seconds from 0 to {MAX_GAP_SECONDS}.")),
+    }
+}
+
+/// What the settings page says for `?gmail=<code>` after a Google round trip.
+pub fn gmail_message(code: &str) -> Option<(bool, &'static str)> {
+    Some(match code {
+        "connected" => (true, "Gmail is connected. Your queued mail will go out from it."),
+        "disconnected" => (true, "Gmail is disconnected, and MailMerger's access was revoked at Google."),
+        "disconnected_unrevoked" => (
+            false,
+            "Gmail is disconnected here, but Google could not be reached to revoke our access. Remove MailMerger at myaccount.google.com/permissions.",
+        ),
+        "missing_scope" => (
+            false,
+            "Gmail is not connected: you did not allow \"Send email on your behalf\". Connect again and leave that box ticked.",
+        ),
+        "no_refresh_token" => (
+            false,
+            "Google did not give MailMerger lasting access. Remove MailMerger at myaccount.google.com/permissions, then connect again.",
+        ),
+        "other_user" => (false, "That Google account is already linked to another MailMerger account."),
+        "denied" => (false, "Gmail was not connected: you cancelled on Google's page."),
+        "not_configured" => (false, "Google is not set up on this server (no GOOGLE_CLIENT_ID)."),
+        "failed" => (false, "Google could not be reached or refused the request. Please try again."),
+        _ => return None,
+    })
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::{GmailView, SettingsView};
+    use crate::config::TransportKind;
+    use crate::error::AppError;
+    use crate::google::ssr::accounts;
+    use crate::state::AppState;
+    use uuid::Uuid;
+
+    pub async fn load(state: &AppState, user_id: Uuid) -> Result<SettingsView, AppError> {
+        let u = sqlx::query!(
+            r#"SELECT time_zone, daily_send_cap, send_gap_seconds,
+                      (SELECT coalesce(sum(cardinality(to_addrs) + cardinality(cc_addrs)
+                                           + cardinality(bcc_addrs)), 0)::int8
+                       FROM emails WHERE user_id = $1 AND claimed_at > now() - interval '24 hours'
+                         AND status IN ('sending', 'sent', 'uncertain')) AS "sent!"
+               FROM users WHERE id = $1"#,
+            user_id
+        )
+        .fetch_one(&state.pool)
+        .await?;
+        let gmail = accounts::find_for_user(&state.pool, user_id)
+            .await?
+            .map(|a| GmailView {
+                email: a.email,
+                status: a.gmail_status,
+                scopes: a.scopes,
+                problem: a.gmail_error,
+            });
+        let transport = state.config.transport();
+        Ok(SettingsView {
+            time_zone: u.time_zone,
+            daily_send_cap: u.daily_send_cap,
+            send_gap_seconds: u.send_gap_seconds,
+            transport: transport.as_str().to_string(),
+            outbox_dir: (transport == TransportKind::Outbox)
+                .then(|| state.config.outbox_dir.display().to_string()),
+            gmail,
+            sent_last_24h: u.sent,
+        })
+    }
+
+    pub async fn save(
+        state: &AppState,
+        user_id: Uuid,
+        zone: &str,
+        cap: i32,
+        gap: i32,
+    ) -> Result<(), AppError> {
+        let mut tx = state.pool.begin().await?;
+        sqlx::query!(
+            "UPDATE users SET time_zone = $2, daily_send_cap = $3, send_gap_seconds = $4,
+                    pace_next_at = '-infinity', updated_at = now()
+             WHERE id = $1",
+            user_id,
+            zone,
+            cap,
+            gap,
+        )
+        .execute(&mut *tx)
+        .await?;
+        // A higher cap may free held mail now.
+        sqlx::query!("SELECT pg_notify('mm_delivery', '')")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Returns whether Google confirmed the revocation.
+    pub async fn disconnect(state: &AppState, user_id: Uuid) -> Result<bool, AppError> {
+        let token = accounts::refresh_token(&state.pool, &state.cipher, user_id).await?;
+        let revoked = match (token, &state.google) {
+            (Some(token), Some(google)) => match google.revoke(&token).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(%user_id, error = %e, "revoke failed; forgetting the tokens anyway");
+                    false
+                }
+            },
+            _ => true,
+        };
+        accounts::disconnect(&state.pool, user_id).await?;
+        tracing::info!(%user_id, revoked, "Gmail disconnected");
+        Ok(revoked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_checked() {
+        assert_eq!(parse_cap(" 400 "), Ok(400));
+        assert!(parse_cap("0").is_err() && parse_cap("5000").is_err() && parse_cap("lots").is_err());
+        assert_eq!(parse_gap("0"), Ok(0));
+        assert!(parse_gap("-1").is_err());
+    }
+
+    #[test]
+    fn every_connect_outcome_has_words() {
+        for code in ["connected", "missing_scope", "no_refresh_token", "other_user", "denied", "failed"] {
+            assert!(gmail_message(code).is_some(), "{code}");
+        }
+        assert!(gmail_message("<script>").is_none());
+    }
+}

@@ -1,0 +1,333 @@
+//! The delivery loop against the fake Gmail, driven step by step (or running).
+
+use crate::helpers::{Options, TestApp, spawn_app_with};
+use mailmerger::delivery::StepReport;
+use mailmerger::fake_google::Failure;
+use serde_json::json;
+use sqlx::PgPool;
+use std::collections::HashSet;
+use std::time::Duration;
+
+async fn app_with(pool: PgPool, vars: Vec<(&'static str, String)>) -> TestApp {
+    spawn_app_with(
+        pool,
+        Options {
+            google: true,
+            vars,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn app(pool: PgPool) -> TestApp {
+    app_with(pool, vec![("DELIVERY_PACING", "false".into())]).await
+}
+
+/// Runs steps until one claims nothing and nothing is due, waiting for retries.
+async fn drain(app: &TestApp, within: Duration) -> StepReport {
+    let d = app.deliverer();
+    let mut total = StepReport::default();
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let r = d.run_once().await.unwrap();
+        total.claimed += r.claimed;
+        total.sent += r.sent;
+        total.retried += r.retried;
+        total.failed += r.failed;
+        total.uncertain += r.uncertain;
+        total.held += r.held;
+        let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM emails WHERE status = 'queued'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        if (r.claimed == 0 && queued == 0) || std::time::Instant::now() > deadline {
+            return total;
+        }
+        if r.claimed == 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[sqlx::test]
+async fn a_queued_message_reaches_gmail_once_with_the_right_headers(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.call(
+        &c,
+        "compose/queue",
+        &[
+            ("to", "grace@example.com"),
+            ("cc", "boss@example.com"),
+            ("bcc", "archive@example.com"),
+            ("subject", "Café on Friday?"),
+            ("body", "Hello **Grace**."),
+            ("send", "now"),
+        ],
+    )
+    .await;
+    let report = app.deliverer().run_once().await.unwrap();
+    assert_eq!((report.claimed, report.sent), (1, 1));
+
+    let received = app.fake().received(Some("ada@gmail.test"));
+    assert_eq!(received.len(), 1);
+    let m = &received[0];
+    assert_eq!(m.to(), vec!["grace@example.com"]);
+    assert_eq!(m.cc(), vec!["boss@example.com"]);
+    // Gmail's API reads Bcc from the message, so it is kept for this transport.
+    assert_eq!(m.bcc(), vec!["archive@example.com"]);
+    assert_eq!(m.from(), vec!["ada@gmail.test"]);
+    assert_eq!(m.from_name().as_deref(), Some("Ada Lovelace"));
+    assert_eq!(m.subject().as_deref(), Some("Café on Friday?"));
+    assert_eq!(m.content_type().as_deref(), Some("multipart/alternative"));
+    assert_eq!(m.html().unwrap().trim(), "<p>Hello <strong>Grace</strong>.</p>");
+    assert_eq!(m.text().unwrap().trim(), "Hello Grace.");
+
+    let (status, message_id, gmail_id, attempts): (String, String, String, i32) = sqlx::query_as(
+        "SELECT status, message_id, gmail_message_id, attempts FROM emails",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "sent");
+    assert_eq!(attempts, 1);
+    assert_eq!(m.message_id().map(|id| format!("<{id}>")), Some(message_id));
+    assert_eq!(gmail_id, m.id);
+    // Nothing is sent twice.
+    assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
+    assert_eq!(app.fake().sends(), 1);
+}
+
+#[sqlx::test]
+async fn a_429_with_retry_after_waits_until_then_and_sends_once(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.queue_one(&c, "grace@example.com", "Hi", "now").await;
+    let until = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
+    let stamp = until
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    app.fake().fail_next(Failure {
+        count: 1,
+        status: 429,
+        body: json!({"error": {"code": 429,
+            "message": format!("User-rate limit exceeded.  Retry after {stamp}")}}),
+    });
+    let first = app.deliverer().run_once().await.unwrap();
+    assert_eq!(first.retried, 1);
+    let next: time::OffsetDateTime =
+        sqlx::query_scalar("SELECT next_attempt_at FROM emails")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(next >= until - time::Duration::milliseconds(1), "{next} < {until}");
+    // Not before the time Gmail named.
+    assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert_eq!(app.deliverer().run_once().await.unwrap().sent, 1);
+    assert_eq!(app.fake().received(None).len(), 1);
+    assert_eq!(app.statuses().await, vec!["sent"]);
+}
+
+#[sqlx::test]
+async fn two_500s_then_success_sends_once(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.queue_one(&c, "grace@example.com", "Hi", "now").await;
+    app.fake().fail_next(Failure {
+        count: 2,
+        status: 500,
+        body: json!({"error": {"code": 500, "message": "Backend Error"}}),
+    });
+    let total = drain(&app, Duration::from_secs(15)).await;
+    assert_eq!((total.retried, total.sent), (2, 1));
+    assert_eq!(app.fake().received(None).len(), 1);
+    let (status, attempts): (String, i32) =
+        sqlx::query_as("SELECT status, attempts FROM emails").fetch_one(&app.pool).await.unwrap();
+    assert_eq!((status.as_str(), attempts), ("sent", 3));
+}
+
+#[sqlx::test]
+async fn a_400_fails_with_gmail_s_reason(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.queue_one(&c, "grace@example.com", "Hi", "now").await;
+    app.fake().fail_next(Failure {
+        count: 1,
+        status: 400,
+        body: json!({"error": {"code": 400, "message": "Invalid To header",
+            "errors": [{"reason": "badRequest"}]}}),
+    });
+    assert_eq!(app.deliverer().run_once().await.unwrap().failed, 1);
+    let (status, error): (String, String) =
+        sqlx::query_as("SELECT status, last_error FROM emails").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(status, "failed");
+    assert_eq!(error, "Gmail said: Invalid To header");
+    assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
+}
+
+#[sqlx::test]
+async fn a_401_refreshes_the_token_once_and_sends(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.queue_one(&c, "grace@example.com", "Hi", "now").await;
+    app.fake().expire_access_tokens("ada@gmail.test");
+    let before = app.fake().token_requests();
+    let r = app.deliverer().run_once().await.unwrap();
+    assert_eq!(r.sent, 1);
+    assert_eq!(app.fake().token_requests() - before, 1, "one refresh");
+    assert_eq!(app.fake().received(None).len(), 1);
+}
+
+#[sqlx::test]
+async fn invalid_grant_disconnects_holds_the_mail_and_reconnecting_sends_it(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.queue_one(&c, "grace@example.com", "Hi", "now").await;
+    app.fake().revoke_user("ada@gmail.test");
+    let r = app.deliverer().run_once().await.unwrap();
+    assert_eq!((r.claimed, r.held, r.sent), (1, 1, 0));
+    let (status, attempts): (String, i32) =
+        sqlx::query_as("SELECT status, attempts FROM emails").fetch_one(&app.pool).await.unwrap();
+    assert_eq!((status.as_str(), attempts), ("queued", 0));
+    let gmail: String = sqlx::query_scalar("SELECT gmail_status FROM google_accounts")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(gmail, "disconnected");
+    // Held: not claimed again, and every page asks to reconnect.
+    assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
+    let page = crate::helpers::page_text(
+        &c.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap(),
+    );
+    assert!(page.contains("Reconnect Gmail"), "{page}");
+
+    app.connect_gmail(&c, "ada@gmail.test").await;
+    assert_eq!(app.deliverer().run_once().await.unwrap().sent, 1);
+    assert_eq!(app.fake().received(None).len(), 1);
+}
+
+#[sqlx::test]
+async fn two_loops_send_500_messages_each_exactly_once(pool: PgPool) {
+    let app = app(pool).await;
+    let mut users = Vec::new();
+    for i in 0..2 {
+        let email = format!("sender{i}@gmail.test");
+        app.gmail_user(&email).await;
+        let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(&email)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        users.push(id);
+    }
+    sqlx::query(
+        "UPDATE users SET daily_send_cap = 1000;
+         ",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO emails (id, user_id, to_addrs, subject, body_html, body_text)
+         SELECT gen_random_uuid(), u, ARRAY['r' || n || '@example.com'], 'Message ' || n, '<p>x</p>', 'x'
+         FROM unnest($1::uuid[]) u, generate_series(1, 250) n",
+    )
+    .bind(&users)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (a, b) = tokio::join!(
+        drain(&app, Duration::from_secs(60)),
+        drain(&app, Duration::from_secs(60))
+    );
+    assert_eq!(a.sent + b.sent, 500);
+    assert!(a.sent > 0 && b.sent > 0, "both loops worked: {a:?} {b:?}");
+    let received = app.fake().received(None);
+    assert_eq!(received.len(), 500);
+    let ids: HashSet<String> = received.iter().filter_map(|m| m.message_id()).collect();
+    assert_eq!(ids.len(), 500, "a message was sent twice");
+    let sent: i64 = sqlx::query_scalar("SELECT count(*) FROM emails WHERE status = 'sent'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sent, 500);
+}
+
+#[sqlx::test]
+async fn a_scheduled_message_does_not_go_before_its_time(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.queue_one(&c, "grace@example.com", "Later", "now").await;
+    sqlx::query("UPDATE emails SET send_at = now() + interval '2 seconds'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
+    assert!(app.fake().received(None).is_empty());
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert_eq!(app.deliverer().run_once().await.unwrap().sent, 1);
+}
+
+#[sqlx::test]
+async fn the_daily_cap_stops_sending_until_the_rolling_window_frees(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    sqlx::query("UPDATE users SET daily_send_cap = 3").execute(&app.pool).await.unwrap();
+    for i in 0..5 {
+        app.queue_one(&c, &format!("r{i}@example.com"), "Hi", "now").await;
+    }
+    let first = drain(&app, Duration::from_secs(2)).await;
+    assert_eq!(first.sent, 3);
+    assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
+    assert_eq!(app.fake().received(None).len(), 3);
+
+    // A day passes (the clock moves for everything the loop reads).
+    sqlx::query("UPDATE emails SET claimed_at = claimed_at - interval '24 hours 1 minute', sent_at = sent_at - interval '24 hours 1 minute'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET pace_next_at = pace_next_at - interval '24 hours 1 minute'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let second = drain(&app, Duration::from_secs(2)).await;
+    assert_eq!(second.sent, 2);
+    assert_eq!(app.fake().received(None).len(), 5);
+}
+
+#[sqlx::test]
+async fn the_running_loop_wakes_on_notify_and_sends(pool: PgPool) {
+    let app = app_with(
+        pool,
+        vec![("DELIVERY_LOOP", "true".into()), ("DELIVERY_PACING", "false".into())],
+    )
+    .await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    // Let the loop settle into its (up to 30 s) sleep, then queue.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.queue_one(&c, "grace@example.com", "Hi", "now").await;
+    let started = std::time::Instant::now();
+    while app.fake().received(None).is_empty() && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.fake().received(None).len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(5), "woke only on the timer");
+}
+
+#[sqlx::test]
+async fn an_expired_lease_makes_a_message_uncertain_never_queued(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.queue_one(&c, "grace@example.com", "Hi", "now").await;
+    // As if a server had claimed it and died.
+    sqlx::query("UPDATE emails SET status = 'sending', lease_until = now() - interval '1 second', lease_id = gen_random_uuid(), attempts = 1")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.deliverer().expire_leases().await.unwrap(), 1);
+    assert_eq!(app.statuses().await, vec!["uncertain"]);
+    assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
+    assert!(app.fake().received(None).is_empty());
+}
