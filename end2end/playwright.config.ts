@@ -35,14 +35,25 @@ export default defineConfig({
   projects: [
     { name: "laptop", use: { ...devices["Desktop Chrome"], channel: undefined } },
   ],
+  // The fake Google first (the app is configured to use it), then the app.
   webServer: process.env.E2E_SERVER_CMD
-    ? {
-        command: process.env.E2E_SERVER_CMD,
-        url: `${baseURL}/healthz`,
-        reuseExistingServer: false,
-        timeout: 60_000,
-        stdout: "pipe",
-        stderr: "pipe",
-      }
+    ? [
+        {
+          command: process.env.E2E_GOOGLE_CMD ?? "false",
+          url: `http://127.0.0.1:${process.env.E2E_GOOGLE_PORT ?? "3900"}/_fake/stats`,
+          reuseExistingServer: false,
+          timeout: 30_000,
+          stdout: "pipe",
+          stderr: "pipe",
+        },
+        {
+          command: process.env.E2E_SERVER_CMD,
+          url: `${baseURL}/healthz`,
+          reuseExistingServer: false,
+          timeout: 60_000,
+          stdout: "pipe",
+          stderr: "pipe",
+        },
+      ]
     : undefined,
 });

@@ -8,9 +8,9 @@ use crate::pages::{
     merge::{MergePage, MergeReportPage},
     not_found::NotFound,
     queue::QueuePageView,
-    templates::{DeleteTemplatePage, EditTemplatePage, NewTemplatePage, TemplatesPage},
     sent::SentPageView,
     settings::SettingsPage,
+    templates::{DeleteTemplatePage, EditTemplatePage, NewTemplatePage, TemplatesPage},
     upcoming::Files,
 };
 use leptos::prelude::*;

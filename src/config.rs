@@ -184,14 +184,26 @@ impl Config {
                 Some(GoogleConfig {
                     client_id: client_id.trim().to_string(),
                     client_secret: SecretString::from(client_secret.trim().to_string()),
-                    auth_url: http_url(&get, "GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth")?,
-                    token_url: http_url(&get, "GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token")?,
+                    auth_url: http_url(
+                        &get,
+                        "GOOGLE_AUTH_URL",
+                        "https://accounts.google.com/o/oauth2/v2/auth",
+                    )?,
+                    token_url: http_url(
+                        &get,
+                        "GOOGLE_TOKEN_URL",
+                        "https://oauth2.googleapis.com/token",
+                    )?,
                     userinfo_url: http_url(
                         &get,
                         "GOOGLE_USERINFO_URL",
                         "https://openidconnect.googleapis.com/v1/userinfo",
                     )?,
-                    revoke_url: http_url(&get, "GOOGLE_REVOKE_URL", "https://oauth2.googleapis.com/revoke")?,
+                    revoke_url: http_url(
+                        &get,
+                        "GOOGLE_REVOKE_URL",
+                        "https://oauth2.googleapis.com/revoke",
+                    )?,
                     gmail_api_url: http_url(&get, "GMAIL_API_URL", "https://gmail.googleapis.com")?,
                 })
             }
@@ -199,8 +211,9 @@ impl Config {
         let smtp_url = match get("SMTP_URL") {
             None => None,
             Some(raw) => {
-                let parsed = Url::parse(raw.trim())
-                    .map_err(|_| bad("SMTP_URL", "not a URL; expected e.g. smtp://127.0.0.1:1025"))?;
+                let parsed = Url::parse(raw.trim()).map_err(|_| {
+                    bad("SMTP_URL", "not a URL; expected e.g. smtp://127.0.0.1:1025")
+                })?;
                 if !matches!(parsed.scheme(), "smtp" | "smtps") {
                     return Err(bad("SMTP_URL", "must start with smtp:// or smtps://"));
                 }
@@ -423,9 +436,13 @@ mod tests {
         assert_eq!(e.var, "DATABASE_URL");
         let e = config(&[("GOOGLE_CLIENT_ID", "id")]).err().unwrap();
         assert_eq!(e.var, "GOOGLE_CLIENT_SECRET");
-        let e = config(&[("GOOGLE_CLIENT_ID", "id"), ("GOOGLE_CLIENT_SECRET", "s"), ("GMAIL_API_URL", "gmail")])
-            .err()
-            .unwrap();
+        let e = config(&[
+            ("GOOGLE_CLIENT_ID", "id"),
+            ("GOOGLE_CLIENT_SECRET", "s"),
+            ("GMAIL_API_URL", "gmail"),
+        ])
+        .err()
+        .unwrap();
         assert_eq!(e.var, "GMAIL_API_URL");
         let e = config(&[("SMTP_URL", "http://x")]).err().unwrap();
         assert_eq!(e.var, "SMTP_URL");

@@ -58,7 +58,12 @@ impl TokenCipher {
         out
     }
 
-    pub fn decrypt(&self, row: Uuid, column: &str, stored: &[u8]) -> Result<SecretString, DecryptError> {
+    pub fn decrypt(
+        &self,
+        row: Uuid,
+        column: &str,
+        stored: &[u8],
+    ) -> Result<SecretString, DecryptError> {
         if stored.len() < NONCE_LEN {
             return Err(DecryptError);
         }
@@ -66,7 +71,13 @@ impl TokenCipher {
         let aad = Self::aad(row, column);
         let plain = self
             .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &aad })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| DecryptError)?;
         String::from_utf8(plain)
             .map(SecretString::from)
@@ -88,9 +99,14 @@ mod tests {
         let row = Uuid::new_v4();
         let token = SecretString::from("1//refresh-abc");
         let stored = c.encrypt(row, "refresh_token", &token);
-        assert!(!stored.windows(7).any(|w| w == b"refresh"), "plaintext visible");
+        assert!(
+            !stored.windows(7).any(|w| w == b"refresh"),
+            "plaintext visible"
+        );
         assert_eq!(
-            c.decrypt(row, "refresh_token", &stored).unwrap().expose_secret(),
+            c.decrypt(row, "refresh_token", &stored)
+                .unwrap()
+                .expose_secret(),
             "1//refresh-abc"
         );
         assert!(c.decrypt(Uuid::new_v4(), "refresh_token", &stored).is_err());

@@ -53,7 +53,9 @@ async fn main() {
     let _ = stop_delivery.send(true);
     let finishing = futures::future::join_all(loops);
     if tokio::time::timeout(lease, finishing).await.is_err() {
-        tracing::warn!("delivery did not finish in time; unfinished rows become uncertain when their lease ends");
+        tracing::warn!(
+            "delivery did not finish in time; unfinished rows become uncertain when their lease ends"
+        );
     }
     tracing::info!("stopped");
 }

@@ -19,3 +19,30 @@ export async function signUp(page: Page, name: string, email: string, password: 
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
 }
+
+/** The fake Google the app talks to in these tests (scripts/test starts it). */
+export const FAKE_GOOGLE = `http://127.0.0.1:${process.env.E2E_GOOGLE_PORT ?? "3900"}`;
+
+/** What the fake Gmail received from one account, oldest first. */
+export async function receivedBy(page: Page, account: string): Promise<any[]> {
+  const res = await page.request.get(`${FAKE_GOOGLE}/_fake/messages?email=${encodeURIComponent(account)}`);
+  expect(res.ok()).toBeTruthy();
+  return res.json();
+}
+
+/** Answers the fake Google's consent screen. */
+export async function consent(page: Page, email: string, name: string, decision: "Allow" | "Deny" = "Allow") {
+  await expect(page.getByRole("heading", { name: "Fake Google" })).toBeVisible();
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByRole("button", { name: decision }).click();
+}
+
+/** Settings → Connect Gmail → consent, for the logged-in user. */
+export async function connectGmail(page: Page, gmail: string) {
+  await page.goto("/settings");
+  await page.getByRole("button", { name: "Connect Gmail" }).click();
+  await consent(page, gmail, "Test Sender");
+  await expect(page).toHaveURL(/\/settings\?gmail=connected$/);
+  await expect(page.getByText(`Connected as ${gmail}`)).toBeVisible();
+}

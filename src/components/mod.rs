@@ -2,5 +2,5 @@
 
 pub mod form;
 pub mod markdown;
-pub mod shell;
 pub mod progress;
+pub mod shell;

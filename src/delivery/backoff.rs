@@ -31,7 +31,10 @@ mod tests {
             let at = next_attempt(now, attempts, None);
             let base = (1_000i64 << (attempts - 1)).min(3_600_000);
             let waited = (at - now).whole_milliseconds() as i64;
-            assert!(waited >= base / 2 && waited <= base, "attempt {attempts}: {waited}");
+            assert!(
+                waited >= base / 2 && waited <= base,
+                "attempt {attempts}: {waited}"
+            );
         }
         let later = now + Duration::minutes(10);
         assert_eq!(next_attempt(now, 1, Some(later)), later);

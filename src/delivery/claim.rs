@@ -52,11 +52,17 @@ fn pace(config: &DeliveryConfig, gap_seconds: i32, now: OffsetDateTime) -> (i64,
     if gap_seconds > 0 {
         // One at a time, a random gap of 50–150 % of the setting apart.
         let gap_ms = (gap_seconds as f64 * 1000.0 * (0.5 + rand::random::<f64>())) as i64;
-        (1, now + time::Duration::milliseconds(gap_ms.max(interval_ms)))
+        (
+            1,
+            now + time::Duration::milliseconds(gap_ms.max(interval_ms)),
+        )
     } else {
         // Small bursts, spaced so the average stays under the quota.
         let burst = 10.min(config.batch_size);
-        (burst, now + time::Duration::milliseconds(interval_ms * burst))
+        (
+            burst,
+            now + time::Duration::milliseconds(interval_ms * burst),
+        )
     }
 }
 
@@ -157,7 +163,10 @@ pub async fn claim(
     for u in &users {
         used.insert(u.id, usage.get(&u.id).map(|x| x.0).unwrap_or(0));
     }
-    let caps: HashMap<Uuid, i64> = users.iter().map(|u| (u.id, u.daily_send_cap as i64)).collect();
+    let caps: HashMap<Uuid, i64> = users
+        .iter()
+        .map(|u| (u.id, u.daily_send_cap as i64))
+        .collect();
     for c in &candidates {
         let cap = caps.get(&c.user_id).copied().unwrap_or(0);
         let recipients = c.recipients as i64;
@@ -181,7 +190,9 @@ pub async fn claim(
     let mut pace_ids = Vec::new();
     let mut pace_at = Vec::new();
     for u in &users {
-        let sent_any = take.iter().any(|id| candidates.iter().any(|c| c.id == *id && c.user_id == u.id));
+        let sent_any = take
+            .iter()
+            .any(|id| candidates.iter().any(|c| c.id == *id && c.user_id == u.id));
         let at = if capped.get(&u.id).copied().unwrap_or(false) && !sent_any {
             let oldest = usage.get(&u.id).and_then(|x| x.1).unwrap_or(now);
             oldest + time::Duration::hours(24)
@@ -267,7 +278,11 @@ pub async fn claim(
 
 /// Writes a batch of results in one statement. Only rows this claim still owns
 /// change: a row that the user sent again or marked meanwhile keeps their choice.
-pub(super) async fn record(pool: &PgPool, lease_id: Uuid, done: &[Done]) -> Result<(), sqlx::Error> {
+pub(super) async fn record(
+    pool: &PgPool,
+    lease_id: Uuid,
+    done: &[Done],
+) -> Result<(), sqlx::Error> {
     let ids: Vec<Uuid> = done.iter().map(|d| d.id).collect();
     let statuses: Vec<String> = done.iter().map(|d| d.status.to_string()).collect();
     let errors: Vec<Option<String>> = done.iter().map(|d| d.error.clone()).collect();

@@ -19,16 +19,36 @@ pub fn add(counter: &AtomicU64, n: u64) {
 pub fn render() -> String {
     let mut out = String::new();
     for (name, help, counter) in [
-        ("mailmerger_messages_sent_total", "Messages the transport accepted.", &SENT),
-        ("mailmerger_messages_failed_total", "Messages failed for good.", &FAILED),
-        ("mailmerger_messages_retried_total", "Temporary failures put back in the queue.", &RETRIED),
+        (
+            "mailmerger_messages_sent_total",
+            "Messages the transport accepted.",
+            &SENT,
+        ),
+        (
+            "mailmerger_messages_failed_total",
+            "Messages failed for good.",
+            &FAILED,
+        ),
+        (
+            "mailmerger_messages_retried_total",
+            "Temporary failures put back in the queue.",
+            &RETRIED,
+        ),
         (
             "mailmerger_messages_uncertain_total",
             "Messages that may have been sent (timeout, or a lease that expired).",
             &UNCERTAIN,
         ),
-        ("mailmerger_messages_held_total", "Messages held because Gmail was disconnected.", &HELD),
-        ("mailmerger_token_refreshes_total", "OAuth access tokens refreshed.", &TOKEN_REFRESHES),
+        (
+            "mailmerger_messages_held_total",
+            "Messages held because Gmail was disconnected.",
+            &HELD,
+        ),
+        (
+            "mailmerger_token_refreshes_total",
+            "OAuth access tokens refreshed.",
+            &TOKEN_REFRESHES,
+        ),
     ] {
         out.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
@@ -40,7 +60,10 @@ pub fn render() -> String {
 
 pub async fn endpoint() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         render(),
     )
 }

@@ -24,17 +24,20 @@ pub struct BuildError(pub String);
 
 fn no_line_breaks(what: &str, value: &str) -> Result<(), BuildError> {
     if value.contains(['\r', '\n']) {
-        return Err(BuildError(format!("The {what} contains a line break, which a mail header cannot carry.")));
+        return Err(BuildError(format!(
+            "The {what} contains a line break, which a mail header cannot carry."
+        )));
     }
     Ok(())
 }
 
 fn mailbox(what: &str, address: &str, name: Option<&str>) -> Result<Mailbox, BuildError> {
     no_line_breaks(what, address)?;
-    let parsed = address
-        .trim()
-        .parse()
-        .map_err(|_| BuildError(format!("{address:?} is not a valid email address ({what}).")))?;
+    let parsed = address.trim().parse().map_err(|_| {
+        BuildError(format!(
+            "{address:?} is not a valid email address ({what})."
+        ))
+    })?;
     Ok(Mailbox::new(name.map(str::to_string), parsed))
 }
 
@@ -98,13 +101,22 @@ mod tests {
         let to = vec!["grace@example.com".to_string()];
         let m = build(&with_to(outgoing("Café ☕ on Friday", &[]), &to), false).unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();
-        assert!(raw.contains("From: \"Ada Lovelace\" <ada@example.com>"), "{raw}");
+        assert!(
+            raw.contains("From: \"Ada Lovelace\" <ada@example.com>"),
+            "{raw}"
+        );
         assert!(raw.contains("To: grace@example.com"), "{raw}");
         assert!(raw.contains("Message-ID: <0192@mail.example.com>"), "{raw}");
         assert!(raw.contains("Date: "), "{raw}");
-        assert!(raw.contains("Subject: =?utf-8?"), "subject not encoded: {raw}");
+        assert!(
+            raw.contains("Subject: =?utf-8?"),
+            "subject not encoded: {raw}"
+        );
         assert!(raw.contains("multipart/alternative"), "{raw}");
-        assert!(raw.contains("text/plain") && raw.contains("text/html"), "{raw}");
+        assert!(
+            raw.contains("text/plain") && raw.contains("text/html"),
+            "{raw}"
+        );
     }
 
     #[test]
@@ -113,16 +125,32 @@ mod tests {
         let bcc = vec!["boss@example.com".to_string()];
         let smtp = build(&with_to(outgoing("Hi", &bcc), &to), false).unwrap();
         let raw = String::from_utf8(smtp.formatted()).unwrap();
-        assert!(!raw.contains("boss@example.com"), "Bcc leaked over SMTP: {raw}");
-        assert!(smtp.envelope().to().iter().any(|a| a.to_string() == "boss@example.com"));
+        assert!(
+            !raw.contains("boss@example.com"),
+            "Bcc leaked over SMTP: {raw}"
+        );
+        assert!(
+            smtp.envelope()
+                .to()
+                .iter()
+                .any(|a| a.to_string() == "boss@example.com")
+        );
         let gmail = build(&with_to(outgoing("Hi", &bcc), &to), true).unwrap();
-        assert!(String::from_utf8(gmail.formatted()).unwrap().contains("Bcc: boss@example.com"));
+        assert!(
+            String::from_utf8(gmail.formatted())
+                .unwrap()
+                .contains("Bcc: boss@example.com")
+        );
     }
 
     #[test]
     fn line_breaks_in_headers_are_refused() {
         let to = vec!["grace@example.com".to_string()];
-        let e = build(&with_to(outgoing("Hi\r\nBcc: victim@example.com", &[]), &to), false).unwrap_err();
+        let e = build(
+            &with_to(outgoing("Hi\r\nBcc: victim@example.com", &[]), &to),
+            false,
+        )
+        .unwrap_err();
         assert!(e.0.contains("subject"), "{e}");
         let bad_to = vec!["grace@example.com\r\nX: y".to_string()];
         assert!(build(&with_to(outgoing("Hi", &[]), &bad_to), false).is_err());

@@ -73,7 +73,10 @@ impl Deliverer {
                     .google
                     .as_ref()
                     .ok_or_else(|| anyhow::anyhow!("Google is not configured"))?;
-                Arc::new(GmailTransport::new(google.http().clone(), &google.gmail_api_url)?)
+                Arc::new(GmailTransport::new(
+                    google.http().clone(),
+                    &google.gmail_api_url,
+                )?)
             }
             TransportKind::Smtp => {
                 let url = config
@@ -84,7 +87,11 @@ impl Deliverer {
             }
             TransportKind::Outbox => Arc::new(OutboxTransport::new(config.outbox_dir.clone())?),
         };
-        let host = config.base_url.host_str().unwrap_or("mailmerger.local").to_string();
+        let host = config
+            .base_url
+            .host_str()
+            .unwrap_or("mailmerger.local")
+            .to_string();
         Ok(Deliverer {
             state,
             transport,
@@ -186,7 +193,8 @@ impl Deliverer {
         };
         let before = rejected.is_some();
         let token =
-            accounts::access_token(&self.state, &self.state.cipher, google, user_id, rejected).await;
+            accounts::access_token(&self.state, &self.state.cipher, google, user_id, rejected)
+                .await;
         if before && token.is_ok() {
             metrics::add(&metrics::TOKEN_REFRESHES, 1);
         }
@@ -283,7 +291,8 @@ impl Deliverer {
                         Some(format!("Gave up after {} attempts. {reason}", row.attempts)),
                     )
                 } else {
-                    let at = backoff::next_attempt(OffsetDateTime::now_utc(), row.attempts, not_before);
+                    let at =
+                        backoff::next_attempt(OffsetDateTime::now_utc(), row.attempts, not_before);
                     tracing::info!(reason, attempts = row.attempts, "retry scheduled");
                     Done {
                         next_attempt_at: Some(at),
@@ -291,10 +300,7 @@ impl Deliverer {
                     }
                 }
             }
-            Outcome::Unauthorized => done(
-                "queued",
-                Some("Gmail refused the access token.".into()),
-            ),
+            Outcome::Unauthorized => done("queued", Some("Gmail refused the access token.".into())),
         }
     }
 
@@ -319,9 +325,16 @@ impl Deliverer {
 
 /// Starts the listener and `DELIVERY_WORKERS` loops. They stop claiming when
 /// `shutdown` turns true, finish the batch in hand, and end.
-pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> anyhow::Result<Vec<JoinHandle<()>>> {
+pub fn spawn(
+    state: AppState,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let deliverer = Deliverer::new(state.clone())?;
-    tracing::info!(transport = deliverer.kind().as_str(), workers = state.config.delivery.workers, "delivery loop started");
+    tracing::info!(
+        transport = deliverer.kind().as_str(),
+        workers = state.config.delivery.workers,
+        "delivery loop started"
+    );
     let mut handles = vec![tokio::spawn(listen(state.clone(), shutdown.clone()))];
     for worker in 0..state.config.delivery.workers {
         let d = deliverer.clone();
@@ -336,7 +349,9 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> anyhow::Result
                 let notified = wake.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                if worker == 0 && let Err(e) = d.expire_leases().await {
+                if worker == 0
+                    && let Err(e) = d.expire_leases().await
+                {
                     tracing::warn!(error = %e, "lease sweep failed");
                 }
                 let wait = match d.run_once().await {

@@ -111,8 +111,9 @@ fn network_outcome(e: &reqwest::Error) -> Outcome {
         }
     } else {
         Outcome::Uncertain {
-            reason: "The connection to Gmail broke during the send; the message may have been sent."
-                .into(),
+            reason:
+                "The connection to Gmail broke during the send; the message may have been sent."
+                    .into(),
         }
     }
 }
@@ -155,7 +156,12 @@ pub fn classify_gmail(status: u16, body: &str) -> Outcome {
     }
     let error: ErrorBody = serde_json::from_str(body).unwrap_or_default();
     let message = error.error.message.trim().to_string();
-    let reasons: Vec<&str> = error.error.errors.iter().map(|e| e.reason.as_str()).collect();
+    let reasons: Vec<&str> = error
+        .error
+        .errors
+        .iter()
+        .map(|e| e.reason.as_str())
+        .collect();
     let said = |fallback: &str| {
         if message.is_empty() {
             fallback.to_string()
@@ -236,7 +242,10 @@ impl Transport for SmtpTransport {
     async fn send(&self, message: &Message, _: Option<&SecretString>) -> Outcome {
         match self.inner.send(message.clone()).await {
             Ok(response) => Outcome::Sent {
-                provider_id: response.message().next().map(|l| l.chars().take(200).collect()),
+                provider_id: response
+                    .message()
+                    .next()
+                    .map(|l| l.chars().take(200).collect()),
                 thread_id: None,
             },
             Err(e) if e.is_permanent() => Outcome::Failed {
@@ -247,7 +256,8 @@ impl Transport for SmtpTransport {
                 not_before: None,
             },
             Err(e) if e.is_timeout() => Outcome::Uncertain {
-                reason: "The mail server did not answer in time; the message may have been sent.".into(),
+                reason: "The mail server did not answer in time; the message may have been sent."
+                    .into(),
             },
             // Connection refused, TLS or DNS trouble: nothing was accepted.
             Err(e) => Outcome::Retry {
@@ -305,7 +315,10 @@ mod tests {
     fn gmail_answers_are_sorted_by_what_to_do() {
         assert_eq!(
             classify_gmail(200, r#"{"id":"m1","threadId":"t1","labelIds":["SENT"]}"#),
-            Outcome::Sent { provider_id: Some("m1".into()), thread_id: Some("t1".into()) }
+            Outcome::Sent {
+                provider_id: Some("m1".into()),
+                thread_id: Some("t1".into())
+            }
         );
         assert_eq!(classify_gmail(401, "{}"), Outcome::Unauthorized);
         let r429 = classify_gmail(
@@ -313,17 +326,32 @@ mod tests {
             r#"{"error":{"code":429,"message":"User-rate limit exceeded.  Retry after 2026-01-21T12:57:51.196Z"}}"#,
         );
         match r429 {
-            Outcome::Retry { not_before: Some(t), .. } => {
+            Outcome::Retry {
+                not_before: Some(t),
+                ..
+            } => {
                 assert_eq!(t.unix_timestamp(), 1_769_000_271)
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(classify_gmail(503, ""), Outcome::Retry { not_before: None, .. }));
         assert!(matches!(
-            classify_gmail(403, r#"{"error":{"code":403,"message":"User Rate Limit Exceeded","errors":[{"reason":"userRateLimitExceeded"}]}}"#),
+            classify_gmail(503, ""),
+            Outcome::Retry {
+                not_before: None,
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify_gmail(
+                403,
+                r#"{"error":{"code":403,"message":"User Rate Limit Exceeded","errors":[{"reason":"userRateLimitExceeded"}]}}"#
+            ),
             Outcome::Retry { .. }
         ));
-        match classify_gmail(400, r#"{"error":{"code":400,"message":"Invalid To header","errors":[{"reason":"badRequest"}]}}"#) {
+        match classify_gmail(
+            400,
+            r#"{"error":{"code":400,"message":"Invalid To header","errors":[{"reason":"badRequest"}]}}"#,
+        ) {
             Outcome::Failed { reason } => assert_eq!(reason, "Gmail said: Invalid To header"),
             other => panic!("{other:?}"),
         }

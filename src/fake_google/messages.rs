@@ -59,8 +59,11 @@ impl Received {
 
     /// Whether the raw bytes carry this header at all.
     pub fn has_header(&self, name: &str) -> bool {
-        self.parsed()
-            .is_some_and(|m| m.headers().iter().any(|h| h.name().eq_ignore_ascii_case(name)))
+        self.parsed().is_some_and(|m| {
+            m.headers()
+                .iter()
+                .any(|h| h.name().eq_ignore_ascii_case(name))
+        })
     }
 
     pub fn from(&self) -> Vec<String> {
@@ -84,7 +87,9 @@ impl Received {
     }
 
     pub fn bcc(&self) -> Vec<String> {
-        self.parsed().map(|m| addresses(m.bcc())).unwrap_or_default()
+        self.parsed()
+            .map(|m| addresses(m.bcc()))
+            .unwrap_or_default()
     }
 
     pub fn subject(&self) -> Option<String> {

@@ -36,7 +36,6 @@ pub struct FakeGoogle {
 #[derive(Clone, Debug)]
 struct Identity {
     email: String,
-    name: String,
 }
 
 struct Grant {
@@ -168,7 +167,9 @@ impl FakeGoogle {
                 r.revoked = true;
             }
         }
-        inner.access.retain(|_, a| !a.email.eq_ignore_ascii_case(email));
+        inner
+            .access
+            .retain(|_, a| !a.email.eq_ignore_ascii_case(email));
     }
 
     /// Live access tokens of this user start answering 401.
@@ -270,7 +271,11 @@ async fn authorize(State(fake): State<FakeGoogle>, Query(q): Query<AuthorizeQuer
         return (StatusCode::BAD_REQUEST, "unsupported response_type").into_response();
     }
     if q.code_challenge.is_some() && q.code_challenge_method.as_deref() != Some("S256") {
-        return (StatusCode::BAD_REQUEST, "code_challenge_method must be S256").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "code_challenge_method must be S256",
+        )
+            .into_response();
     }
     let auto = fake.lock().auto.clone();
     if let Some(auto) = auto {
@@ -292,7 +297,7 @@ async fn authorize(State(fake): State<FakeGoogle>, Query(q): Query<AuthorizeQuer
         .split_whitespace()
         .map(|s| {
             format!(
-                r#"<li><label><input type="checkbox" name="granted_scope" value="{s}" checked> {s}</label></li>"#,
+                r#"<li><label><input type="checkbox" name="granted_scope" value="{s}" checked> Grant {s}</label></li>"#,
                 s = html_escape(s)
             )
         })
@@ -393,7 +398,8 @@ fn decide_with(fake: &FakeGoogle, d: Decision) -> Response {
     let granted: Vec<String> = requested
         .iter()
         .filter(|s| {
-            matches!(**s, "openid" | "email" | "profile") || d.granted.split_whitespace().any(|g| g == **s)
+            matches!(**s, "openid" | "email" | "profile")
+                || d.granted.split_whitespace().any(|g| g == **s)
         })
         .map(|s| expand_scope(s))
         .collect();
@@ -408,10 +414,7 @@ fn decide_with(fake: &FakeGoogle, d: Decision) -> Response {
     fake.lock().codes.insert(
         code.clone(),
         Grant {
-            identity: Identity {
-                email,
-                name,
-            },
+            identity: Identity { email },
             scopes: granted,
             client_id: d.client_id,
             redirect_uri: d.redirect_uri.clone(),
@@ -460,10 +463,18 @@ async fn token(State(fake): State<FakeGoogle>, headers: HeaderMap, body: String)
     match get("grant_type") {
         "authorization_code" => {
             let Some(grant) = inner.codes.remove(get("code")) else {
-                return google_error(StatusCode::BAD_REQUEST, "invalid_grant", "Malformed auth code.");
+                return google_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Malformed auth code.",
+                );
             };
             if grant.client_id != id || grant.redirect_uri != get("redirect_uri") {
-                return google_error(StatusCode::BAD_REQUEST, "redirect_uri_mismatch", "Bad Request");
+                return google_error(
+                    StatusCode::BAD_REQUEST,
+                    "redirect_uri_mismatch",
+                    "Bad Request",
+                );
             }
             if let Some(challenge) = &grant.challenge {
                 let verifier = get("code_verifier");
@@ -540,7 +551,11 @@ async fn token(State(fake): State<FakeGoogle>, headers: HeaderMap, body: String)
             }))
             .into_response()
         }
-        _ => google_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Invalid grant_type."),
+        _ => google_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Invalid grant_type.",
+        ),
     }
 }
 
@@ -558,37 +573,37 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
     Some((unescape(id), unescape(secret)))
 }
 
-/// The live access token of a request, or the 401 Google would answer.
-fn bearer(fake: &FakeGoogle, headers: &HeaderMap) -> Result<(String, Vec<String>), Response> {
-    let unauthorized = || {
-        api_error(
-            401,
-            "Request had invalid authentication credentials.",
-            "authError",
-        )
-    };
+/// Google's answer to a missing, unknown, expired or revoked access token.
+fn unauthorized() -> Response {
+    api_error(
+        401,
+        "Request had invalid authentication credentials.",
+        "authError",
+    )
+}
+
+/// The owner and scopes of a request's live access token.
+fn bearer(fake: &FakeGoogle, headers: &HeaderMap) -> Option<(String, Vec<String>)> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(unauthorized)?;
+        .and_then(|v| v.strip_prefix("Bearer "))?;
     let inner = fake.lock();
-    let access = inner.access.get(token).ok_or_else(unauthorized)?;
+    let access = inner.access.get(token)?;
     if access.expires <= Instant::now() {
-        return Err(unauthorized());
+        return None;
     }
     if let Some(r) = &access.refresh
         && inner.refresh.get(r).is_some_and(|r| r.revoked)
     {
-        return Err(unauthorized());
+        return None;
     }
-    Ok((access.email.clone(), access.scopes.clone()))
+    Some((access.email.clone(), access.scopes.clone()))
 }
 
 async fn userinfo(State(fake): State<FakeGoogle>, headers: HeaderMap) -> Response {
-    let (email, _) = match bearer(&fake, &headers) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let Some((email, _)) = bearer(&fake, &headers) else {
+        return unauthorized();
     };
     let name = fake.lock().names.get(&email.to_lowercase()).cloned();
     let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
@@ -622,12 +637,18 @@ async fn revoke(
         None => inner.refresh.contains_key(&token).then(|| token.clone()),
     };
     let Some(refresh) = refresh else {
-        return google_error(StatusCode::BAD_REQUEST, "invalid_token", "Token expired or revoked");
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_token",
+            "Token expired or revoked",
+        );
     };
     if let Some(r) = inner.refresh.get_mut(&refresh) {
         r.revoked = true;
     }
-    inner.access.retain(|_, a| a.refresh.as_deref() != Some(&refresh));
+    inner
+        .access
+        .retain(|_, a| a.refresh.as_deref() != Some(&refresh));
     StatusCode::OK.into_response()
 }
 
@@ -689,12 +710,15 @@ async fn accept(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let (account, scopes) = match bearer(fake, headers) {
-        Ok(found) => found,
-        Err(response) => return response,
+    let Some((account, scopes)) = bearer(fake, headers) else {
+        return unauthorized();
     };
     if !scopes.iter().any(|s| s == GMAIL_SEND) {
-        return api_error(403, "Request had insufficient authentication scopes.", "insufficientPermissions");
+        return api_error(
+            403,
+            "Request had insufficient authentication scopes.",
+            "insufficientPermissions",
+        );
     }
     let mut inner = fake.lock();
     if let Some(failure) = inner.failures.first_mut() {

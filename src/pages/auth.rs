@@ -12,9 +12,13 @@ use leptos_router::hooks::use_query_map;
 pub fn google_message(code: &str) -> Option<&'static str> {
     Some(match code {
         "denied" => "You cancelled signing in with Google.",
-        "email_taken" => "An account with this email already exists. Please log in with your password, then connect Google from Settings.",
+        "email_taken" => {
+            "An account with this email already exists. Please log in with your password, then connect Google from Settings."
+        }
         "expired" => "That sign-in took too long or was already used. Please try again.",
-        "unverified" => "Google has not verified that email address, so it cannot be used to sign in.",
+        "unverified" => {
+            "Google has not verified that email address, so it cannot be used to sign in."
+        }
         "not_configured" => "Sign in with Google is not set up on this server.",
         "failed" => "Google could not be reached or refused the request. Please try again.",
         _ => return None,
@@ -43,9 +47,13 @@ fn GoogleSignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
 fn GoogleOutcome() -> impl IntoView {
     let query = use_query_map();
     move || {
-        query.read().get("google").and_then(|c| google_message(&c)).map(|m| {
-            view! { <div class="alert" role="alert">{m}</div> }
-        })
+        query
+            .read()
+            .get("google")
+            .and_then(|c| google_message(&c))
+            .map(|m| {
+                view! { <div class="alert" role="alert">{m}</div> }
+            })
     }
 }
 

@@ -8,7 +8,7 @@ pub mod landing;
 pub mod merge;
 pub mod not_found;
 pub mod queue;
-pub mod templates;
 pub mod sent;
 pub mod settings;
+pub mod templates;
 pub mod upcoming;

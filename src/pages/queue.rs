@@ -24,7 +24,12 @@ pub fn QueuePageView() -> impl IntoView {
             .and_then(|q| q.parse::<u64>().ok())
     };
     let saved = move || query.read().get("saved").is_some();
-    let sending = move || query.read().get("sending").and_then(|s| s.parse::<i64>().ok());
+    let sending = move || {
+        query
+            .read()
+            .get("sending")
+            .and_then(|s| s.parse::<i64>().ok())
+    };
     let update = ServerAction::<UpdateQueue>::new();
     let list = Resource::new(
         move || (page(), update.version().get()),
@@ -77,12 +82,15 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
     let selected = RwSignal::new(0usize);
     let all = RwSignal::new(false);
     let notice = if page.held {
-        Some(view! {
-            <p class="alert">
-                "Your queued mail is held until Gmail is connected. "
-                <a href="/settings">"Connect Gmail in Settings"</a>
-            </p>
-        }.into_any())
+        Some(
+            view! {
+                <p class="alert">
+                    "Your queued mail is held until Gmail is connected. "
+                    <a href="/settings">"Connect Gmail in Settings"</a>
+                </p>
+            }
+            .into_any(),
+        )
     } else if page.transport == "outbox" {
         Some(view! {
             <p class="muted">

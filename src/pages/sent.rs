@@ -12,8 +12,19 @@ use leptos_router::hooks::use_query_map;
 pub fn SentPageView() -> impl IntoView {
     let query = use_query_map();
     let filter = move || query.read().get("filter").unwrap_or_else(|| "all".into());
-    let page = move || query.read().get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1);
-    let sending = move || query.read().get("sending").map(|s| s.parse::<i64>().unwrap_or(0));
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(1)
+    };
+    let sending = move || {
+        query
+            .read()
+            .get("sending")
+            .map(|s| s.parse::<i64>().unwrap_or(0))
+    };
     let notice = move || {
         let q = query.read();
         q.get("requeued")
@@ -156,14 +167,16 @@ fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
             (Some(link), Some(id)) => view! {
                 <span class="mono">{id}</span> " "
                 <a href=link target="_blank" rel="noopener noreferrer">"Open in Gmail"</a>
-            }.into_any(),
+            }
+            .into_any(),
             _ => view! { <span class="muted">{row.via.clone()}</span> }.into_any(),
         },
         "failed" => view! {
             <span>{row.error.clone().unwrap_or_default()}</span> " "
             <button type="submit" name="action" value=format!("retry:{}", row.id)
                 aria-label=format!("Retry the message to {to}")>"Retry"</button>
-        }.into_any(),
+        }
+        .into_any(),
         _ => view! {
             <span>{row.error.clone().unwrap_or_default()}</span> " "
             <button type="submit" name="action" value=format!("send_again:{}", row.id)
@@ -171,7 +184,8 @@ fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
             " "
             <button type="submit" name="action" value=format!("mark_sent:{}", row.id)
                 aria-label=format!("Mark the message to {to} as sent")>"Mark as sent"</button>
-        }.into_any(),
+        }
+        .into_any(),
     };
     view! {
         <tr>

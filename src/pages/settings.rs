@@ -2,7 +2,9 @@
 
 use crate::components::form::{FormAlert, Missing, TextField, action_error, field_error, loaded};
 use crate::components::shell::AppShell;
-use crate::settings::{DisconnectGmail, GmailView, SaveSettings, SettingsView, get_settings, gmail_message};
+use crate::settings::{
+    DisconnectGmail, GmailView, SaveSettings, SettingsView, get_settings, gmail_message,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 

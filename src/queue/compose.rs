@@ -63,7 +63,8 @@ pub async fn queue_message(
     #[server(default)] when: String,
     #[server(default)] send_at: String,
     /// "now" from the "Send now" button: due at once, and watch it on Sent.
-    #[server(default)] send: String,
+    #[server(default)]
+    send: String,
 ) -> Result<Uuid, AppError> {
     let send_now = send == "now";
     let when = if send_now { "now".to_string() } else { when };

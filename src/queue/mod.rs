@@ -105,7 +105,10 @@ pub async fn update_queue(
         "delete" => repo::cancel(&pool, user_id, selection).await?,
         a if a == "send_now" || a.starts_with("send:") => {
             let n = repo::send_now(&pool, user_id, selection).await?;
-            back = format!("/queue?sending={}", time::OffsetDateTime::now_utc().unix_timestamp());
+            back = format!(
+                "/queue?sending={}",
+                time::OffsetDateTime::now_utc().unix_timestamp()
+            );
             n
         }
         "reschedule" => {

@@ -98,15 +98,23 @@ pub fn parse_cap(raw: &str) -> Result<i32, String> {
 pub fn parse_gap(raw: &str) -> Result<i32, String> {
     match raw.trim().parse::<i32>() {
         Ok(n) if (0..=MAX_GAP_SECONDS).contains(&n) => Ok(n),
-        _ => Err(format!("Enter a number of seconds from 0 to {MAX_GAP_SECONDS}.")),
+        _ => Err(format!(
+            "Enter a number of seconds from 0 to {MAX_GAP_SECONDS}."
+        )),
     }
 }
 
 /// What the settings page says for `?gmail=<code>` after a Google round trip.
 pub fn gmail_message(code: &str) -> Option<(bool, &'static str)> {
     Some(match code {
-        "connected" => (true, "Gmail is connected. Your queued mail will go out from it."),
-        "disconnected" => (true, "Gmail is disconnected, and MailMerger's access was revoked at Google."),
+        "connected" => (
+            true,
+            "Gmail is connected. Your queued mail will go out from it.",
+        ),
+        "disconnected" => (
+            true,
+            "Gmail is disconnected, and MailMerger's access was revoked at Google.",
+        ),
         "disconnected_unrevoked" => (
             false,
             "Gmail is disconnected here, but Google could not be reached to revoke our access. Remove MailMerger at myaccount.google.com/permissions.",
@@ -119,10 +127,22 @@ pub fn gmail_message(code: &str) -> Option<(bool, &'static str)> {
             false,
             "Google did not give MailMerger lasting access. Remove MailMerger at myaccount.google.com/permissions, then connect again.",
         ),
-        "other_user" => (false, "That Google account is already linked to another MailMerger account."),
-        "denied" => (false, "Gmail was not connected: you cancelled on Google's page."),
-        "not_configured" => (false, "Google is not set up on this server (no GOOGLE_CLIENT_ID)."),
-        "failed" => (false, "Google could not be reached or refused the request. Please try again."),
+        "other_user" => (
+            false,
+            "That Google account is already linked to another MailMerger account.",
+        ),
+        "denied" => (
+            false,
+            "Gmail was not connected: you cancelled on Google's page.",
+        ),
+        "not_configured" => (
+            false,
+            "Google is not set up on this server (no GOOGLE_CLIENT_ID).",
+        ),
+        "failed" => (
+            false,
+            "Google could not be reached or refused the request. Please try again.",
+        ),
         _ => return None,
     })
 }
@@ -222,14 +242,23 @@ mod tests {
     #[test]
     fn limits_are_checked() {
         assert_eq!(parse_cap(" 400 "), Ok(400));
-        assert!(parse_cap("0").is_err() && parse_cap("5000").is_err() && parse_cap("lots").is_err());
+        assert!(
+            parse_cap("0").is_err() && parse_cap("5000").is_err() && parse_cap("lots").is_err()
+        );
         assert_eq!(parse_gap("0"), Ok(0));
         assert!(parse_gap("-1").is_err());
     }
 
     #[test]
     fn every_connect_outcome_has_words() {
-        for code in ["connected", "missing_scope", "no_refresh_token", "other_user", "denied", "failed"] {
+        for code in [
+            "connected",
+            "missing_scope",
+            "no_refresh_token",
+            "other_user",
+            "denied",
+            "failed",
+        ] {
             assert!(gmail_message(code).is_some(), "{code}");
         }
         assert!(gmail_message("<script>").is_none());

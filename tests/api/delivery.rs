@@ -81,15 +81,17 @@ async fn a_queued_message_reaches_gmail_once_with_the_right_headers(pool: PgPool
     assert_eq!(m.from_name().as_deref(), Some("Ada Lovelace"));
     assert_eq!(m.subject().as_deref(), Some("Café on Friday?"));
     assert_eq!(m.content_type().as_deref(), Some("multipart/alternative"));
-    assert_eq!(m.html().unwrap().trim(), "<p>Hello <strong>Grace</strong>.</p>");
+    assert_eq!(
+        m.html().unwrap().trim(),
+        "<p>Hello <strong>Grace</strong>.</p>"
+    );
     assert_eq!(m.text().unwrap().trim(), "Hello Grace.");
 
-    let (status, message_id, gmail_id, attempts): (String, String, String, i32) = sqlx::query_as(
-        "SELECT status, message_id, gmail_message_id, attempts FROM emails",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (status, message_id, gmail_id, attempts): (String, String, String, i32) =
+        sqlx::query_as("SELECT status, message_id, gmail_message_id, attempts FROM emails")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(status, "sent");
     assert_eq!(attempts, 1);
     assert_eq!(m.message_id().map(|id| format!("<{id}>")), Some(message_id));
@@ -116,12 +118,14 @@ async fn a_429_with_retry_after_waits_until_then_and_sends_once(pool: PgPool) {
     });
     let first = app.deliverer().run_once().await.unwrap();
     assert_eq!(first.retried, 1);
-    let next: time::OffsetDateTime =
-        sqlx::query_scalar("SELECT next_attempt_at FROM emails")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert!(next >= until - time::Duration::milliseconds(1), "{next} < {until}");
+    let next: time::OffsetDateTime = sqlx::query_scalar("SELECT next_attempt_at FROM emails")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        next >= until - time::Duration::milliseconds(1),
+        "{next} < {until}"
+    );
     // Not before the time Gmail named.
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
     tokio::time::sleep(Duration::from_millis(2_100)).await;
@@ -143,8 +147,10 @@ async fn two_500s_then_success_sends_once(pool: PgPool) {
     let total = drain(&app, Duration::from_secs(15)).await;
     assert_eq!((total.retried, total.sent), (2, 1));
     assert_eq!(app.fake().received(None).len(), 1);
-    let (status, attempts): (String, i32) =
-        sqlx::query_as("SELECT status, attempts FROM emails").fetch_one(&app.pool).await.unwrap();
+    let (status, attempts): (String, i32) = sqlx::query_as("SELECT status, attempts FROM emails")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!((status.as_str(), attempts), ("sent", 3));
 }
 
@@ -160,8 +166,10 @@ async fn a_400_fails_with_gmail_s_reason(pool: PgPool) {
             "errors": [{"reason": "badRequest"}]}}),
     });
     assert_eq!(app.deliverer().run_once().await.unwrap().failed, 1);
-    let (status, error): (String, String) =
-        sqlx::query_as("SELECT status, last_error FROM emails").fetch_one(&app.pool).await.unwrap();
+    let (status, error): (String, String) = sqlx::query_as("SELECT status, last_error FROM emails")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(status, "failed");
     assert_eq!(error, "Gmail said: Invalid To header");
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
@@ -188,8 +196,10 @@ async fn invalid_grant_disconnects_holds_the_mail_and_reconnecting_sends_it(pool
     app.fake().revoke_user("ada@gmail.test");
     let r = app.deliverer().run_once().await.unwrap();
     assert_eq!((r.claimed, r.held, r.sent), (1, 1, 0));
-    let (status, attempts): (String, i32) =
-        sqlx::query_as("SELECT status, attempts FROM emails").fetch_one(&app.pool).await.unwrap();
+    let (status, attempts): (String, i32) = sqlx::query_as("SELECT status, attempts FROM emails")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!((status.as_str(), attempts), ("queued", 0));
     let gmail: String = sqlx::query_scalar("SELECT gmail_status FROM google_accounts")
         .fetch_one(&app.pool)
@@ -199,7 +209,13 @@ async fn invalid_grant_disconnects_holds_the_mail_and_reconnecting_sends_it(pool
     // Held: not claimed again, and every page asks to reconnect.
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
     let page = crate::helpers::page_text(
-        &c.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap(),
+        &c.get(app.url("/dashboard"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
     );
     assert!(page.contains("Reconnect Gmail"), "{page}");
 
@@ -274,9 +290,13 @@ async fn a_scheduled_message_does_not_go_before_its_time(pool: PgPool) {
 async fn the_daily_cap_stops_sending_until_the_rolling_window_frees(pool: PgPool) {
     let app = app(pool).await;
     let c = app.gmail_user("ada@gmail.test").await;
-    sqlx::query("UPDATE users SET daily_send_cap = 3").execute(&app.pool).await.unwrap();
+    sqlx::query("UPDATE users SET daily_send_cap = 3")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     for i in 0..5 {
-        app.queue_one(&c, &format!("r{i}@example.com"), "Hi", "now").await;
+        app.queue_one(&c, &format!("r{i}@example.com"), "Hi", "now")
+            .await;
     }
     let first = drain(&app, Duration::from_secs(2)).await;
     assert_eq!(first.sent, 3);
@@ -301,7 +321,10 @@ async fn the_daily_cap_stops_sending_until_the_rolling_window_frees(pool: PgPool
 async fn the_running_loop_wakes_on_notify_and_sends(pool: PgPool) {
     let app = app_with(
         pool,
-        vec![("DELIVERY_LOOP", "true".into()), ("DELIVERY_PACING", "false".into())],
+        vec![
+            ("DELIVERY_LOOP", "true".into()),
+            ("DELIVERY_PACING", "false".into()),
+        ],
     )
     .await;
     let c = app.gmail_user("ada@gmail.test").await;
@@ -313,7 +336,10 @@ async fn the_running_loop_wakes_on_notify_and_sends(pool: PgPool) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(app.fake().received(None).len(), 1);
-    assert!(started.elapsed() < Duration::from_secs(5), "woke only on the timer");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "woke only on the timer"
+    );
 }
 
 #[sqlx::test]

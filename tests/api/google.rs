@@ -64,7 +64,10 @@ async fn google_never_takes_over_a_password_account_with_the_same_email(pool: Pg
         text.contains("log in with your password") && text.contains("Settings"),
         "{text}"
     );
-    assert_eq!(app.call(&intruder, "me", &[]).await.text().await.unwrap(), "null");
+    assert_eq!(
+        app.call(&intruder, "me", &[]).await.text().await.unwrap(),
+        "null"
+    );
 }
 
 #[sqlx::test]
@@ -104,12 +107,13 @@ async fn a_callback_with_a_forged_state_is_refused(pool: PgPool) {
 async fn connecting_gmail_stores_encrypted_tokens_and_shows_the_address(pool: PgPool) {
     let app = app(pool).await;
     let c = app.gmail_user("ada@gmail.test").await;
-    let (access, refresh, status, scopes): (Vec<u8>, Vec<u8>, String, Vec<String>) = sqlx::query_as(
-        "SELECT access_token, refresh_token, gmail_status, scopes FROM google_accounts",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (access, refresh, status, scopes): (Vec<u8>, Vec<u8>, String, Vec<String>) =
+        sqlx::query_as(
+            "SELECT access_token, refresh_token, gmail_status, scopes FROM google_accounts",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(status, "connected");
     assert!(scopes.iter().any(|s| s.ends_with("/auth/gmail.send")));
     for token in [&access, &refresh] {
@@ -119,7 +123,15 @@ async fn connecting_gmail_stores_encrypted_tokens_and_shows_the_address(pool: Pg
             "a token is stored in plaintext"
         );
     }
-    let settings = page_text(&c.get(app.url("/settings")).send().await.unwrap().text().await.unwrap());
+    let settings = page_text(
+        &c.get(app.url("/settings"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
     assert!(settings.contains("ada@gmail.test"), "{settings}");
     assert!(settings.contains("gmail.send"), "{settings}");
 }
@@ -128,13 +140,17 @@ async fn connecting_gmail_stores_encrypted_tokens_and_shows_the_address(pool: Pg
 async fn a_consent_without_the_send_scope_is_explained(pool: PgPool) {
     let app = app(pool).await;
     let c = browser_client();
-    app.signup(&c, "Ada", "ada@example.com", "a long password").await;
+    app.signup(&c, "Ada", "ada@example.com", "a long password")
+        .await;
     let partial = AutoConsent {
         scopes: Some(vec!["openid".into(), "email".into(), "profile".into()]),
         ..consent("ada@gmail.test")
     };
     let (res, url) = app.google_flow(&c, "/auth/google/connect", partial).await;
-    assert!(url.ends_with("/settings?gmail=missing_scope"), "ended at {url}");
+    assert!(
+        url.ends_with("/settings?gmail=missing_scope"),
+        "ended at {url}"
+    );
     let text = page_text(&res.text().await.unwrap());
     assert!(text.contains("Send email on your behalf"), "{text}");
     let status: String = sqlx::query_scalar("SELECT gmail_status FROM google_accounts")
@@ -148,14 +164,15 @@ async fn a_consent_without_the_send_scope_is_explained(pool: PgPool) {
 async fn disconnect_revokes_at_google_and_forgets_the_tokens(pool: PgPool) {
     let app = app(pool).await;
     let c = app.gmail_user("ada@gmail.test").await;
-    let res = app.post_form(&c, "settings/disconnect", "/settings", &[]).await;
+    let res = app
+        .post_form(&c, "settings/disconnect", "/settings", &[])
+        .await;
     assert!(res.status().is_redirection(), "{}", res.status());
-    let (access, refresh, status): (Option<Vec<u8>>, Option<Vec<u8>>, String) = sqlx::query_as(
-        "SELECT access_token, refresh_token, gmail_status FROM google_accounts",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (access, refresh, status): (Option<Vec<u8>>, Option<Vec<u8>>, String) =
+        sqlx::query_as("SELECT access_token, refresh_token, gmail_status FROM google_accounts")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert!(access.is_none() && refresh.is_none());
     assert_eq!(status, "none");
     // The refresh token no longer works at Google.

@@ -312,7 +312,10 @@ pub async fn follow(client: &Client, mut res: Response) -> (Response, String) {
         if !res.status().is_redirection() {
             break;
         }
-        let location = res.headers()[reqwest::header::LOCATION].to_str().unwrap().to_string();
+        let location = res.headers()[reqwest::header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_string();
         url = res.url().join(&location).unwrap().to_string();
         res = client.get(&url).send().await.unwrap();
     }
@@ -355,7 +358,12 @@ impl TestApp {
     /// A new password account with Gmail connected.
     pub async fn gmail_user(&self, email: &str) -> Client {
         let c = browser_client();
-        assert_eq!(self.signup(&c, "Ada Lovelace", email, "a long password").await.status(), 200);
+        assert_eq!(
+            self.signup(&c, "Ada Lovelace", email, "a long password")
+                .await
+                .status(),
+            200
+        );
         self.connect_gmail(&c, email).await;
         c
     }
@@ -366,7 +374,12 @@ impl TestApp {
             .call(
                 client,
                 "compose/queue",
-                &[("to", to), ("subject", subject), ("body", "Hello **there**."), ("when", when)],
+                &[
+                    ("to", to),
+                    ("subject", subject),
+                    ("body", "Hello **there**."),
+                    ("when", when),
+                ],
             )
             .await;
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());

@@ -209,16 +209,17 @@ pub async fn access_token(
 ) -> Result<SecretString, TokenError> {
     let unavailable = |e: sqlx::Error| TokenError::Unavailable(format!("database: {e}"));
     let fresh_enough = OffsetDateTime::now_utc() + time::Duration::seconds(60);
-    let usable = |id: Uuid, status: &str, access: Option<Vec<u8>>, expires: Option<OffsetDateTime>| {
-        if status != "connected" {
-            return Err(TokenError::NotConnected);
-        }
-        let token = access.and_then(|a| cipher.decrypt(id, "access_token", &a).ok());
-        Ok(token.filter(|t| {
-            expires.is_some_and(|e| e > fresh_enough)
-                && rejected.is_none_or(|r| r.expose_secret() != t.expose_secret())
-        }))
-    };
+    let usable =
+        |id: Uuid, status: &str, access: Option<Vec<u8>>, expires: Option<OffsetDateTime>| {
+            if status != "connected" {
+                return Err(TokenError::NotConnected);
+            }
+            let token = access.and_then(|a| cipher.decrypt(id, "access_token", &a).ok());
+            Ok(token.filter(|t| {
+                expires.is_some_and(|e| e > fresh_enough)
+                    && rejected.is_none_or(|r| r.expose_secret() != t.expose_secret())
+            }))
+        };
 
     let row = sqlx::query!(
         "SELECT id, gmail_status, access_token, token_expires_at FROM google_accounts WHERE user_id = $1",
@@ -228,7 +229,12 @@ pub async fn access_token(
     .await
     .map_err(unavailable)?
     .ok_or(TokenError::NotConnected)?;
-    if let Some(token) = usable(row.id, &row.gmail_status, row.access_token, row.token_expires_at)? {
+    if let Some(token) = usable(
+        row.id,
+        &row.gmail_status,
+        row.access_token,
+        row.token_expires_at,
+    )? {
         return Ok(token);
     }
 
@@ -243,7 +249,12 @@ pub async fn access_token(
     .map_err(unavailable)?
     .ok_or(TokenError::NotConnected)?;
     // Another loop may have refreshed it while we waited for the lock.
-    if let Some(token) = usable(row.id, &row.gmail_status, row.access_token, row.token_expires_at)? {
+    if let Some(token) = usable(
+        row.id,
+        &row.gmail_status,
+        row.access_token,
+        row.token_expires_at,
+    )? {
         return Ok(token);
     }
     let refresh = row

@@ -214,7 +214,9 @@ fn token_error<RE: std::error::Error + 'static>(
             other => GoogleError::Refused(other.to_string()),
         },
         RequestTokenError::Request(e) => GoogleError::Network(e.to_string()),
-        RequestTokenError::Parse(e, _) => GoogleError::Refused(format!("an unreadable answer ({e})")),
+        RequestTokenError::Parse(e, _) => {
+            GoogleError::Refused(format!("an unreadable answer ({e})"))
+        }
         RequestTokenError::Other(e) => GoogleError::Refused(e),
     }
 }

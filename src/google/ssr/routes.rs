@@ -131,7 +131,11 @@ async fn callback(
     };
     if let Some(error) = q.error {
         tracing::info!(error, "Google consent not given");
-        return back(if error == "access_denied" { "denied" } else { "failed" });
+        return back(if error == "access_denied" {
+            "denied"
+        } else {
+            "failed"
+        });
     }
     let (Some(code), Some(google)) = (q.code, state.google.as_ref()) else {
         return back("failed");

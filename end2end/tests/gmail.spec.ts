@@ -1,0 +1,89 @@
+import { expect, test } from "@playwright/test";
+import { connectGmail, consent, hydrated, receivedBy, signUp, uniqueEmail } from "./helpers";
+
+test("sign in with Google on a fresh account", async ({ page }) => {
+  const gmail = uniqueEmail("google").replace("@example.com", "@gmail.test");
+  await page.goto("/login");
+  await page.getByRole("button", { name: "Sign in with Google" }).click();
+  await consent(page, gmail, "Mary Jackson");
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.locator(".greeting")).toHaveText("Welcome, Mary.");
+  await expect(page.locator(".who-email").first()).toHaveText(gmail);
+});
+
+test("a denied Google consent comes back with a message", async ({ page }) => {
+  await page.goto("/login");
+  await page.getByRole("button", { name: "Sign in with Google" }).click();
+  await consent(page, "nobody@gmail.test", "Nobody", "Deny");
+  await expect(page).toHaveURL(/\/login\?google=denied$/);
+  await expect(page.getByRole("alert")).toHaveText("You cancelled signing in with Google.");
+});
+
+test("connect Gmail from Settings on a password account", async ({ page }) => {
+  await signUp(page, "Christine Darden", uniqueEmail("connect"), "supersonic booms");
+  const gmail = uniqueEmail("connect").replace("@example.com", "@gmail.test");
+  await connectGmail(page, gmail);
+  await expect(page.getByText("Permissions granted:")).toContainText("gmail.send");
+  await expect(page.getByRole("button", { name: "Disconnect Gmail" })).toBeVisible();
+});
+
+test("write an email, send it now, and Gmail receives exactly that message", async ({ page }) => {
+  await signUp(page, "Annie Easley", uniqueEmail("send"), "rocket software");
+  const gmail = uniqueEmail("send").replace("@example.com", "@gmail.test");
+  await connectGmail(page, gmail);
+
+  await page.goto("/compose");
+  await hydrated(page);
+  await page.getByLabel("To", { exact: true }).fill("grace@example.com");
+  await page.getByLabel("Subject").fill("Launch window");
+  await page.getByLabel("Body").fill("Hello **Grace**, the window opens at dawn.");
+  await page.getByRole("button", { name: "Send now" }).click();
+  await expect(page).toHaveURL(/\/sent\?sending=1$/);
+
+  await expect.poll(async () => (await receivedBy(page, gmail)).length, { timeout: 15_000 }).toBe(1);
+  const [m] = await receivedBy(page, gmail);
+  expect(m.to).toEqual(["grace@example.com"]);
+  expect(m.from).toEqual([gmail]);
+  expect(m.subject).toBe("Launch window");
+  expect(m.contentType).toBe("multipart/alternative");
+  expect(m.html.trim()).toBe("<p>Hello <strong>Grace</strong>, the window opens at dawn.</p>");
+  expect(m.text.trim()).toBe("Hello Grace, the window opens at dawn.");
+  expect(m.messageId).toMatch(/^[0-9a-f-]{36}@127\.0\.0\.1$/);
+
+  await expect(page.getByText("1 sent")).toBeVisible({ timeout: 15_000 });
+  await page.goto("/sent");
+  const row = page.getByRole("row", { name: /grace@example.com/ });
+  await expect(row).toContainText("Launch window");
+  await expect(row).toContainText("Sent");
+  await expect(row).toContainText(m.id);
+  await expect(row.getByRole("link", { name: "Open in Gmail" })).toHaveAttribute("href", `https://mail.google.com/mail/u/0/#all/${m.id}`);
+});
+
+test("queue five, send all, and the progress reaches five sent", async ({ page }) => {
+  await signUp(page, "Dorothy Vaughan", uniqueEmail("batch"), "fortran for all");
+  const gmail = uniqueEmail("batch").replace("@example.com", "@gmail.test");
+  await connectGmail(page, gmail);
+
+  // Five messages for tomorrow, queued the way the Write email form does.
+  const tomorrow = new Date(Date.now() + 36 * 3600 * 1000).toISOString().slice(0, 16);
+  for (let i = 1; i <= 5; i++) {
+    const res = await page.request.post("/api/compose/queue", {
+      headers: { Origin: new URL(page.url()).origin, Accept: "application/json" },
+      form: { to: `r${i}@example.com`, subject: `Batch ${i}`, body: "Hello.", when: "later", send_at: tomorrow },
+    });
+    expect(res.status()).toBe(200);
+  }
+  await page.goto("/queue");
+  await expect(page.getByText("5 queued messages", { exact: true })).toBeVisible();
+  expect(await receivedBy(page, gmail)).toHaveLength(0);
+
+  await page.getByRole("button", { name: "Send all 5 now" }).click();
+  await expect(page).toHaveURL(/\/queue\?sending=\d+$/);
+  const progress = page.getByRole("region", { name: /Sending/ });
+  await expect(progress.getByText("5 sent")).toBeVisible({ timeout: 20_000 });
+  await expect(progress.getByText("0 remaining")).toBeVisible();
+  await expect(progress.getByRole("heading")).toHaveText("Sending finished");
+  expect((await receivedBy(page, gmail)).map((m: any) => m.subject).sort()).toEqual(
+    ["Batch 1", "Batch 2", "Batch 3", "Batch 4", "Batch 5"],
+  );
+});
