@@ -224,6 +224,21 @@ impl Config {
             .map(PathBuf::from)
             .unwrap_or_else(|| data_dir.join("outbox"));
         let http_timeout = Duration::from_secs(number(&get, "HTTP_TIMEOUT_SECS", 30)?);
+        // A send is at most four calls (refresh, send, refresh after a 401, send
+        // again), each within the timeout.
+        let lease = match get("DELIVERY_LEASE_SECS") {
+            None => http_timeout * 4 + Duration::from_secs(30),
+            Some(_) => {
+                let lease = Duration::from_secs(number(&get, "DELIVERY_LEASE_SECS", 150)?);
+                if lease <= http_timeout {
+                    return Err(bad(
+                        "DELIVERY_LEASE_SECS",
+                        "must be longer than HTTP_TIMEOUT_SECS, or a slow send would be taken for a dead one",
+                    ));
+                }
+                lease
+            }
+        };
         let delivery = DeliveryConfig {
             enabled: boolean(&get, "DELIVERY_LOOP", true)?,
             workers: number(&get, "DELIVERY_WORKERS", 2)? as usize,
@@ -231,9 +246,7 @@ impl Config {
             max_attempts: number(&get, "DELIVERY_MAX_ATTEMPTS", 8)?.min(1000) as i32,
             pacing: boolean(&get, "DELIVERY_PACING", true)?,
             sends_per_minute: number(&get, "GMAIL_SENDS_PER_MINUTE", 150)?,
-            // A send is at most four calls (refresh, send, refresh after a 401,
-            // send again), each within the timeout.
-            lease: http_timeout * 4 + Duration::from_secs(30),
+            lease,
         };
 
         Ok(Config {

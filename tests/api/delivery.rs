@@ -357,3 +357,378 @@ async fn an_expired_lease_makes_a_message_uncertain_never_queued(pool: PgPool) {
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
     assert!(app.fake().received(None).is_empty());
 }
+
+/// The real server binary, configured like `app` (same database, same fake Google,
+/// same secret key), with its delivery loop on.
+fn start_server(app: &TestApp, db: &str, port: u16) -> std::process::Child {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mailmerger"));
+    for (k, v) in &app.vars {
+        cmd.env(k, v);
+    }
+    cmd.env(
+        "DATABASE_URL",
+        format!("postgres://postgres@127.0.0.1:5432/{db}"),
+    )
+    .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+    .env("APP_BASE_URL", format!("http://127.0.0.1:{port}"))
+    .env("DELIVERY_LOOP", "true")
+    .env("DELIVERY_WORKERS", "1")
+    .env("DELIVERY_BATCH_SIZE", "5")
+    .env("DELIVERY_PACING", "false")
+    .env("HTTP_TIMEOUT_SECS", "2")
+    .env("DELIVERY_LEASE_SECS", "3")
+    .env("RUST_LOG", "warn")
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    cmd.spawn().expect("the server binary")
+}
+
+async fn count(app: &TestApp, status: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM emails WHERE status = $1")
+        .bind(status)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: PgPool) {
+    let db = pool
+        .connect_options()
+        .get_database()
+        .expect("a test database")
+        .to_string();
+    let app = app(pool).await;
+    app.gmail_user("ada@gmail.test").await;
+    sqlx::query(
+        "INSERT INTO emails (id, user_id, to_addrs, subject, body_html, body_text)
+         SELECT gen_random_uuid(), (SELECT id FROM users), ARRAY['r' || n || '@example.com'],
+                'Message ' || n, '<p>x</p>', 'x'
+         FROM generate_series(1, 30) n",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // Slow sends, so that a kill lands while a batch is in flight.
+    app.fake().set_delay(Duration::from_millis(400));
+
+    let port = TcpListenerPort::free();
+    let mut server = start_server(&app, &db, port);
+    let started = std::time::Instant::now();
+    // After a first batch went out, kill while the next one is in flight.
+    while (app.fake().sends() < 5 || count(&app, "sending").await == 0)
+        && started.elapsed() < Duration::from_secs(30)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.kill().expect("SIGKILL");
+    server.wait().unwrap();
+    assert!(app.fake().sends() >= 5, "the server never sent");
+    let in_flight: HashSet<uuid::Uuid> =
+        sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM emails WHERE status = 'sending'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert!(
+        !in_flight.is_empty(),
+        "the kill should land while a batch is in flight"
+    );
+
+    // Restarted, it finishes the queue; what was in flight becomes uncertain.
+    let mut server = start_server(&app, &db, port);
+    let started = std::time::Instant::now();
+    while count(&app, "queued").await + count(&app, "sending").await > 0
+        && started.elapsed() < Duration::from_secs(40)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    assert_eq!(
+        count(&app, "queued").await + count(&app, "sending").await,
+        0,
+        "lost messages"
+    );
+    let uncertain: HashSet<uuid::Uuid> =
+        sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM emails WHERE status = 'uncertain'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(
+        uncertain, in_flight,
+        "exactly the rows in flight at the kill are uncertain"
+    );
+    let sent = count(&app, "sent").await;
+    assert_eq!(sent + uncertain.len() as i64, 30);
+
+    // Gmail got no message twice, and every row marked sent was received.
+    let received = app.fake().received(None);
+    let ids: Vec<String> = received.iter().filter_map(|m| m.message_id()).collect();
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "a message reached Gmail twice");
+    let sent_ids: Vec<String> =
+        sqlx::query_scalar("SELECT message_id FROM emails WHERE status = 'sent'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    for id in &sent_ids {
+        let bare = id.trim_matches(['<', '>']).to_string();
+        assert!(
+            unique.contains(&bare),
+            "{id} marked sent but never received"
+        );
+    }
+}
+
+struct TcpListenerPort;
+
+impl TcpListenerPort {
+    fn free() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+}
+
+#[sqlx::test]
+async fn nobody_can_send_retry_or_see_another_user_s_messages(pool: PgPool) {
+    let app = app(pool).await;
+    let owner = app.gmail_user("owner@gmail.test").await;
+    app.queue_one(&owner, "grace@example.com", "Private plans", "now")
+        .await;
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM emails")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE emails SET send_at = now() + interval '1 day'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let other = app.gmail_user("other@gmail.test").await;
+    let id = id.to_string();
+    // Send now, by row and by selection.
+    for form in [
+        vec![("action", format!("send:{id}"))],
+        vec![("action", "send_now".to_string()), ("ids[0]", id.clone())],
+    ] {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        app.call(&other, "queue/update", &form).await;
+    }
+    let due_later: bool = sqlx::query_scalar("SELECT send_at > now() FROM emails")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(due_later, "another user moved the message forward");
+
+    // Retry, send again, mark as sent.
+    sqlx::query("UPDATE emails SET status = 'failed', last_error = 'x'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    for action in ["retry", "send_again", "mark_sent"] {
+        let res = app
+            .call(
+                &other,
+                "sent/resolve",
+                &[("action", &format!("{action}:{id}"))],
+            )
+            .await;
+        assert_eq!(res.status(), 404, "{action}");
+    }
+    assert_eq!(app.statuses().await, vec!["failed"]);
+
+    // Neither the list nor the page shows it.
+    let list = app
+        .call(&other, "sent/list", &[("filter", "all"), ("page", "1")])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!list.contains("Private plans"), "{list}");
+    let page = other
+        .get(app.url("/sent?filter=failed"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Private plans"));
+    let mine = owner
+        .get(app.url("/sent?filter=failed"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(mine.contains("Private plans"));
+    assert!(app.fake().received(None).is_empty());
+}
+
+#[sqlx::test]
+async fn without_google_mail_goes_to_the_local_outbox(pool: PgPool) {
+    let app = crate::helpers::spawn_app(pool).await;
+    let c = crate::helpers::browser_client();
+    app.signup(&c, "Ada Lovelace", "ada@example.com", "a long password")
+        .await;
+    app.queue_one(&c, "grace@example.com", "To the outbox", "now")
+        .await;
+    let r = app.deliverer().run_once().await.unwrap();
+    assert_eq!(r.sent, 1);
+    let dir = std::path::PathBuf::from(&app.vars["DATA_DIR"]).join("outbox");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1);
+    let raw = std::fs::read_to_string(files[0].path()).unwrap();
+    assert!(raw.contains("Subject: To the outbox"), "{raw}");
+    assert!(
+        raw.contains("From: \"Ada Lovelace\" <ada@example.com>"),
+        "{raw}"
+    );
+    let page = crate::helpers::page_text(
+        &c.get(app.url("/sent"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(page.contains("Outbox ("), "{page}");
+    let settings = crate::helpers::page_text(
+        &c.get(app.url("/settings"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(settings.contains("local outbox"), "{settings}");
+}
+
+#[sqlx::test]
+async fn metrics_count_what_the_loop_did(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.queue_one(&c, "grace@example.com", "Hi", "now").await;
+    app.deliverer().run_once().await.unwrap();
+    let text = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sent: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("mailmerger_messages_sent_total "))
+        .and_then(|n| n.parse().ok())
+        .expect("a sent counter");
+    assert!(sent >= 1, "{text}");
+    assert!(text.contains("# TYPE mailmerger_messages_uncertain_total counter"));
+}
+
+/// What a minimal SMTP server received: envelope recipients and the data.
+#[derive(Default, Clone)]
+struct SmtpLog {
+    rcpt: Vec<String>,
+    data: String,
+}
+
+/// A tiny SMTP server that accepts everything, for the SMTP transport.
+async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<SmtpLog>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let shared = log.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let log = shared.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let mut current = SmtpLog::default();
+                write.write_all(b"220 sink ESMTP\r\n").await.ok();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        b"250-sink\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("RCPT TO:") {
+                        current
+                            .rcpt
+                            .push(line[8..].trim().trim_matches(['<', '>']).to_string());
+                        b"250 OK\r\n"
+                    } else if upper.starts_with("DATA") {
+                        write.write_all(b"354 go ahead\r\n").await.ok();
+                        while let Ok(Some(l)) = lines.next_line().await {
+                            if l == "." {
+                                break;
+                            }
+                            current.data.push_str(&l);
+                            current.data.push('\n');
+                        }
+                        log.lock().unwrap().push(std::mem::take(&mut current));
+                        b"250 queued as 42\r\n"
+                    } else if upper.starts_with("QUIT") {
+                        write.write_all(b"221 bye\r\n").await.ok();
+                        break;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    write.write_all(reply).await.ok();
+                }
+            });
+        }
+    });
+    (port, log)
+}
+
+#[sqlx::test]
+async fn over_smtp_bcc_recipients_get_the_mail_but_nobody_sees_them(pool: PgPool) {
+    let (port, log) = smtp_sink().await;
+    let app = spawn_app_with(
+        pool,
+        Options {
+            vars: vec![("SMTP_URL", format!("smtp://127.0.0.1:{port}"))],
+            ..Default::default()
+        },
+    )
+    .await;
+    let c = crate::helpers::browser_client();
+    app.signup(&c, "Ada Lovelace", "ada@example.com", "a long password")
+        .await;
+    app.call(
+        &c,
+        "compose/queue",
+        &[
+            ("to", "grace@example.com"),
+            ("bcc", "secret@example.com"),
+            ("subject", "Over SMTP"),
+            ("body", "Hello."),
+            ("when", "now"),
+        ],
+    )
+    .await;
+    assert_eq!(app.deliverer().run_once().await.unwrap().sent, 1);
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log.len(), 1);
+    let mut rcpt = log[0].rcpt.clone();
+    rcpt.sort();
+    assert_eq!(rcpt, vec!["grace@example.com", "secret@example.com"]);
+    assert!(log[0].data.contains("Subject: Over SMTP"));
+    assert!(
+        !log[0].data.contains("secret@example.com"),
+        "Bcc shown to recipients: {}",
+        log[0].data
+    );
+    assert_eq!(app.statuses().await, vec!["sent"]);
+}

@@ -18,8 +18,11 @@ pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
-    /// The fake Google this app talks to, when spawned with one.
+    /// The fake Google this app talks to, when spawned with one, and its URL.
     pub google: Option<FakeGoogle>,
+    pub google_base: Option<String>,
+    /// The settings the app was started with.
+    pub vars: HashMap<String, String>,
     pub pool: PgPool,
     pub redis: Pool,
     pub prefix: String,
@@ -73,11 +76,13 @@ pub async fn spawn_app_with(pool: PgPool, options: Options) -> TestApp {
         ("DELIVERY_LOOP".into(), "false".into()),
         ("HTTP_TIMEOUT_SECS".into(), "5".into()),
     ]);
+    let mut google_base = None;
     let google = if options.google {
         let fake = FakeGoogle::new(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let fake_base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(fake.clone().serve(listener));
+        google_base = Some(fake_base.clone());
         for (k, v) in mailmerger::fake_google::urls(&fake_base) {
             vars.insert(k.into(), v);
         }
@@ -91,6 +96,7 @@ pub async fn spawn_app_with(pool: PgPool, options: Options) -> TestApp {
         vars.insert(k.to_string(), v);
     }
     let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+    let started_with = vars.clone();
     let redis_url = options.redis_url.unwrap_or_else(|| REDIS_URL.to_string());
     let app_redis = mailmerger::server::startup::connect_redis(&redis_url)
         .await
@@ -120,6 +126,8 @@ pub async fn spawn_app_with(pool: PgPool, options: Options) -> TestApp {
         base,
         state,
         google,
+        google_base,
+        vars: started_with,
         pool,
         redis,
         prefix,
