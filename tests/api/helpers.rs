@@ -18,9 +18,8 @@ pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
-    /// The fake Google this app talks to, when spawned with one, and its URL.
+    /// The fake Google this app talks to, when spawned with one.
     pub google: Option<FakeGoogle>,
-    pub google_base: Option<String>,
     /// The settings the app was started with.
     pub vars: HashMap<String, String>,
     pub pool: PgPool,
@@ -76,13 +75,11 @@ pub async fn spawn_app_with(pool: PgPool, options: Options) -> TestApp {
         ("DELIVERY_LOOP".into(), "false".into()),
         ("HTTP_TIMEOUT_SECS".into(), "5".into()),
     ]);
-    let mut google_base = None;
     let google = if options.google {
         let fake = FakeGoogle::new(GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let fake_base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(fake.clone().serve(listener));
-        google_base = Some(fake_base.clone());
         for (k, v) in mailmerger::fake_google::urls(&fake_base) {
             vars.insert(k.into(), v);
         }
@@ -126,7 +123,6 @@ pub async fn spawn_app_with(pool: PgPool, options: Options) -> TestApp {
         base,
         state,
         google,
-        google_base,
         vars: started_with,
         pool,
         redis,
