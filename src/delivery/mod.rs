@@ -173,12 +173,19 @@ impl Deliverer {
         if self.transport.kind() != TransportKind::Gmail {
             return tokens;
         }
-        for row in claimed {
-            if tokens.contains_key(&row.user_id) {
-                continue;
-            }
-            let token = self.access_token(row.user_id, None).await.map_err(Arc::new);
-            tokens.insert(row.user_id, token);
+        let mut users: Vec<Uuid> = claimed.iter().map(|r| r.user_id).collect();
+        users.sort_unstable();
+        users.dedup();
+        // One query for every account's stored token; a refresh only where needed.
+        let stored = accounts::stored_access_tokens(&self.state.pool, &self.state.cipher, &users)
+            .await
+            .unwrap_or_default();
+        for user_id in users {
+            let token = match stored.get(&user_id) {
+                Some(token) => Ok(token.clone()),
+                None => self.access_token(user_id, None).await.map_err(Arc::new),
+            };
+            tokens.insert(user_id, token);
         }
         tokens
     }

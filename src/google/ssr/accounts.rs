@@ -196,6 +196,30 @@ pub enum TokenError {
     Unavailable(String),
 }
 
+/// The stored access tokens of these users that are connected and good for at
+/// least another minute. The others go through [`access_token`].
+pub async fn stored_access_tokens(
+    pool: &PgPool,
+    cipher: &TokenCipher,
+    user_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, SecretString>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT id, user_id, access_token AS \"access_token!\" FROM google_accounts
+         WHERE user_id = ANY($1) AND gmail_status = 'connected' AND access_token IS NOT NULL
+           AND token_expires_at > now() + interval '60 seconds'",
+        user_ids
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let token = cipher.decrypt(r.id, "access_token", &r.access_token).ok()?;
+            Some((r.user_id, token))
+        })
+        .collect())
+}
+
 /// A live access token for sending as this user, refreshed shortly before it
 /// expires (or when `rejected` is the token Gmail just refused). One refresh at a
 /// time per account, across instances: the row is locked while refreshing.
