@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { uniqueEmail } from "./helpers";
+import { connectGmail, receivedBy, signUp, uniqueEmail } from "./helpers";
 
 test.use({ javaScriptEnabled: false });
 
@@ -34,4 +34,32 @@ test("signup, errors, logout and login all work without JavaScript", async ({ pa
   await page.getByLabel("Password").fill("frequency hopping");
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
+});
+
+test("connect Gmail, send now and see it sent, all without JavaScript", async ({ page }) => {
+  await signUp(page, "Grace Hopper", uniqueEmail("nojs-send"), "compilers rule");
+  const gmail = uniqueEmail("nojs-send").replace("@example.com", "@gmail.test");
+  await connectGmail(page, gmail);
+
+  await page.goto("/compose");
+  await page.getByLabel("To", { exact: true }).fill("ada@example.com");
+  await page.getByLabel("Subject").fill("No script needed");
+  await page.getByLabel("Body").fill("Plain forms all the way.");
+  await page.getByRole("button", { name: "Send now" }).click();
+  await expect(page).toHaveURL(/\/sent\?sending=1$/);
+  await expect.poll(async () => (await receivedBy(page, gmail)).length, { timeout: 15_000 }).toBe(1);
+  // The page refreshes itself while sending; the row appears once sent.
+  await expect(page.getByRole("row", { name: /ada@example.com/ })).toContainText("Sent", { timeout: 15_000 });
+
+  // Settings save without JavaScript too, with errors next to the field.
+  await page.goto("/settings");
+  await page.getByLabel("Daily sending cap").fill("0");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.locator("#field-daily_send_cap-error")).toContainText("from 1 to 2000");
+  await page.getByLabel("Daily sending cap").fill("250");
+  await page.getByLabel("Time zone").fill("Europe/Berlin");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page).toHaveURL(/\/settings\?saved=1$/);
+  await expect(page.getByLabel("Daily sending cap")).toHaveValue("250");
+  await expect(page.getByLabel("Time zone")).toHaveValue("Europe/Berlin");
 });

@@ -1,24 +1,21 @@
-//! "Sending": how much of what is due has gone, updated by itself while it runs
-//! (polling a server function; without JavaScript the page refreshes itself).
+//! "Sending": how much of what is due has gone. Pages that show it poll their own
+//! list (which carries the progress) while something remains, so the counts and
+//! the rows move together; without JavaScript the page refreshes itself.
 
-use crate::queue::sent::{Progress, delivery_progress};
+use crate::queue::sent::Progress;
 use leptos::prelude::*;
 use std::time::Duration;
 
-#[component]
-pub fn SendingProgress(since: i64) -> impl IntoView {
+/// A counter that ticks every second while `running` says so. Key a resource on
+/// it to poll.
+pub fn poll_while(running: impl Fn() -> bool + Send + Sync + 'static) -> RwSignal<u32> {
     let tick = RwSignal::new(0u32);
-    let progress = Resource::new(move || tick.get(), move |_| delivery_progress(since));
-    let running = Memo::new(move |_| {
-        progress
-            .get()
-            .and_then(Result::ok)
-            .is_some_and(|p| p.remaining > 0)
-    });
+    let running = std::sync::Arc::new(running);
     Effect::new(move |_| {
+        let check = running.clone();
         if let Ok(handle) = set_interval_with_handle(
             move || {
-                if running.get_untracked() {
+                if check() {
                     tick.update(|t| *t += 1);
                 }
             },
@@ -27,18 +24,11 @@ pub fn SendingProgress(since: i64) -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     });
-    view! {
-        <Transition fallback=|| ()>
-            {move || progress.get().map(|p| match p {
-                Ok(p) => view! { <ProgressPanel p /> }.into_any(),
-                Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
-            })}
-        </Transition>
-    }
+    tick
 }
 
 #[component]
-fn ProgressPanel(p: Progress) -> impl IntoView {
+pub fn ProgressPanel(p: Progress) -> impl IntoView {
     let done = p.sent + p.failed + p.uncertain;
     let total = done + p.remaining;
     let heading = if p.remaining == 0 {
@@ -67,7 +57,7 @@ fn ProgressPanel(p: Progress) -> impl IntoView {
                 </p>
             })}
             {(p.remaining > 0 && !p.held).then(|| view! {
-                <noscript><meta http-equiv="refresh" content="3" /></noscript>
+                <noscript><meta http-equiv="refresh" content="2" /></noscript>
             })}
         </section>
     }

@@ -342,3 +342,38 @@ pub async fn next_event(pool: &PgPool) -> Result<Option<OffsetDateTime>, sqlx::E
     .fetch_one(pool)
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn config(pacing: bool) -> DeliveryConfig {
+        DeliveryConfig {
+            enabled: true,
+            workers: 1,
+            batch_size: 50,
+            max_attempts: 8,
+            pacing,
+            sends_per_minute: 150,
+            lease: Duration::from_secs(150),
+        }
+    }
+
+    #[test]
+    fn pacing_keeps_each_account_under_gmail_s_quota_and_the_user_s_gap() {
+        let now = OffsetDateTime::now_utc();
+        // No gap: bursts of 10, then the slot moves by 10 × 0.4 s (150 a minute).
+        let (n, next) = pace(&config(true), 0, now);
+        assert_eq!((n, next - now), (10, time::Duration::seconds(4)));
+        // A 60 s gap: one at a time, 30–90 s apart.
+        for _ in 0..50 {
+            let (n, next) = pace(&config(true), 60, now);
+            let gap = (next - now).whole_seconds();
+            assert_eq!(n, 1);
+            assert!((30..=90).contains(&gap), "{gap}");
+        }
+        // Pacing off: a whole batch, no wait.
+        assert_eq!(pace(&config(false), 60, now), (50, now));
+    }
+}

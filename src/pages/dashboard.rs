@@ -22,6 +22,10 @@ pub fn Dashboard() -> impl IntoView {
                 <h2>"Getting started"</h2>
                 <ol class="steps">
                     <li>
+                        <a href="/settings"><strong>"Connect Gmail."</strong></a>
+                        " MailMerger sends from your own address, and asks only for permission to send."
+                    </li>
+                    <li>
                         <a href="/templates/new"><strong>"Write a template."</strong></a>
                         " A subject and body with " <code>"{{ first_name }}"</code>
                         "-style placeholders, reused for every recipient."
@@ -32,14 +36,11 @@ pub fn Dashboard() -> impl IntoView {
                         <a href="/merge">"Mail merge"</a> ", and preview exactly what each person gets."
                     </li>
                     <li>
-                        <strong>"Queue it."</strong>
-                        " Now or at a time you choose. " <a href="/queue">"Your queue"</a>
-                        " shows every message waiting to go."
+                        <strong>"Send it."</strong>
+                        " Now or at a time you choose, paced within Gmail's limits. " <a href="/queue">"Your queue"</a>
+                        " shows what is waiting; " <a href="/sent">"Sent"</a> " shows what went, and anything that needs you."
                     </li>
                 </ol>
-                <p class="muted">
-                    "Sending through your Gmail account arrives in the next release of MailMerger; until then your mail waits safely in the queue."
-                </p>
             </section>
         </AppShell>
     }

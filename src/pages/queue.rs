@@ -1,7 +1,7 @@
 //! The queue: what is waiting to be sent, with bulk delete and reschedule.
 
 use crate::components::form::{FormAlert, action_error, field_error};
-use crate::components::progress::SendingProgress;
+use crate::components::progress::{ProgressPanel, poll_while};
 use crate::components::shell::AppShell;
 use crate::queue::{QueuePage, UpdateQueue, list_queue};
 use leptos::prelude::*;
@@ -31,10 +31,20 @@ pub fn QueuePageView() -> impl IntoView {
             .and_then(|s| s.parse::<i64>().ok())
     };
     let update = ServerAction::<UpdateQueue>::new();
+    let running = RwSignal::new(false);
+    let tick = poll_while(move || running.get_untracked());
     let list = Resource::new(
-        move || (page(), update.version().get()),
-        |(page, _)| list_queue(page),
+        move || (page(), update.version().get(), tick.get()),
+        move |(page, _, _)| list_queue(page, sending()),
     );
+    Effect::new(move |_| {
+        let remaining = list
+            .get()
+            .and_then(Result::ok)
+            .and_then(|p| p.progress)
+            .is_some_and(|p| p.remaining > 0 && !p.held);
+        running.set(remaining);
+    });
     view! {
         <AppShell title="Queue">
             {move || {
@@ -48,27 +58,31 @@ pub fn QueuePageView() -> impl IntoView {
                     })
             }}
             {move || saved().then(|| view! { <div class="success" role="status">"Saved your changes."</div> })}
-            {move || sending().map(|since| view! { <SendingProgress since /> })}
-            <Suspense fallback=|| view! { <p class="muted">"Loading your queue…"</p> }>
+            <Transition fallback=|| view! { <p class="muted">"Loading your queue…"</p> }>
                 {move || {
                     list.get()
                         .map(|r| match r {
-                            Ok(p) if p.total == 0 => {
-                                view! {
-                                    <section class="empty">
-                                        <p class="empty-purpose">
-                                            "Nothing is queued. Messages you queue from a mail merge wait here until they are sent."
-                                        </p>
-                                        <a class="button primary" href="/merge">"Start a mail merge"</a>
-                                    </section>
-                                }
-                                    .into_any()
+                            Ok(p) => {
+                                let progress = p.progress.map(|p| view! { <ProgressPanel p /> });
+                                let body = if p.total == 0 {
+                                    view! {
+                                        <section class="empty">
+                                            <p class="empty-purpose">
+                                                "Nothing is queued. Messages you queue from Write email or a mail merge wait here until they are sent."
+                                            </p>
+                                            <a class="button primary" href="/compose">"Write an email"</a>
+                                        </section>
+                                    }
+                                        .into_any()
+                                } else {
+                                    view! { <QueueTable page=p update /> }.into_any()
+                                };
+                                view! { {progress} {body} }.into_any()
                             }
-                            Ok(p) => view! { <QueueTable page=p update /> }.into_any(),
                             Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
                         })
                 }}
-            </Suspense>
+            </Transition>
         </AppShell>
     }
 }

@@ -2,7 +2,7 @@
 //! user can do about the last two.
 
 use crate::components::form::{FormAlert, action_error, field_error};
-use crate::components::progress::SendingProgress;
+use crate::components::progress::{ProgressPanel, poll_while};
 use crate::components::shell::AppShell;
 use crate::queue::sent::{FILTERS, ResolveSent, SentEmailView, SentPage, list_sent};
 use leptos::prelude::*;
@@ -31,25 +31,35 @@ pub fn SentPageView() -> impl IntoView {
             .map(|n| format!("Put {n} back in the queue; they will be sent shortly."))
             .or_else(|| q.get("marked").map(|n| format!("Marked {n} as sent.")))
     };
+    // From "Send now": count from a little before the click.
+    let since = move || sending().map(|s| if s > 0 { s } else { now_unix() - 120 });
     let resolve = ServerAction::<ResolveSent>::new();
+    let running = RwSignal::new(false);
+    let tick = poll_while(move || running.get_untracked());
     let list = Resource::new(
-        move || (filter(), page(), resolve.version().get()),
-        |(filter, page, _)| list_sent(filter, page),
+        move || (filter(), page(), resolve.version().get(), tick.get()),
+        move |(filter, page, _, _)| list_sent(filter, page, since()),
     );
+    Effect::new(move |_| {
+        let remaining = list
+            .get()
+            .and_then(Result::ok)
+            .and_then(|p| p.progress)
+            .is_some_and(|p| p.remaining > 0 && !p.held);
+        running.set(remaining);
+    });
     view! {
         <AppShell title="Sent">
             {move || notice().map(|n| view! { <div class="success" role="status">{n}</div> })}
-            {move || sending().map(|since| {
-                // From "Send now": count from a little before the click.
-                let since = if since > 0 { since } else { now_unix() - 120 };
-                view! { <SendingProgress since /> }
-            })}
-            <Suspense fallback=|| view! { <p class="muted">"Loading what you sent…"</p> }>
+            <Transition fallback=|| view! { <p class="muted">"Loading what you sent…"</p> }>
                 {move || list.get().map(|r| match r {
-                    Ok(p) => view! { <SentList page=p resolve /> }.into_any(),
+                    Ok(p) => view! {
+                        {p.progress.map(|p| view! { <ProgressPanel p /> })}
+                        <SentList page=p resolve />
+                    }.into_any(),
                     Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
                 })}
-            </Suspense>
+            </Transition>
         </AppShell>
     }
 }

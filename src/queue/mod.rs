@@ -41,12 +41,21 @@ pub struct QueuePage {
     pub held: bool,
     /// Where mail goes: "gmail", "smtp" or "outbox".
     pub transport: String,
+    /// While sending (opened with `since`), read before the list.
+    pub progress: Option<sent::Progress>,
 }
 
 #[server(endpoint = "queue/list")]
-pub async fn list_queue(page: i64) -> Result<QueuePage, AppError> {
+pub async fn list_queue(
+    page: i64,
+    #[server(default)] since: Option<i64>,
+) -> Result<QueuePage, AppError> {
     let user_id = crate::auth::ssr::session::require_user_id().await?;
     let state = crate::auth::ssr::state();
+    let progress = match since {
+        Some(since) => Some(ssr::history::progress(&state, user_id, since).await?),
+        None => None,
+    };
     let pool = state.pool.clone();
     let zone = ssr::zone::UserZone::of_user(&pool, user_id).await?;
     let page = page.max(1);
@@ -71,6 +80,7 @@ pub async fn list_queue(page: i64) -> Result<QueuePage, AppError> {
         time_zone: zone.name,
         held: ssr::history::held(&state, user_id).await?,
         transport: state.config.transport().as_str().to_string(),
+        progress,
     })
 }
 

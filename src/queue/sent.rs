@@ -39,6 +39,9 @@ pub struct SentPage {
     pub page: i64,
     pub pages: i64,
     pub counts: Counts,
+    /// While sending (the page was opened with `since`): progress, read before
+    /// the list, so the list is never older than the counts.
+    pub progress: Option<Progress>,
 }
 
 /// What is going out now, for the progress bar.
@@ -62,10 +65,19 @@ pub const FILTERS: &[(&str, &str)] = &[
 ];
 
 #[server(endpoint = "sent/list")]
-pub async fn list_sent(filter: String, page: i64) -> Result<SentPage, AppError> {
+pub async fn list_sent(
+    filter: String,
+    page: i64,
+    #[server(default)] since: Option<i64>,
+) -> Result<SentPage, AppError> {
     use super::ssr::zone::UserZone;
     let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let pool = crate::auth::ssr::state().pool;
+    let state = crate::auth::ssr::state();
+    let progress = match since {
+        Some(since) => Some(super::ssr::history::progress(&state, user_id, since).await?),
+        None => None,
+    };
+    let pool = state.pool.clone();
     let filter = if FILTERS.iter().any(|(f, _)| *f == filter) {
         filter
     } else {
@@ -110,6 +122,7 @@ pub async fn list_sent(filter: String, page: i64) -> Result<SentPage, AppError> 
         page,
         pages: ((total + size - 1) / size).max(1),
         counts,
+        progress,
     })
 }
 
@@ -161,15 +174,4 @@ fn filter_or_all(filter: &str) -> &str {
     } else {
         "all"
     }
-}
-
-/// Progress of what is due now. `since` is a Unix time (the moment the user
-/// pressed a send button); finished counts start there.
-#[server(endpoint = "sent/progress")]
-pub async fn delivery_progress(since: i64) -> Result<Progress, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let state = crate::auth::ssr::state();
-    let since = time::OffsetDateTime::from_unix_timestamp(since)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc() - time::Duration::hours(1));
-    super::ssr::history::progress(&state, user_id, since).await
 }

@@ -732,3 +732,73 @@ async fn over_smtp_bcc_recipients_get_the_mail_but_nobody_sees_them(pool: PgPool
     );
     assert_eq!(app.statuses().await, vec!["sent"]);
 }
+
+#[sqlx::test]
+async fn a_message_over_a_megabyte_goes_through_gmail_s_upload_endpoint(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.queue_one(&c, "grace@example.com", "Small", "now").await;
+    app.queue_one(&c, "grace@example.com", "Large", "now").await;
+    // A body of about 1.2 MB (attachments will make such messages common).
+    sqlx::query("UPDATE emails SET body_text = repeat('All work and no play. ', 55000) WHERE subject = 'Large'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(drain(&app, Duration::from_secs(5)).await.sent, 2);
+    let mut by_subject: Vec<(String, &str, usize)> = app
+        .fake()
+        .received(None)
+        .iter()
+        .map(|m| (m.subject().unwrap(), m.endpoint, m.raw.len()))
+        .collect();
+    by_subject.sort();
+    assert_eq!(by_subject[0].0, "Large");
+    assert_eq!(by_subject[0].1, "upload");
+    assert!(by_subject[0].2 > 1_000_000);
+    assert_eq!(
+        (by_subject[1].0.as_str(), by_subject[1].1),
+        ("Small", "json")
+    );
+}
+
+#[sqlx::test]
+async fn a_graceful_shutdown_finishes_the_batch_in_hand(pool: PgPool) {
+    let db = pool
+        .connect_options()
+        .get_database()
+        .expect("a test database")
+        .to_string();
+    let app = app(pool).await;
+    app.gmail_user("ada@gmail.test").await;
+    sqlx::query(
+        "INSERT INTO emails (id, user_id, to_addrs, subject, body_html, body_text)
+         SELECT gen_random_uuid(), (SELECT id FROM users), ARRAY['r' || n || '@example.com'],
+                'Message ' || n, '<p>x</p>', 'x'
+         FROM generate_series(1, 20) n",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    app.fake().set_delay(Duration::from_millis(800));
+    let mut server = start_server(&app, &db, TcpListenerPort::free());
+    let started = std::time::Instant::now();
+    while count(&app, "sending").await == 0 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || server.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success(), "exited with {exit}");
+    // Nothing is left in flight: what was sent is recorded as sent, the rest waits.
+    assert_eq!(count(&app, "sending").await, 0);
+    assert_eq!(count(&app, "uncertain").await, 0);
+    let sent = count(&app, "sent").await;
+    assert!(sent >= 1, "the batch in hand was not finished");
+    assert_eq!(sent as usize, app.fake().received(None).len());
+    assert_eq!(sent + count(&app, "queued").await, 20);
+}

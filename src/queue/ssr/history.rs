@@ -117,11 +117,11 @@ pub async fn resolve(
     Ok(done.rows_affected())
 }
 
-pub async fn progress(
-    state: &AppState,
-    user_id: Uuid,
-    since: OffsetDateTime,
-) -> Result<Progress, AppError> {
+/// Progress of what is due now. `since` is a Unix time (the moment the user
+/// pressed a send button); finished counts start there.
+pub async fn progress(state: &AppState, user_id: Uuid, since: i64) -> Result<Progress, AppError> {
+    let since = OffsetDateTime::from_unix_timestamp(since)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc() - time::Duration::hours(1));
     let p = sqlx::query!(
         r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending') AND send_at <= now()) AS "remaining!",
                   count(*) FILTER (WHERE status = 'sent' AND updated_at >= $2) AS "sent!",
