@@ -2,29 +2,63 @@
 //! list (which carries the progress) while something remains, so the counts and
 //! the rows move together; without JavaScript the page refreshes itself.
 
+use crate::error::AppError;
 use crate::queue::sent::Progress;
 use leptos::prelude::*;
 use std::time::Duration;
 
-/// A counter that ticks every second while `running` says so. Key a resource on
-/// it to poll.
-pub fn poll_while(running: impl Fn() -> bool + Send + Sync + 'static) -> RwSignal<u32> {
-    let tick = RwSignal::new(0u32);
-    let running = std::sync::Arc::new(running);
-    Effect::new(move |_| {
-        let check = running.clone();
-        if let Ok(handle) = set_interval_with_handle(
-            move || {
-                if check() {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            Duration::from_millis(1_000),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    tick
+/// Polls a page's list while its progress says something remains: `tick` moves
+/// every second until then. Key the list resource on `tick`, then hand the
+/// resource to [`Polling::follow`].
+#[derive(Clone, Copy)]
+pub struct Polling {
+    pub tick: RwSignal<u32>,
+    running: RwSignal<bool>,
+}
+
+impl Polling {
+    pub fn new() -> Self {
+        let tick = RwSignal::new(0u32);
+        let running = RwSignal::new(false);
+        Effect::new(move |_| {
+            if let Ok(handle) = set_interval_with_handle(
+                move || {
+                    if running.get_untracked() {
+                        tick.update(|t| *t += 1);
+                    }
+                },
+                Duration::from_millis(1_000),
+            ) {
+                on_cleanup(move || handle.clear());
+            }
+        });
+        Polling { tick, running }
+    }
+
+    /// Keeps polling while the loaded page's progress has messages remaining.
+    pub fn follow<T>(
+        self,
+        list: Resource<Result<T, AppError>>,
+        progress: fn(&T) -> Option<Progress>,
+    ) where
+        T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    {
+        Effect::new(move |_| {
+            let remaining = list.with(|r| {
+                r.as_ref()
+                    .and_then(|r| r.as_ref().ok())
+                    .and_then(progress)
+                    .is_some_and(|p| p.remaining > 0 && !p.held)
+            });
+            self.running.set(remaining);
+        });
+    }
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[component]

@@ -1,7 +1,7 @@
 //! The queue: what is waiting to be sent, with bulk delete and reschedule.
 
 use crate::components::form::{FormAlert, action_error, field_error};
-use crate::components::progress::{ProgressPanel, poll_while};
+use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
 use crate::queue::{QueuePage, UpdateQueue, list_queue};
 use leptos::prelude::*;
@@ -31,20 +31,12 @@ pub fn QueuePageView() -> impl IntoView {
             .and_then(|s| s.parse::<i64>().ok())
     };
     let update = ServerAction::<UpdateQueue>::new();
-    let running = RwSignal::new(false);
-    let tick = poll_while(move || running.get_untracked());
+    let polling = Polling::new();
     let list = Resource::new(
-        move || (page(), update.version().get(), tick.get()),
+        move || (page(), update.version().get(), polling.tick.get()),
         move |(page, _, _)| list_queue(page, sending()),
     );
-    Effect::new(move |_| {
-        let remaining = list
-            .get()
-            .and_then(Result::ok)
-            .and_then(|p| p.progress)
-            .is_some_and(|p| p.remaining > 0 && !p.held);
-        running.set(remaining);
-    });
+    polling.follow(list, |p| p.progress);
     view! {
         <AppShell title="Queue">
             {move || {

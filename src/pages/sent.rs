@@ -2,7 +2,7 @@
 //! user can do about the last two.
 
 use crate::components::form::{FormAlert, action_error, field_error};
-use crate::components::progress::{ProgressPanel, poll_while};
+use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
 use crate::queue::sent::{FILTERS, ResolveSent, SentEmailView, SentPage, list_sent};
 use leptos::prelude::*;
@@ -34,20 +34,19 @@ pub fn SentPageView() -> impl IntoView {
     // From "Send now": count from a little before the click.
     let since = move || sending().map(|s| if s > 0 { s } else { now_unix() - 120 });
     let resolve = ServerAction::<ResolveSent>::new();
-    let running = RwSignal::new(false);
-    let tick = poll_while(move || running.get_untracked());
+    let polling = Polling::new();
     let list = Resource::new(
-        move || (filter(), page(), resolve.version().get(), tick.get()),
+        move || {
+            (
+                filter(),
+                page(),
+                resolve.version().get(),
+                polling.tick.get(),
+            )
+        },
         move |(filter, page, _, _)| list_sent(filter, page, since()),
     );
-    Effect::new(move |_| {
-        let remaining = list
-            .get()
-            .and_then(Result::ok)
-            .and_then(|p| p.progress)
-            .is_some_and(|p| p.remaining > 0 && !p.held);
-        running.set(remaining);
-    });
+    polling.follow(list, |p| p.progress);
     view! {
         <AppShell title="Sent">
             {move || notice().map(|n| view! { <div class="success" role="status">{n}</div> })}

@@ -20,6 +20,27 @@ async fn app_with(pool: PgPool, vars: Vec<(&'static str, String)>) -> TestApp {
     .await
 }
 
+/// `per_user` messages for every user, due now, straight into the table.
+async fn queue_rows(app: &TestApp, per_user: i32) {
+    sqlx::query(
+        "INSERT INTO emails (id, user_id, to_addrs, subject, body_html, body_text)
+         SELECT gen_random_uuid(), u.id, ARRAY['r' || n || '@example.com'], 'Message ' || n,
+                '<p>x</p>', 'x'
+         FROM users u, generate_series(1, $1) n",
+    )
+    .bind(per_user)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+fn database_name(pool: &PgPool) -> String {
+    pool.connect_options()
+        .get_database()
+        .expect("a test database")
+        .to_string()
+}
+
 async fn app(pool: PgPool) -> TestApp {
     app_with(pool, vec![("DELIVERY_PACING", "false".into())]).await
 }
@@ -227,33 +248,14 @@ async fn invalid_grant_disconnects_holds_the_mail_and_reconnecting_sends_it(pool
 #[sqlx::test]
 async fn two_loops_send_500_messages_each_exactly_once(pool: PgPool) {
     let app = app(pool).await;
-    let mut users = Vec::new();
     for i in 0..2 {
-        let email = format!("sender{i}@gmail.test");
-        app.gmail_user(&email).await;
-        let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
-            .bind(&email)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-        users.push(id);
+        app.gmail_user(&format!("sender{i}@gmail.test")).await;
     }
-    sqlx::query(
-        "UPDATE users SET daily_send_cap = 1000;
-         ",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO emails (id, user_id, to_addrs, subject, body_html, body_text)
-         SELECT gen_random_uuid(), u, ARRAY['r' || n || '@example.com'], 'Message ' || n, '<p>x</p>', 'x'
-         FROM unnest($1::uuid[]) u, generate_series(1, 250) n",
-    )
-    .bind(&users)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    sqlx::query("UPDATE users SET daily_send_cap = 1000")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    queue_rows(&app, 250).await;
     let (a, b) = tokio::join!(
         drain(&app, Duration::from_secs(60)),
         drain(&app, Duration::from_secs(60))
@@ -393,22 +395,10 @@ async fn count(app: &TestApp, status: &str) -> i64 {
 
 #[sqlx::test]
 async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: PgPool) {
-    let db = pool
-        .connect_options()
-        .get_database()
-        .expect("a test database")
-        .to_string();
+    let db = database_name(&pool);
     let app = app(pool).await;
     app.gmail_user("ada@gmail.test").await;
-    sqlx::query(
-        "INSERT INTO emails (id, user_id, to_addrs, subject, body_html, body_text)
-         SELECT gen_random_uuid(), (SELECT id FROM users), ARRAY['r' || n || '@example.com'],
-                'Message ' || n, '<p>x</p>', 'x'
-         FROM generate_series(1, 30) n",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    queue_rows(&app, 30).await;
     // Slow sends, so that a kill lands while a batch is in flight.
     app.fake().set_delay(Duration::from_millis(400));
 
@@ -763,22 +753,10 @@ async fn a_message_over_a_megabyte_goes_through_gmail_s_upload_endpoint(pool: Pg
 
 #[sqlx::test]
 async fn a_graceful_shutdown_finishes_the_batch_in_hand(pool: PgPool) {
-    let db = pool
-        .connect_options()
-        .get_database()
-        .expect("a test database")
-        .to_string();
+    let db = database_name(&pool);
     let app = app(pool).await;
     app.gmail_user("ada@gmail.test").await;
-    sqlx::query(
-        "INSERT INTO emails (id, user_id, to_addrs, subject, body_html, body_text)
-         SELECT gen_random_uuid(), (SELECT id FROM users), ARRAY['r' || n || '@example.com'],
-                'Message ' || n, '<p>x</p>', 'x'
-         FROM generate_series(1, 20) n",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    queue_rows(&app, 20).await;
     app.fake().set_delay(Duration::from_millis(800));
     let mut server = start_server(&app, &db, TcpListenerPort::free());
     let started = std::time::Instant::now();
