@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { connectGmail, consent, hydrated, receivedBy, signUp, uniqueEmail } from "./helpers";
+import { FAKE_GOOGLE, connectGmail, consent, hydrated, receivedBy, signUp, uniqueEmail } from "./helpers";
 
 test("sign in with Google on a fresh account", async ({ page }) => {
   const gmail = uniqueEmail("google").replace("@example.com", "@gmail.test");
@@ -77,12 +77,25 @@ test("queue five, send all, and the progress reaches five sent", async ({ page }
   await expect(page.getByText("5 queued messages", { exact: true })).toBeVisible();
   expect(await receivedBy(page, gmail)).toHaveLength(0);
 
-  await page.getByRole("button", { name: "Send all 5 now" }).click();
-  await expect(page).toHaveURL(/\/queue\?sending=\d+$/);
-  const progress = page.getByRole("region", { name: /Sending/ });
-  await expect(progress.getByText("5 sent")).toBeVisible({ timeout: 20_000 });
-  await expect(progress.getByText("0 remaining")).toBeVisible();
-  await expect(progress.getByRole("heading")).toHaveText("Sending finished");
+  // Gmail answers slowly, so the page opens before anything is sent and must
+  // update by itself.
+  await page.request.post(`${FAKE_GOOGLE}/_fake/delay`, { data: { ms: 1500 } });
+  try {
+    await hydrated(page);
+    await page.getByRole("button", { name: "Send all 5 now" }).click();
+    await expect(page).toHaveURL(/\/queue\?sending=\d+$/);
+    const progress = page.getByRole("region", { name: /Sending/ });
+    await expect(progress.getByText("5 remaining")).toBeVisible();
+    await hydrated(page);
+    await page.evaluate(() => ((window as any).__same_page = true));
+    await expect(progress.getByText("5 sent")).toBeVisible({ timeout: 20_000 });
+    await expect(progress.getByText("0 remaining")).toBeVisible();
+    await expect(progress.getByRole("heading")).toHaveText("Sending finished");
+    expect(await page.evaluate(() => (window as any).__same_page)).toBe(true);
+    await expect(page.getByText("Nothing is queued.")).toBeVisible();
+  } finally {
+    await page.request.post(`${FAKE_GOOGLE}/_fake/delay`, { data: { ms: 0 } });
+  }
   expect((await receivedBy(page, gmail)).map((m: any) => m.subject).sort()).toEqual(
     ["Batch 1", "Batch 2", "Batch 3", "Batch 4", "Batch 5"],
   );

@@ -90,8 +90,10 @@ pub fn ProgressPanel(p: Progress) -> impl IntoView {
                     <a href="/settings">"Connect Gmail in Settings"</a>
                 </p>
             })}
+            // As inner HTML: with JavaScript on, a browser reads <noscript> as text,
+            // and hydration must not expect an element there.
             {(p.remaining > 0 && !p.held).then(|| view! {
-                <noscript><meta http-equiv="refresh" content="2" /></noscript>
+                <noscript inner_html=r#"<meta http-equiv="refresh" content="2">"#></noscript>
             })}
         </section>
     }
