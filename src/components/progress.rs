@@ -84,6 +84,9 @@ pub fn ProgressPanel(p: Progress) -> impl IntoView {
                 <span>{format!("{} failed", p.failed)}</span>
                 {(p.uncertain > 0).then(|| view! { " · " <span>{format!("{} need a decision", p.uncertain)}</span> })}
             </p>
+            {(p.remaining == 0 && done > 0).then(|| view! {
+                <p><a href="/sent">"See what was sent"</a></p>
+            })}
             {p.held.then(|| view! {
                 <p class="alert">
                     "Your mail is held until Gmail is connected. "

@@ -205,7 +205,7 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                                             {(row.status == "queued").then(|| {
                                                 let label = format!("Send the message to {} now", row.to);
                                                 view! {
-                                                    <button type="submit" name="action" value=format!("send:{}", row.id) aria-label=label>"Send now"</button>
+                                                    <button type="submit" class="small" name="action" value=format!("send:{}", row.id) aria-label=label>"Send now"</button>
                                                 }
                                             })}
                                             {row.editable.then(|| {

@@ -182,16 +182,16 @@ fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
         },
         "failed" => view! {
             <span>{row.error.clone().unwrap_or_default()}</span> " "
-            <button type="submit" name="action" value=format!("retry:{}", row.id)
+            <button type="submit" class="small" name="action" value=format!("retry:{}", row.id)
                 aria-label=format!("Retry the message to {to}")>"Retry"</button>
         }
         .into_any(),
         _ => view! {
             <span>{row.error.clone().unwrap_or_default()}</span> " "
-            <button type="submit" name="action" value=format!("send_again:{}", row.id)
+            <button type="submit" class="small" name="action" value=format!("send_again:{}", row.id)
                 aria-label=format!("Send the message to {to} again")>"Send again"</button>
             " "
-            <button type="submit" name="action" value=format!("mark_sent:{}", row.id)
+            <button type="submit" class="small" name="action" value=format!("mark_sent:{}", row.id)
                 aria-label=format!("Mark the message to {to} as sent")>"Mark as sent"</button>
         }
         .into_any(),
