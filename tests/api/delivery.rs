@@ -229,15 +229,7 @@ async fn invalid_grant_disconnects_holds_the_mail_and_reconnecting_sends_it(pool
     assert_eq!(gmail, "disconnected");
     // Held: not claimed again, and every page asks to reconnect.
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
-    let page = crate::helpers::page_text(
-        &c.get(app.url("/dashboard"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let page = app.page(&c, "/dashboard").await;
     assert!(page.contains("Reconnect Gmail"), "{page}");
 
     app.connect_gmail(&c, "ada@gmail.test").await;
@@ -266,11 +258,7 @@ async fn two_loops_send_500_messages_each_exactly_once(pool: PgPool) {
     assert_eq!(received.len(), 500);
     let ids: HashSet<String> = received.iter().filter_map(|m| m.message_id()).collect();
     assert_eq!(ids.len(), 500, "a message was sent twice");
-    let sent: i64 = sqlx::query_scalar("SELECT count(*) FROM emails WHERE status = 'sent'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(sent, 500);
+    assert_eq!(app.count("sent").await, 500);
 }
 
 #[sqlx::test]
@@ -385,14 +373,6 @@ fn start_server(app: &TestApp, db: &str, port: u16) -> std::process::Child {
     cmd.spawn().expect("the server binary")
 }
 
-async fn count(app: &TestApp, status: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM emails WHERE status = $1")
-        .bind(status)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
-}
-
 #[sqlx::test]
 async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: PgPool) {
     let db = database_name(&pool);
@@ -406,7 +386,7 @@ async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: P
     let mut server = start_server(&app, &db, port);
     let started = std::time::Instant::now();
     // After a first batch went out, kill while the next one is in flight.
-    while (app.fake().sends() < 5 || count(&app, "sending").await == 0)
+    while (app.fake().sends() < 5 || app.count("sending").await == 0)
         && started.elapsed() < Duration::from_secs(30)
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -429,7 +409,7 @@ async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: P
     // Restarted, it finishes the queue; what was in flight becomes uncertain.
     let mut server = start_server(&app, &db, port);
     let started = std::time::Instant::now();
-    while count(&app, "queued").await + count(&app, "sending").await > 0
+    while app.count("queued").await + app.count("sending").await > 0
         && started.elapsed() < Duration::from_secs(40)
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -438,7 +418,7 @@ async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: P
     server.wait().unwrap();
 
     assert_eq!(
-        count(&app, "queued").await + count(&app, "sending").await,
+        app.count("queued").await + app.count("sending").await,
         0,
         "lost messages"
     );
@@ -453,7 +433,7 @@ async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: P
         uncertain, in_flight,
         "exactly the rows in flight at the kill are uncertain"
     );
-    let sent = count(&app, "sent").await;
+    let sent = app.count("sent").await;
     assert_eq!(sent + uncertain.len() as i64, 30);
 
     // Gmail got no message twice, and every row marked sent was received.
@@ -583,25 +563,9 @@ async fn without_google_mail_goes_to_the_local_outbox(pool: PgPool) {
         raw.contains("From: \"Ada Lovelace\" <ada@example.com>"),
         "{raw}"
     );
-    let page = crate::helpers::page_text(
-        &c.get(app.url("/sent"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let page = app.page(&c, "/sent").await;
     assert!(page.contains("Outbox ("), "{page}");
-    let settings = crate::helpers::page_text(
-        &c.get(app.url("/settings"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let settings = app.page(&c, "/settings").await;
     assert!(settings.contains("local outbox"), "{settings}");
 }
 
@@ -760,7 +724,7 @@ async fn a_graceful_shutdown_finishes_the_batch_in_hand(pool: PgPool) {
     app.fake().set_delay(Duration::from_millis(800));
     let mut server = start_server(&app, &db, TcpListenerPort::free());
     let started = std::time::Instant::now();
-    while count(&app, "sending").await == 0 && started.elapsed() < Duration::from_secs(30) {
+    while app.count("sending").await == 0 && started.elapsed() < Duration::from_secs(30) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let status = std::process::Command::new("kill")
@@ -773,10 +737,10 @@ async fn a_graceful_shutdown_finishes_the_batch_in_hand(pool: PgPool) {
         .unwrap();
     assert!(exit.success(), "exited with {exit}");
     // Nothing is left in flight: what was sent is recorded as sent, the rest waits.
-    assert_eq!(count(&app, "sending").await, 0);
-    assert_eq!(count(&app, "uncertain").await, 0);
-    let sent = count(&app, "sent").await;
+    assert_eq!(app.count("sending").await, 0);
+    assert_eq!(app.count("uncertain").await, 0);
+    let sent = app.count("sent").await;
     assert!(sent >= 1, "the batch in hand was not finished");
     assert_eq!(sent as usize, app.fake().received(None).len());
-    assert_eq!(sent + count(&app, "queued").await, 20);
+    assert_eq!(sent + app.count("queued").await, 20);
 }

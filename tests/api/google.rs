@@ -123,15 +123,7 @@ async fn connecting_gmail_stores_encrypted_tokens_and_shows_the_address(pool: Pg
             "a token is stored in plaintext"
         );
     }
-    let settings = page_text(
-        &c.get(app.url("/settings"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let settings = app.page(&c, "/settings").await;
     assert!(settings.contains("ada@gmail.test"), "{settings}");
     assert!(settings.contains("gmail.send"), "{settings}");
 }

@@ -393,6 +393,28 @@ impl TestApp {
         mailmerger::delivery::Deliverer::new(self.state.clone()).unwrap()
     }
 
+    /// The visible text of a page, fetched as `client`.
+    pub async fn page(&self, client: &Client, path: &str) -> String {
+        let html = client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        page_text(&html)
+    }
+
+    /// How many messages have this status.
+    pub async fn count(&self, status: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM emails WHERE status = $1")
+            .bind(status)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
     /// The status of every message, oldest first.
     pub async fn statuses(&self) -> Vec<String> {
         sqlx::query_scalar("SELECT status FROM emails ORDER BY created_at, id")
