@@ -385,8 +385,9 @@ async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: P
     let port = TcpListenerPort::free();
     let mut server = start_server(&app, &db, port);
     let started = std::time::Instant::now();
-    // After a first batch went out, kill while the next one is in flight.
-    while (app.fake().sends() < 5 || app.count("sending").await == 0)
+    // After a first batch was recorded as sent, kill while the next is in flight
+    // (each send takes 400 ms).
+    while (app.count("sent").await < 5 || app.count("sending").await == 0)
         && started.elapsed() < Duration::from_secs(30)
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
