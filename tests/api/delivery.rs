@@ -745,3 +745,85 @@ async fn a_graceful_shutdown_finishes_the_batch_in_hand(pool: PgPool) {
     assert_eq!(sent as usize, app.fake().received(None).len());
     assert_eq!(sent + app.count("queued").await, 20);
 }
+
+#[sqlx::test]
+async fn failed_and_uncertain_messages_can_be_retried_sent_again_or_marked_sent(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    for to in [
+        "failed@example.com",
+        "again@example.com",
+        "marked@example.com",
+    ] {
+        app.queue_one(&c, to, to, "now").await;
+    }
+    // One fails for good; the other two are left as a killed server leaves them.
+    app.fake().fail_next(Failure {
+        count: 1,
+        status: 400,
+        body: json!({"error": {"code": 400, "message": "Invalid To header"}}),
+    });
+    sqlx::query(
+        "UPDATE emails SET send_at = now() + interval '1 day' WHERE subject <> 'failed@example.com'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(app.deliverer().run_once().await.unwrap().failed, 1);
+    sqlx::query(
+        "UPDATE emails SET status = 'uncertain', attempts = 1, claimed_at = now(),
+                message_id = '<' || id || '@127.0.0.1>', last_error = 'interrupted'
+         WHERE status = 'queued'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let id_of = |subject: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM emails WHERE subject = $1")
+                .bind(subject)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .to_string()
+        }
+    };
+    let page = app.page(&c, "/sent?filter=all").await;
+    assert!(page.contains("Gmail said: Invalid To header"), "{page}");
+    assert!(page.contains("2 messages may have been sent"), "{page}");
+
+    for (action, subject) in [
+        ("retry", "failed@example.com"),
+        ("send_again", "again@example.com"),
+        ("mark_sent", "marked@example.com"),
+    ] {
+        let id = id_of(subject).await;
+        let res = app
+            .post_form(
+                &c,
+                "sent/resolve",
+                "/sent",
+                &[("action", &format!("{action}:{id}"))],
+            )
+            .await;
+        assert!(res.status().is_redirection(), "{action}: {}", res.status());
+    }
+    let again_id: String =
+        sqlx::query_scalar("SELECT message_id FROM emails WHERE subject = 'again@example.com'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(drain(&app, Duration::from_secs(5)).await.sent, 2);
+    assert_eq!(app.statuses().await, vec!["sent", "sent", "sent"]);
+    // "Mark as sent" sent nothing; "Send again" kept its Message-ID.
+    let received = app.fake().received(None);
+    let mut subjects: Vec<String> = received.iter().filter_map(|m| m.subject()).collect();
+    subjects.sort();
+    assert_eq!(subjects, vec!["again@example.com", "failed@example.com"]);
+    let again = received
+        .iter()
+        .find(|m| m.subject().as_deref() == Some("again@example.com"))
+        .unwrap();
+    assert_eq!(again.message_id().map(|m| format!("<{m}>")), Some(again_id));
+}
