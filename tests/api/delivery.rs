@@ -243,10 +243,7 @@ async fn two_loops_send_500_messages_each_exactly_once(pool: PgPool) {
     for i in 0..2 {
         app.gmail_user(&format!("sender{i}@gmail.test")).await;
     }
-    sqlx::query("UPDATE users SET daily_send_cap = 1000")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.exec("UPDATE users SET daily_send_cap = 1000").await;
     queue_rows(&app, 250).await;
     let (a, b) = tokio::join!(
         drain(&app, Duration::from_secs(60)),
@@ -266,10 +263,8 @@ async fn a_scheduled_message_does_not_go_before_its_time(pool: PgPool) {
     let app = app(pool).await;
     let c = app.gmail_user("ada@gmail.test").await;
     app.queue_one(&c, "grace@example.com", "Later", "now").await;
-    sqlx::query("UPDATE emails SET send_at = now() + interval '2 seconds'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.exec("UPDATE emails SET send_at = now() + interval '2 seconds'")
+        .await;
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
     assert!(app.fake().received(None).is_empty());
     tokio::time::sleep(Duration::from_millis(2_100)).await;
@@ -280,10 +275,7 @@ async fn a_scheduled_message_does_not_go_before_its_time(pool: PgPool) {
 async fn the_daily_cap_stops_sending_until_the_rolling_window_frees(pool: PgPool) {
     let app = app(pool).await;
     let c = app.gmail_user("ada@gmail.test").await;
-    sqlx::query("UPDATE users SET daily_send_cap = 3")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.exec("UPDATE users SET daily_send_cap = 3").await;
     for i in 0..5 {
         app.queue_one(&c, &format!("r{i}@example.com"), "Hi", "now")
             .await;
@@ -294,14 +286,9 @@ async fn the_daily_cap_stops_sending_until_the_rolling_window_frees(pool: PgPool
     assert_eq!(app.fake().received(None).len(), 3);
 
     // A day passes (the clock moves for everything the loop reads).
-    sqlx::query("UPDATE emails SET claimed_at = claimed_at - interval '24 hours 1 minute', sent_at = sent_at - interval '24 hours 1 minute'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE users SET pace_next_at = pace_next_at - interval '24 hours 1 minute'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.exec("UPDATE emails SET claimed_at = claimed_at - interval '24 hours 1 minute', sent_at = sent_at - interval '24 hours 1 minute'").await;
+    app.exec("UPDATE users SET pace_next_at = pace_next_at - interval '24 hours 1 minute'")
+        .await;
     let second = drain(&app, Duration::from_secs(2)).await;
     assert_eq!(second.sent, 2);
     assert_eq!(app.fake().received(None).len(), 5);
@@ -338,10 +325,7 @@ async fn an_expired_lease_makes_a_message_uncertain_never_queued(pool: PgPool) {
     let c = app.gmail_user("ada@gmail.test").await;
     app.queue_one(&c, "grace@example.com", "Hi", "now").await;
     // As if a server had claimed it and died.
-    sqlx::query("UPDATE emails SET status = 'sending', lease_until = now() - interval '1 second', lease_id = gen_random_uuid(), attempts = 1")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.exec("UPDATE emails SET status = 'sending', lease_until = now() - interval '1 second', lease_id = gen_random_uuid(), attempts = 1").await;
     assert_eq!(app.deliverer().expire_leases().await.unwrap(), 1);
     assert_eq!(app.statuses().await, vec!["uncertain"]);
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
@@ -478,10 +462,8 @@ async fn nobody_can_send_retry_or_see_another_user_s_messages(pool: PgPool) {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    sqlx::query("UPDATE emails SET send_at = now() + interval '1 day'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.exec("UPDATE emails SET send_at = now() + interval '1 day'")
+        .await;
 
     let other = app.gmail_user("other@gmail.test").await;
     let id = id.to_string();
@@ -500,10 +482,8 @@ async fn nobody_can_send_retry_or_see_another_user_s_messages(pool: PgPool) {
     assert!(due_later, "another user moved the message forward");
 
     // Retry, send again, mark as sent.
-    sqlx::query("UPDATE emails SET status = 'failed', last_error = 'x'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.exec("UPDATE emails SET status = 'failed', last_error = 'x'")
+        .await;
     for action in ["retry", "send_again", "mark_sent"] {
         let res = app
             .call(
@@ -695,10 +675,7 @@ async fn a_message_over_a_megabyte_goes_through_gmail_s_upload_endpoint(pool: Pg
     app.queue_one(&c, "grace@example.com", "Small", "now").await;
     app.queue_one(&c, "grace@example.com", "Large", "now").await;
     // A body of about 1.2 MB (attachments will make such messages common).
-    sqlx::query("UPDATE emails SET body_text = repeat('All work and no play. ', 55000) WHERE subject = 'Large'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    app.exec("UPDATE emails SET body_text = repeat('All work and no play. ', 55000) WHERE subject = 'Large'").await;
     assert_eq!(drain(&app, Duration::from_secs(5)).await.sent, 2);
     let mut by_subject: Vec<(String, &str, usize)> = app
         .fake()
@@ -763,21 +740,14 @@ async fn failed_and_uncertain_messages_can_be_retried_sent_again_or_marked_sent(
         status: 400,
         body: json!({"error": {"code": 400, "message": "Invalid To header"}}),
     });
-    sqlx::query(
-        "UPDATE emails SET send_at = now() + interval '1 day' WHERE subject <> 'failed@example.com'",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    app.exec("UPDATE emails SET send_at = now() + interval '1 day' WHERE subject <> 'failed@example.com'").await;
     assert_eq!(app.deliverer().run_once().await.unwrap().failed, 1);
-    sqlx::query(
+    app.exec(
         "UPDATE emails SET status = 'uncertain', attempts = 1, claimed_at = now(),
                 message_id = '<' || id || '@127.0.0.1>', last_error = 'interrupted'
          WHERE status = 'queued'",
     )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    .await;
     let id_of = |subject: &'static str| {
         let pool = app.pool.clone();
         async move {

@@ -406,6 +406,11 @@ impl TestApp {
         page_text(&html)
     }
 
+    /// Runs one SQL statement against the app's database (test setup).
+    pub async fn exec(&self, sql: &str) {
+        sqlx::query(sql).execute(&self.pool).await.unwrap();
+    }
+
     /// How many messages have this status.
     pub async fn count(&self, status: &str) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM emails WHERE status = $1")
