@@ -84,6 +84,24 @@ pub fn TextField(
     }
 }
 
+/// "When": as soon as possible, or at a date and time in the user's zone
+/// (`when` and `send_at`, as the queueing server functions read them).
+#[component]
+pub fn WhenField(time_zone: String, #[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <fieldset class="when">
+            <legend>"When"</legend>
+            <label class="choice"><input type="radio" name="when" value="now" checked=true />" As soon as possible"</label>
+            <label class="choice"><input type="radio" name="when" value="later" />" At a time I choose"</label>
+            <div class="field" class:invalid=move || error.get().is_some()>
+                <label for="field-send_at">{format!("Date and time ({time_zone})")}</label>
+                <input id="field-send_at" name="send_at" type="datetime-local" />
+                <p class="field-error">{move || error.get()}</p>
+            </div>
+        </fieldset>
+    }
+}
+
 /// The message about the form as a whole (not about one field).
 #[component]
 pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {

@@ -1,7 +1,7 @@
 //! Write email: one message, from scratch or from a template, previewed exactly as
 //! it will be sent, then queued. Also where a queued message is edited.
 
-use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
+use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
 use crate::components::shell::AppShell;
 use crate::error::AppError;
 use crate::merge::placeholders;
@@ -64,7 +64,6 @@ fn ComposeForm(draft: Draft) -> impl IntoView {
     let bcc_error = field_error(error, "bcc");
     let subject_error = field_error(error, "subject");
     let body_error = field_error(error, "body");
-    let when_error = field_error(error, "send_at");
 
     view! {
         {(!editing)
@@ -149,16 +148,7 @@ fn ComposeForm(draft: Draft) -> impl IntoView {
                     </For>
                     {move || keys.with(|k| k.is_empty()).then(|| view! { <p class="muted">"None"</p> })}
                 </fieldset>
-                <fieldset class="when">
-                    <legend>"When"</legend>
-                    <label class="choice"><input type="radio" name="when" value="now" checked=true />" As soon as possible"</label>
-                    <label class="choice"><input type="radio" name="when" value="later" />" At a time I choose"</label>
-                    <div class="field" class:invalid=move || when_error.get().is_some()>
-                        <label for="field-send_at">{format!("Date and time ({})", draft.time_zone)}</label>
-                        <input id="field-send_at" name="send_at" type="datetime-local" />
-                        <p class="field-error">{move || when_error.get()}</p>
-                    </div>
-                </fieldset>
+                <WhenField time_zone=draft.time_zone.clone() error=field_error(error, "send_at") />
                 <div class="form-actions">
                     <button type="submit" class="primary" disabled=move || pending.get()>
                         {move || match (pending.get(), editing) {

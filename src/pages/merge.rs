@@ -1,6 +1,6 @@
 //! Mail merge: upload or paste recipients, check every row, preview any row, queue.
 
-use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
+use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
 use crate::components::shell::AppShell;
 use crate::queue::merge::{MergeReport, QueueMerge, get_merge_report};
 use leptos::prelude::*;
@@ -216,7 +216,6 @@ fn QueueForm(
     let ready = report.ready;
     let cc_error = field_error(error, "cc");
     let bcc_error = field_error(error, "bcc");
-    let when_error = field_error(error, "send_at");
     let column_error = field_error(error, "email_column");
     if ready == 0 {
         return view! { <p class="notice">"No row is ready yet, so there is nothing to queue."</p> }.into_any();
@@ -240,16 +239,7 @@ fn QueueForm(
                     <input id="field-bcc" name="bcc" type="text" class="mono" placeholder="comma-separated" />
                     <p class="field-error">{move || bcc_error.get()}</p>
                 </div>
-                <fieldset class="when">
-                    <legend>"When"</legend>
-                    <label class="choice"><input type="radio" name="when" value="now" checked=true />" As soon as possible"</label>
-                    <label class="choice"><input type="radio" name="when" value="later" />" At a time I choose"</label>
-                    <div class="field" class:invalid=move || when_error.get().is_some()>
-                        <label for="field-send_at">{format!("Date and time ({})", report.time_zone)}</label>
-                        <input id="field-send_at" name="send_at" type="datetime-local" />
-                        <p class="field-error">{move || when_error.get()}</p>
-                    </div>
-                </fieldset>
+                <WhenField time_zone=report.time_zone.clone() error=field_error(error, "send_at") />
                 <div class="form-actions">
                     <button type="submit" class="primary" disabled=move || pending.get()>
                         {move || if pending.get() { "Queueing…".to_string() } else if ready == 1 { "Queue 1 message".to_string() } else { format!("Queue {ready} messages") }}
