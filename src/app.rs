@@ -4,6 +4,7 @@ use crate::pages::{
     auth::{Login, Signup},
     compose::ComposePage,
     dashboard::Dashboard,
+    files::FilesPageView,
     landing::Landing,
     merge::{MergePage, MergeReportPage},
     not_found::NotFound,
@@ -11,7 +12,6 @@ use crate::pages::{
     sent::SentPageView,
     settings::SettingsPage,
     templates::{DeleteTemplatePage, EditTemplatePage, NewTemplatePage, TemplatesPage},
-    upcoming::Files,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -62,7 +62,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/templates/:id/delete") view=DeleteTemplatePage ssr=SsrMode::InOrder />
                 <Route path=path!("/queue") view=QueuePageView ssr=SsrMode::InOrder />
                 <Route path=path!("/sent") view=SentPageView ssr=SsrMode::InOrder />
-                <Route path=path!("/files") view=Files ssr=SsrMode::InOrder />
+                <Route path=path!("/files") view=FilesPageView ssr=SsrMode::InOrder />
                 <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::InOrder />
             </Routes>
         </Router>

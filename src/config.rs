@@ -39,6 +39,37 @@ pub struct Config {
     /// Timeout of every call to Google or an SMTP server.
     pub http_timeout: Duration,
     pub delivery: DeliveryConfig,
+    pub storage: StorageConfig,
+    /// The largest file a user may upload (`UPLOAD_MAX_MB`, default 10).
+    pub upload_max_bytes: u64,
+}
+
+/// Where uploaded files live.
+pub enum StorageConfig {
+    /// `STORAGE=fs`: a directory (`STORAGE_DIR`, default `./data/files`).
+    Fs { dir: PathBuf },
+    /// `STORAGE=s3`: a bucket on S3 or an S3-compatible store.
+    S3(S3Config),
+}
+
+pub struct S3Config {
+    /// A custom endpoint (Supabase, MinIO, R2, moto); AWS itself when unset.
+    pub endpoint: Option<Url>,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub session_token: Option<SecretString>,
+    pub timeout: Duration,
+}
+
+impl StorageConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StorageConfig::Fs { .. } => "fs",
+            StorageConfig::S3(_) => "s3",
+        }
+    }
 }
 
 pub struct GoogleConfig {
@@ -249,6 +280,9 @@ impl Config {
             lease,
         };
 
+        let storage = storage(&get, &data_dir, http_timeout)?;
+        let upload_max_bytes = number(&get, "UPLOAD_MAX_MB", 10)?.min(25) * 1024 * 1024;
+
         Ok(Config {
             database_url,
             redis_url,
@@ -265,6 +299,8 @@ impl Config {
             outbox_dir,
             http_timeout,
             delivery,
+            storage,
+            upload_max_bytes,
         })
     }
 
@@ -287,6 +323,51 @@ impl Config {
     /// Cookies get `Secure` only when the public URL is https.
     pub fn is_https(&self) -> bool {
         self.base_url.scheme() == "https"
+    }
+}
+
+fn storage(
+    get: &impl Fn(&str) -> Option<String>,
+    data_dir: &Path,
+    timeout: Duration,
+) -> Result<StorageConfig, ConfigError> {
+    // S3 when a bucket is named, unless STORAGE says otherwise.
+    let default = if get("S3_BUCKET").is_some() {
+        "s3"
+    } else {
+        "fs"
+    };
+    match get("STORAGE").as_deref().map(str::trim).unwrap_or(default) {
+        "fs" => Ok(StorageConfig::Fs {
+            dir: get("STORAGE_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("files")),
+        }),
+        "s3" => {
+            let need =
+                |var: &'static str| get(var).ok_or_else(|| bad(var, "must be set when STORAGE=s3"));
+            let endpoint = match get("S3_ENDPOINT") {
+                None => None,
+                Some(_) => Some(http_url(get, "S3_ENDPOINT", "")?),
+            };
+            Ok(StorageConfig::S3(S3Config {
+                endpoint,
+                bucket: need("S3_BUCKET")?.trim().to_string(),
+                region: get("S3_REGION")
+                    .or_else(|| get("AWS_REGION"))
+                    .unwrap_or_else(|| "us-east-1".into())
+                    .trim()
+                    .to_string(),
+                access_key_id: need("AWS_ACCESS_KEY_ID")?.trim().to_string(),
+                secret_access_key: SecretString::from(
+                    need("AWS_SECRET_ACCESS_KEY")?.trim().to_string(),
+                ),
+                session_token: get("AWS_SESSION_TOKEN")
+                    .map(|t| SecretString::from(t.trim().to_string())),
+                timeout,
+            }))
+        }
+        other => Err(bad("STORAGE", format!("must be fs or s3 (got {other:?})"))),
     }
 }
 
@@ -421,6 +502,42 @@ mod tests {
         assert_eq!(c.login_throttle.max_failures_per_email, 5);
         assert_eq!(c.transport(), TransportKind::Outbox);
         assert!(c.delivery.lease > c.http_timeout * 2);
+    }
+
+    #[test]
+    fn storage_is_a_directory_unless_a_bucket_is_named() {
+        let c = config(&[]).unwrap();
+        assert!(
+            matches!(&c.storage, StorageConfig::Fs { dir } if *dir == c.data_dir.join("files"))
+        );
+        assert_eq!(c.upload_max_bytes, 10 * 1024 * 1024);
+        let e = config(&[("S3_BUCKET", "mail")]).err().unwrap();
+        assert_eq!(e.var, "AWS_ACCESS_KEY_ID");
+        let c = config(&[
+            ("S3_BUCKET", "mail"),
+            ("S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("AWS_ACCESS_KEY_ID", "key"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("UPLOAD_MAX_MB", "2"),
+        ])
+        .unwrap();
+        let StorageConfig::S3(s3) = &c.storage else {
+            panic!("expected S3");
+        };
+        assert_eq!(s3.region, "us-east-1");
+        assert_eq!(
+            s3.endpoint.as_ref().unwrap().as_str(),
+            "http://127.0.0.1:9000/"
+        );
+        assert_eq!(c.upload_max_bytes, 2 * 1024 * 1024);
+        let e = config(&[("STORAGE", "ftp")]).err().unwrap();
+        assert_eq!(e.var, "STORAGE");
+        let e = config(&[("STORAGE", "s3"), ("S3_ENDPOINT", "nope")])
+            .err()
+            .unwrap();
+        assert_eq!(e.var, "S3_ENDPOINT");
+        let e = config(&[("STORAGE", "s3")]).err().unwrap();
+        assert_eq!(e.var, "S3_BUCKET");
     }
 
     #[test]

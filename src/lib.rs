@@ -13,6 +13,7 @@ pub mod auth;
 pub mod components;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod google;
 pub mod merge;
 pub mod pages;
@@ -34,6 +35,8 @@ pub mod redis;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod storage;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -42,6 +42,22 @@ async fn main() {
         tracing::warn!("DELIVERY_LOOP is off: this instance queues mail but does not send it");
         Vec::new()
     };
+    // The sweep of unconfirmed deletions runs wherever the server does.
+    let sweeper =
+        mailmerger::files::ssr::repo::spawn_sweeper(state.clone(), stop_delivery.subscribe());
+    {
+        let storage = state.storage.clone();
+        tokio::spawn(async move {
+            match storage.check().await {
+                Ok(()) => tracing::info!(storage = storage.kind(), "file storage answers"),
+                Err(e) => tracing::error!(
+                    storage = storage.kind(),
+                    error = %e,
+                    "file storage is not answering: uploads and attachments will fail until it does"
+                ),
+            }
+        });
+    }
     let app = server::router(state);
 
     let listener = tokio::net::TcpListener::bind(addr)
@@ -53,6 +69,7 @@ async fn main() {
     }
     // Stop claiming, let the batches in hand finish and record their results.
     let _ = stop_delivery.send(true);
+    let _ = sweeper.await;
     let finishing = futures::future::join_all(loops);
     if tokio::time::timeout(lease, finishing).await.is_err() {
         tracing::warn!(

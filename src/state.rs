@@ -21,6 +21,8 @@ pub struct AppState {
     pub google: Option<Arc<GoogleClient>>,
     /// Where delivery loops wait for work; NOTIFY and local queueing wake them.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Uploaded files (S3 or a directory).
+    pub storage: Arc<dyn crate::storage::Storage>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -48,7 +50,9 @@ impl AppState {
             }
             None => None,
         };
+        let storage = crate::storage::from_config(&config.storage).map_err(|e| e.to_string())?;
         Ok(AppState {
+            storage,
             keys: RedisKeys::new(config.redis_key_prefix.clone()),
             cipher: TokenCipher::new(&config.secret_key),
             google,

@@ -1,5 +1,6 @@
 //! Small reusable pieces of UI. No business logic lives here.
 
+pub mod attach;
 pub mod form;
 pub mod markdown;
 pub mod progress;

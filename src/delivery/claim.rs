@@ -26,7 +26,7 @@ pub struct Claimed {
 }
 
 impl Claimed {
-    pub fn outgoing(&self) -> Outgoing<'_> {
+    pub fn outgoing<'a>(&'a self, files: &'a [super::mime::File]) -> Outgoing<'a> {
         Outgoing {
             from_name: &self.from_name,
             from_address: &self.from_address,
@@ -37,6 +37,7 @@ impl Claimed {
             html: &self.html,
             text: &self.text,
             message_id: &self.message_id,
+            files,
         }
     }
 }

@@ -2,7 +2,15 @@
 //! a UTF-8 Subject, Date, our Message-ID, and multipart/alternative text + HTML.
 
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
+
+/// A file to attach, read from storage just before sending.
+pub struct File {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: bytes::Bytes,
+}
 
 pub struct Outgoing<'a> {
     pub from_name: &'a str,
@@ -15,6 +23,7 @@ pub struct Outgoing<'a> {
     pub text: &'a str,
     /// With angle brackets: `<id@host>`.
     pub message_id: &'a str,
+    pub files: &'a [File],
 }
 
 /// Why a message cannot be built; the text is shown to the user.
@@ -65,11 +74,24 @@ pub fn build(out: &Outgoing<'_>, keep_bcc: bool) -> Result<Message, BuildError> 
     if keep_bcc {
         builder = builder.keep_bcc();
     }
+    let body = MultiPart::alternative_plain_html(out.text.to_string(), out.html.to_string());
+    let body = if out.files.is_empty() {
+        body
+    } else {
+        // multipart/mixed: the text and HTML first, then each file.
+        let mut mixed = MultiPart::mixed().multipart(body);
+        for file in out.files {
+            no_line_breaks("attachment's name", &file.name)?;
+            let content_type = ContentType::parse(&file.content_type)
+                .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("valid"));
+            mixed = mixed.singlepart(
+                Attachment::new(file.name.clone()).body(file.bytes.to_vec(), content_type),
+            );
+        }
+        mixed
+    };
     builder
-        .multipart(MultiPart::alternative_plain_html(
-            out.text.to_string(),
-            out.html.to_string(),
-        ))
+        .multipart(body)
         .map_err(|e| BuildError(format!("The message could not be built: {e}")))
 }
 
@@ -88,6 +110,7 @@ mod tests {
             html: "<p>Hello <b>Grace</b></p>",
             text: "Hello Grace",
             message_id: "<0192@mail.example.com>",
+            files: &[],
         }
     }
 
@@ -141,6 +164,29 @@ mod tests {
                 .unwrap()
                 .contains("Bcc: boss@example.com")
         );
+    }
+
+    #[test]
+    fn files_follow_the_text_in_a_mixed_message() {
+        use mail_parser::MimeHeaders;
+        let to = vec!["grace@example.com".to_string()];
+        let files = [File {
+            name: "Résumé 2026.pdf".into(),
+            content_type: "application/pdf".into(),
+            bytes: bytes::Bytes::from_static(b"%PDF-1.7 not really"),
+        }];
+        let mut o = with_to(outgoing("Hi", &[]), &to);
+        o.files = &files;
+        let raw = build(&o, false).unwrap().formatted();
+        let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(parsed.attachment_count(), 1);
+        let part = parsed.attachment(0).unwrap();
+        assert_eq!(part.attachment_name(), Some("Résumé 2026.pdf"));
+        assert_eq!(part.contents(), b"%PDF-1.7 not really");
+        assert_eq!(parsed.body_text(0).as_deref(), Some("Hello Grace"));
+        let raw = String::from_utf8(raw).unwrap();
+        assert!(raw.contains("multipart/mixed"), "{raw}");
+        assert!(raw.contains("application/pdf"), "{raw}");
     }
 
     #[test]

@@ -14,8 +14,11 @@ pub mod mime;
 pub mod transport;
 
 use crate::config::TransportKind;
+use crate::files::ssr::repo::{self as files, Attachment};
+use crate::files::{MESSAGE_ATTACHMENTS_MAX_BYTES, format_size};
 use crate::google::ssr::accounts::{self, TokenError};
 use crate::state::AppState;
+use crate::storage::StorageError;
 use futures::StreamExt;
 use secrecy::SecretString;
 use std::collections::HashMap;
@@ -50,7 +53,13 @@ pub struct Deliverer {
     transport: Arc<dyn Transport>,
     /// The right-hand side of our Message-IDs.
     host: String,
+    /// Bounds the memory that messages with attachments take while they are
+    /// built and sent: one permit per KiB, about three times a message's files.
+    attachment_memory: Arc<tokio::sync::Semaphore>,
 }
+
+/// KiB of attachments (×3 for the base64 copies) being sent at once, per process.
+const ATTACHMENT_MEMORY_KIB: usize = 96 * 1024;
 
 /// A result to record for one claimed row.
 struct Done {
@@ -96,6 +105,7 @@ impl Deliverer {
             state,
             transport,
             host,
+            attachment_memory: Arc::new(tokio::sync::Semaphore::new(ATTACHMENT_MEMORY_KIB)),
         })
     }
 
@@ -136,11 +146,31 @@ impl Deliverer {
         }
 
         let tokens = self.tokens_for(&claimed).await;
+        let ids: Vec<Uuid> = claimed.iter().map(|r| r.id).collect();
+        // Which files each message attaches (most attach none).
+        let mut attachments: Option<HashMap<Uuid, Vec<Attachment>>> =
+            match files::for_emails(&self.state.pool, &ids).await {
+                Ok(list) => {
+                    let mut by_email: HashMap<Uuid, Vec<Attachment>> = HashMap::new();
+                    for a in list {
+                        by_email.entry(a.email_id).or_default().push(a);
+                    }
+                    Some(by_email)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the batch's attachments");
+                    None
+                }
+            };
         let concurrency = claimed.len().max(1);
         let done: Vec<Done> = futures::stream::iter(claimed)
             .map(|row| {
                 let token = tokens.get(&row.user_id).cloned();
-                async move { self.deliver(row, token).await }
+                let files = match attachments.as_mut() {
+                    Some(map) => Ok(map.remove(&row.id).unwrap_or_default()),
+                    None => Err(()),
+                };
+                async move { self.deliver(row, token, files).await }
             })
             .buffer_unordered(concurrency)
             .collect()
@@ -213,9 +243,31 @@ impl Deliverer {
         &self,
         row: Claimed,
         token: Option<Result<SecretString, Arc<TokenError>>>,
+        attachments: Result<Vec<Attachment>, ()>,
     ) -> Done {
         let kind = self.transport.kind();
-        let message = match mime::build(&row.outgoing(), kind == TransportKind::Gmail) {
+        let Ok(attachments) = attachments else {
+            return self.finish(
+                &row,
+                Outcome::Retry {
+                    reason: "Could not look up the message's attachments.".into(),
+                    not_before: None,
+                },
+            );
+        };
+        // Held until the message is sent, so its files count against the budget.
+        let total: u64 = attachments.iter().map(|a| a.size).sum();
+        let _memory = if total > 0 {
+            let kib = (total.div_ceil(1024) * 3).min(ATTACHMENT_MEMORY_KIB as u64) as u32;
+            self.attachment_memory.acquire_many(kib).await.ok()
+        } else {
+            None
+        };
+        let files = match self.read_files(&attachments, total).await {
+            Ok(files) => files,
+            Err(outcome) => return self.finish(&row, outcome),
+        };
+        let message = match mime::build(&row.outgoing(&files), kind == TransportKind::Gmail) {
             Ok(m) => m,
             Err(e) => return self.finish(&row, Outcome::Failed { reason: e.0 }),
         };
@@ -240,6 +292,60 @@ impl Deliverer {
             }
         }
         self.finish(&row, outcome)
+    }
+
+    /// Reads a message's files from storage, now that it is being sent. A file
+    /// deleted since it was queued fails the message, naming the file.
+    async fn read_files(
+        &self,
+        attachments: &[Attachment],
+        total: u64,
+    ) -> Result<Vec<mime::File>, Outcome> {
+        if let Some(gone) = attachments.iter().find(|a| a.key.is_none()) {
+            return Err(Outcome::Failed {
+                reason: format!(
+                    "The attachment “{}” was deleted after this message was queued, so the message was not sent. Upload the file again and write a new message.",
+                    gone.name
+                ),
+            });
+        }
+        if total > MESSAGE_ATTACHMENTS_MAX_BYTES {
+            return Err(Outcome::Failed {
+                reason: format!(
+                    "The attachments now add up to {}, over Gmail's 25 MB per message (a file was replaced by a larger one).",
+                    format_size(total)
+                ),
+            });
+        }
+        let mut files = Vec::with_capacity(attachments.len());
+        for a in attachments {
+            let key = a.key.as_deref().unwrap_or_default();
+            let bytes = match self
+                .state
+                .storage
+                .read(key, MESSAGE_ATTACHMENTS_MAX_BYTES)
+                .await
+            {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read an attachment");
+                    let why = match e {
+                        StorageError::NotFound => "its stored copy is missing",
+                        StorageError::Unavailable(_) => "file storage is not answering",
+                    };
+                    return Err(Outcome::Retry {
+                        reason: format!("Could not read the attachment “{}”: {why}.", a.name),
+                        not_before: None,
+                    });
+                }
+            };
+            files.push(mime::File {
+                name: a.name.clone(),
+                content_type: a.content_type.clone(),
+                bytes,
+            });
+        }
+        Ok(files)
     }
 
     fn token_problem(&self, row: &Claimed, e: &TokenError) -> Done {

@@ -7,7 +7,8 @@
 use super::recipients::{Row, Table};
 use super::render::{MessageTemplate, RenderError, Rendered};
 use crate::domain::EmailAddress;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadyRow {
@@ -16,6 +17,19 @@ pub struct ReadyRow {
     pub message: Rendered,
     /// The row's values, kept with the message so it can be edited later.
     pub values: std::collections::BTreeMap<String, String>,
+    /// The file its attachment column names (id and name).
+    pub attachment: Option<(Uuid, String)>,
+}
+
+/// A column that names one of the user's files for each row.
+pub struct Attaching<'a> {
+    pub column: &'a str,
+    /// The user's attachments by lower-case name: id, name and size.
+    pub files: &'a HashMap<String, (Uuid, String, u64)>,
+    /// Bytes of files every message attaches already.
+    pub shared_bytes: u64,
+    /// The most a message's files may add up to.
+    pub max_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,10 +49,20 @@ pub struct Plan {
 /// Checks and renders every row of `table` with `template`, taking each
 /// recipient's address from `email_column`.
 pub fn plan(table: &Table, template: &MessageTemplate, email_column: &str) -> Plan {
+    plan_attaching(table, template, email_column, None)
+}
+
+/// `plan`, with each row's attachment column checked against the user's files.
+pub fn plan_attaching(
+    table: &Table,
+    template: &MessageTemplate,
+    email_column: &str,
+    attaching: Option<&Attaching<'_>>,
+) -> Plan {
     let mut seen: HashSet<String> = HashSet::with_capacity(table.rows.len());
     let mut plan = Plan::default();
     for row in &table.rows {
-        match check(row, template, email_column, &mut seen) {
+        match check(row, template, email_column, attaching, &mut seen) {
             Ok(ready) => plan.ready.push(ready),
             Err(reason) => plan.bad.push(BadRow {
                 line: row.line,
@@ -54,6 +78,7 @@ fn check(
     row: &Row,
     template: &MessageTemplate,
     email_column: &str,
+    attaching: Option<&Attaching<'_>>,
     seen: &mut HashSet<String>,
 ) -> Result<ReadyRow, String> {
     if row.is_empty() {
@@ -70,7 +95,7 @@ fn check(
         .ok_or("The row has no email address.")?;
     let to =
         EmailAddress::parse(raw).map_err(|_| format!("\"{raw}\" is not a valid email address."))?;
-    if !seen.insert(to.normalized()) {
+    if seen.contains(&to.normalized()) {
         return Err(format!(
             "{to} appears more than once; it is kept once, at its first row."
         ));
@@ -84,12 +109,37 @@ fn check(
     if message.subject.contains(['\r', '\n']) {
         return Err("The subject would contain a line break.".into());
     }
+    let attachment = match attaching {
+        Some(a) => attachment_of(row, a)?,
+        None => None,
+    };
+    seen.insert(to.normalized());
     Ok(ReadyRow {
         line: row.line,
         to,
         message,
         values: row.values.clone(),
+        attachment,
     })
+}
+
+fn attachment_of(row: &Row, a: &Attaching<'_>) -> Result<Option<(Uuid, String)>, String> {
+    let name = row.get(a.column).unwrap_or("").trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let Some((id, file_name, size)) = a.files.get(&name.to_lowercase()) else {
+        return Err(format!(
+            "No attachment is called “{name}”. Upload it on the Files page, or correct the name."
+        ));
+    };
+    if a.shared_bytes + size > a.max_bytes {
+        return Err(format!(
+            "With “{file_name}” this message's files would be over Gmail's limit of {} MB.",
+            a.max_bytes / (1024 * 1024)
+        ));
+    }
+    Ok(Some((*id, file_name.clone())))
 }
 
 #[cfg(test)]
@@ -138,6 +188,60 @@ mod tests {
                 (
                     6,
                     "ADA@example.com appears more than once; it is kept once, at its first row."
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_attachment_column_names_the_users_files() {
+        let table = parse(
+            "email,first_name,attachment\n\
+             a@x.io,Ada,Portfolio.PDF\n\
+             b@x.io,Bob,missing.pdf\n\
+             c@x.io,Cy,\n\
+             b@x.io,Bob again,big.pdf\n"
+                .as_bytes(),
+            Limits::default(),
+        )
+        .unwrap();
+        let template = MessageTemplate::compile("Hi {{ first_name }}", "x", "x").unwrap();
+        let portfolio = Uuid::now_v7();
+        let big = Uuid::now_v7();
+        let files = HashMap::from([
+            (
+                "portfolio.pdf".to_string(),
+                (portfolio, "portfolio.pdf".to_string(), 1_000),
+            ),
+            (
+                "big.pdf".to_string(),
+                (big, "big.pdf".to_string(), 20 << 20),
+            ),
+        ]);
+        let attaching = Attaching {
+            column: "attachment",
+            files: &files,
+            shared_bytes: 6 << 20,
+            max_bytes: 25 << 20,
+        };
+        let p = plan_attaching(&table, &template, "email", Some(&attaching));
+        let ready: Vec<(u64, Option<Uuid>)> = p
+            .ready
+            .iter()
+            .map(|r| (r.line, r.attachment.as_ref().map(|a| a.0)))
+            .collect();
+        assert_eq!(ready, [(2, Some(portfolio)), (4, None)]);
+        let bad: Vec<(u64, &str)> = p.bad.iter().map(|b| (b.line, b.reason.as_str())).collect();
+        assert_eq!(
+            bad,
+            [
+                (
+                    3,
+                    "No attachment is called “missing.pdf”. Upload it on the Files page, or correct the name."
+                ),
+                (
+                    5,
+                    "With “big.pdf” this message's files would be over Gmail's limit of 25 MB."
                 ),
             ]
         );

@@ -1,6 +1,7 @@
 //! Write email: one message, from scratch or from a template, previewed exactly as
 //! it will be sent, then queued. Also where a queued message is edited.
 
+use crate::components::attach::AttachField;
 use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
 use crate::components::shell::AppShell;
 use crate::error::AppError;
@@ -148,6 +149,7 @@ fn ComposeForm(draft: Draft) -> impl IntoView {
                     </For>
                     {move || keys.with(|k| k.is_empty()).then(|| view! { <p class="muted">"None"</p> })}
                 </fieldset>
+                <AttachField files=draft.files.clone() chosen=draft.attach.clone() error=field_error(error, "attach") />
                 <WhenField time_zone=draft.time_zone.clone() error=field_error(error, "send_at") />
                 <div class="form-actions">
                     <button type="submit" class="primary" disabled=move || pending.get()>

@@ -1,5 +1,6 @@
 //! Mail merge: upload or paste recipients, check every row, preview any row, queue.
 
+use crate::components::attach::AttachField;
 use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
 use crate::components::shell::AppShell;
 use crate::queue::merge::{MergeReport, QueueMerge, get_merge_report};
@@ -54,14 +55,26 @@ pub fn MergeReportPage() -> impl IntoView {
                 .and_then(|id| Uuid::parse_str(&id).ok()),
             q.get("email_column").filter(|c| !c.is_empty()),
             q.get("line").and_then(|l| l.parse::<u64>().ok()),
+            // Absent: pick a column called "attachment"; empty: none.
+            q.get("attachment_column"),
+            q.get_all("attach")
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|id| Uuid::parse_str(id).ok())
+                .collect::<Vec<_>>(),
         )
     };
-    let report = Resource::new(key, |(id, template_id, column, line)| async move {
-        match id {
-            Some(id) => get_merge_report(id, template_id, column, line).await,
-            None => Err(crate::error::AppError::NotFound),
-        }
-    });
+    let report = Resource::new(
+        key,
+        |(id, template_id, column, line, attachment_column, attach)| async move {
+            match id {
+                Some(id) => {
+                    get_merge_report(id, template_id, column, line, attachment_column, attach).await
+                }
+                None => Err(crate::error::AppError::NotFound),
+            }
+        },
+    );
     view! {
         <AppShell title="Mail merge">
             {loaded(
@@ -116,6 +129,20 @@ fn Report(report: MergeReport) -> impl IntoView {
                         .collect_view()}
                 </select>
             </div>
+            <div class="field">
+                <label for="field-attachment_column">"Attachment column"</label>
+                <select id="field-attachment_column" name="attachment_column">
+                    <option value="" selected=report.attachment_column.is_none()>"None"</option>
+                    {report
+                        .columns
+                        .iter()
+                        .map(|c| view! { <option value=c.clone() selected=report.attachment_column.as_deref() == Some(c)>{c.clone()}</option> })
+                        .collect_view()}
+                </select>
+                <p class="hint">"Optional: a column naming one of your files for each row."</p>
+            </div>
+            <AttachField files=report.files.clone() chosen=report.attach.clone() error=Signal::derive(|| None::<String>)
+                indexed=false legend="Files for every message" />
             <div class="form-actions">
                 <button type="submit">"Check recipients"</button>
             </div>
@@ -173,6 +200,8 @@ fn Preview(report: MergeReport) -> impl IntoView {
             <form method="get" class="inline-form">
                 <input type="hidden" name="template_id" value=template />
                 <input type="hidden" name="email_column" value=column />
+                <input type="hidden" name="attachment_column" value=report.attachment_column.clone().unwrap_or_default() />
+                {report.attach.iter().map(|id| view! { <input type="hidden" name="attach" value=id.to_string() /> }).collect_view()}
                 <div class="field">
                     <label for="field-line">"Row to preview"</label>
                     <select id="field-line" name="line">
@@ -190,6 +219,9 @@ fn Preview(report: MergeReport) -> impl IntoView {
                     <dt>"From"</dt><dd>{report.from_name.clone()}</dd>
                     <dt>"To"</dt><dd class="mono">{preview.to.clone()}</dd>
                     <dt>"Subject"</dt><dd class="subject">{preview.subject.clone()}</dd>
+                    {(!preview.attachments.is_empty()).then(|| view! {
+                        <dt>"Attached"</dt><dd class="attached">{preview.attachments.join(", ")}</dd>
+                    })}
                 </dl>
                 // Sanitised when the template was saved; values are HTML-escaped.
                 <div class="body" inner_html=preview.html.clone()></div>
@@ -217,6 +249,7 @@ fn QueueForm(
     let cc_error = field_error(error, "cc");
     let bcc_error = field_error(error, "bcc");
     let column_error = field_error(error, "email_column");
+    let attach_error = field_error(error, "attach");
     if ready == 0 {
         return view! { <p class="notice">"No row is ready yet, so there is nothing to queue."</p> }.into_any();
     }
@@ -228,7 +261,10 @@ fn QueueForm(
                 <input type="hidden" name="import_id" value=import_id />
                 <input type="hidden" name="template_id" value=template_value />
                 <input type="hidden" name="email_column" value=column_value />
+                <input type="hidden" name="attachment_column" value=report.attachment_column.clone().unwrap_or_default() />
+                {report.attach.iter().enumerate().map(|(i, id)| view! { <input type="hidden" name=format!("attach[{i}]") value=id.to_string() /> }).collect_view()}
                 <p class="field-error">{move || column_error.get()}</p>
+                <p class="field-error">{move || attach_error.get()}</p>
                 <div class="field" class:invalid=move || cc_error.get().is_some()>
                     <label for="field-cc">"Cc (every message)"</label>
                     <input id="field-cc" name="cc" type="text" class="mono" placeholder="comma-separated" />

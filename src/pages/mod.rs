@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod compose;
 pub mod dashboard;
+pub mod files;
 pub mod landing;
 pub mod merge;
 pub mod not_found;
@@ -11,4 +12,3 @@ pub mod queue;
 pub mod sent;
 pub mod settings;
 pub mod templates;
-pub mod upcoming;

@@ -24,6 +24,9 @@ pub struct Draft {
     pub templates: Vec<(Uuid, String)>,
     pub time_zone: String,
     pub from_name: String,
+    /// Files the user can attach, and those chosen.
+    pub files: Vec<crate::files::FileView>,
+    pub attach: Vec<Uuid>,
 }
 
 /// A fresh draft, one started from a template, or a queued message to edit.
@@ -60,6 +63,9 @@ pub async fn queue_message(
     subject: String,
     body: String,
     #[server(default)] values: BTreeMap<String, String>,
+    /// Files to attach (ids of the user's files).
+    #[server(default)]
+    attach: Vec<Uuid>,
     #[server(default)] when: String,
     #[server(default)] send_at: String,
     /// "now" from the "Send now" button: due at once, and watch it on Sent.
@@ -78,6 +84,7 @@ pub async fn queue_message(
         subject: &subject,
         body: &body,
         values: &values,
+        attach: &attach,
         when: &when,
         send_at: &send_at,
     };

@@ -21,6 +21,9 @@ pub struct MessagePreview {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// The names of the files it attaches.
+    #[serde(default)]
+    pub attachments: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +43,11 @@ pub struct MergeReport {
     pub preview: Option<MessagePreview>,
     pub from_name: String,
     pub time_zone: String,
+    /// The user's files, the ones chosen for every message, and the column that
+    /// names a file per row.
+    pub files: Vec<crate::files::FileView>,
+    pub attach: Vec<Uuid>,
+    pub attachment_column: Option<String>,
 }
 
 /// Reads a CSV file or pasted text (multipart, counted while it streams), keeps it,
@@ -67,9 +75,17 @@ pub async fn get_merge_report(
     #[server(default)] template_id: Option<Uuid>,
     #[server(default)] email_column: Option<String>,
     #[server(default)] line: Option<u64>,
+    #[server(default)] attachment_column: Option<String>,
+    #[server(default)] attach: Vec<Uuid>,
 ) -> Result<MergeReport, AppError> {
     let user_id = crate::auth::ssr::session::require_user_id().await?;
-    super::ssr::merging::report(user_id, import_id, template_id, email_column, line).await
+    let choice = super::ssr::merging::Choice {
+        template_id,
+        email_column,
+        attachment_column,
+        attach,
+    };
+    super::ssr::merging::report(user_id, import_id, choice, line).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -82,19 +98,18 @@ pub async fn queue_merge(
     #[server(default)] bcc: String,
     when: String,
     #[server(default)] send_at: String,
+    #[server(default)] attachment_column: String,
+    #[server(default)] attach: Vec<Uuid>,
 ) -> Result<u64, AppError> {
     let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let queued = super::ssr::merging::queue(
-        user_id,
-        import_id,
-        template_id,
-        &email_column,
-        &cc,
-        &bcc,
-        &when,
-        &send_at,
-    )
-    .await?;
+    let choice = super::ssr::merging::Choice {
+        template_id: Some(template_id),
+        email_column: Some(email_column),
+        attachment_column: Some(attachment_column),
+        attach,
+    };
+    let queued =
+        super::ssr::merging::queue(user_id, import_id, choice, &cc, &bcc, &when, &send_at).await?;
     leptos_axum::redirect(&format!("/queue?queued={queued}"));
     Ok(queued)
 }

@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::delivery::metrics::endpoint))
         .merge(crate::google::ssr::routes::routes())
+        .merge(crate::files::ssr::download::routes())
         .leptos_routes_with_context(&state, routes, || (), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

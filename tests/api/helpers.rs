@@ -150,7 +150,7 @@ pub fn browser_client() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
 }

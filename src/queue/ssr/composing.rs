@@ -5,6 +5,7 @@ use super::zone::UserZone;
 use super::{Sender, check_recipient_count};
 use crate::auth::ssr::state;
 use crate::error::{AppError, FieldErrors};
+use crate::files::ssr::repo as files;
 use crate::merge::normalize_key;
 use crate::merge::render::{MessageTemplate, RenderError, Rendered};
 use crate::queue::compose::Draft;
@@ -22,6 +23,7 @@ pub struct Message<'a> {
     pub subject: &'a str,
     pub body: &'a str,
     pub values: &'a BTreeMap<String, String>,
+    pub attach: &'a [Uuid],
     pub when: &'a str,
     pub send_at: &'a str,
 }
@@ -37,6 +39,7 @@ pub async fn start(
         templates: sender.templates,
         time_zone: sender.zone.name,
         from_name: sender.name,
+        files: sender.files,
         ..Draft::default()
     };
     if let Some(id) = edit {
@@ -63,6 +66,7 @@ pub async fn start(
         draft.subject = subject;
         draft.body = body;
         draft.values = row.merge_values.0;
+        draft.attach = crate::files::ssr::repo::attached_to(&state.pool, row.id).await?;
     } else if let Some(template_id) = template_id {
         let t = crate::templates::ssr::repo::get(&state.pool, user_id, template_id)
             .await?
@@ -159,6 +163,7 @@ pub fn preview(
         subject: c.rendered.subject,
         html: c.rendered.html,
         text: c.rendered.text,
+        attachments: Vec::new(),
     })
 }
 
@@ -171,7 +176,14 @@ pub async fn queue(user_id: Uuid, m: Message<'_>) -> Result<(Uuid, bool), AppErr
     let send_at = zone
         .send_time(m.when, m.send_at)
         .map_err(|e| AppError::field("send_at", e))?;
+    let files = if m.attach.is_empty() {
+        Vec::new()
+    } else {
+        let mine = files::list(&state.pool, user_id).await?;
+        files::chosen(&mine, m.attach)?
+    };
     let values = sqlx::types::Json(&c.values);
+    let mut tx = state.pool.begin().await?;
     if let Some(id) = m.id {
         let updated = sqlx::query!(
             "UPDATE emails SET to_addrs = $3, cc_addrs = $4, bcc_addrs = $5, subject = $6, body_html = $7,
@@ -191,11 +203,13 @@ pub async fn queue(user_id: Uuid, m: Message<'_>) -> Result<(Uuid, bool), AppErr
             values as _,
             send_at,
         )
-        .execute(&state.pool)
+        .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
             return Err(AppError::NotFound);
         }
+        files::reattach(&mut tx, id, &files).await?;
+        tx.commit().await?;
         return Ok((id, true));
     }
     let template_id = match m.template_id {
@@ -223,8 +237,10 @@ pub async fn queue(user_id: Uuid, m: Message<'_>) -> Result<(Uuid, bool), AppErr
         values as _,
         send_at,
     )
-    .execute(&state.pool)
+    .execute(&mut *tx)
     .await?;
-    tracing::info!(%user_id, email_id = %id, "message queued");
+    files::attach(&mut tx, &[id], &files, &[]).await?;
+    tx.commit().await?;
+    tracing::info!(%user_id, email_id = %id, attachments = files.len(), "message queued");
     Ok((id, false))
 }

@@ -4,10 +4,13 @@ use super::{Sender, check_recipient_count, imports, repo, zone::UserZone};
 use crate::auth::ssr::state;
 use crate::domain::EmailAddress;
 use crate::error::{AppError, FieldErrors};
-use crate::merge::plan::{Plan, plan};
+use crate::files::ssr::repo as files;
+use crate::files::{FileKind, FileView, MESSAGE_ATTACHMENTS_MAX_BYTES};
+use crate::merge::plan::{Attaching, Plan, plan_attaching};
 use crate::merge::recipients::{Limits, Table, parse};
 use crate::merge::render::MessageTemplate;
 use crate::queue::merge::{BadRowView, MergeReport, MessagePreview};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 async fn compiled(user_id: Uuid, template_id: Uuid) -> Result<MessageTemplate, AppError> {
@@ -24,21 +27,59 @@ fn table_of(csv: &str) -> Result<Table, AppError> {
     parse(csv.as_bytes(), Limits::default()).map_err(|e| AppError::BadRequest(e.to_string()))
 }
 
+/// What the user chose on the report: the template, the address column, the
+/// files every message attaches and the column naming one more per row.
+pub struct Choice {
+    pub template_id: Option<Uuid>,
+    pub email_column: Option<String>,
+    /// `None`: a column called attachment (or attachments, file) if there is one;
+    /// `Some("")`: none.
+    pub attachment_column: Option<String>,
+    pub attach: Vec<Uuid>,
+}
+
+/// The user's attachments by lower-case name, for an attachment column.
+fn by_name(files: &[FileView]) -> HashMap<String, (Uuid, String, u64)> {
+    files
+        .iter()
+        .filter(|f| f.kind == FileKind::Attachment)
+        .map(|f| (f.name.to_lowercase(), (f.id, f.name.clone(), f.size_bytes)))
+        .collect()
+}
+
+fn attachment_column(table: &Table, chosen: Option<String>) -> Option<String> {
+    match chosen {
+        Some(c) => Some(c).filter(|c| table.columns.contains(c)),
+        None => ["attachment", "attachments", "file"]
+            .into_iter()
+            .find(|c| table.columns.iter().any(|col| col == c))
+            .map(str::to_string),
+    }
+}
+
 pub async fn report(
     user_id: Uuid,
     import_id: Uuid,
-    template_id: Option<Uuid>,
-    email_column: Option<String>,
+    choice: Choice,
     line: Option<u64>,
 ) -> Result<MergeReport, AppError> {
     let state = state();
     let import = imports::get(&state.pool, user_id, import_id).await?;
     let table = table_of(&import.csv)?;
     let sender = Sender::load(&state, user_id).await?;
-    let email_column = email_column
+    let email_column = choice
+        .email_column
         .filter(|c| table.columns.contains(c))
         .or_else(|| table.email_column().map(str::to_string));
-    let template_id = template_id.filter(|id| sender.templates.iter().any(|(t, _)| t == id));
+    let template_id = choice
+        .template_id
+        .filter(|id| sender.templates.iter().any(|(t, _)| t == id));
+    let attach: Vec<Uuid> = choice
+        .attach
+        .into_iter()
+        .filter(|id| sender.files.iter().any(|f| f.id == *id))
+        .collect();
+    let attachment_column = attachment_column(&table, choice.attachment_column);
 
     let mut report = MergeReport {
         import_id,
@@ -54,6 +95,16 @@ pub async fn report(
         preview: None,
         from_name: sender.name,
         time_zone: sender.zone.name,
+        files: sender.files,
+        attach,
+        attachment_column,
+    };
+    let shared = match files::chosen(&report.files, &report.attach) {
+        Ok(shared) => shared,
+        Err(e) => {
+            report.problem = Some(e.to_string());
+            return Ok(report);
+        }
     };
     let (Some(template_id), Some(column)) = (template_id, email_column) else {
         report.problem = Some(if report.templates.is_empty() {
@@ -66,7 +117,14 @@ pub async fn report(
         return Ok(report);
     };
     let template = compiled(user_id, template_id).await?;
-    let Plan { ready, bad } = plan(&table, &template, &column);
+    let named = by_name(&report.files);
+    let attaching = report.attachment_column.as_deref().map(|c| Attaching {
+        column: c,
+        files: &named,
+        shared_bytes: shared.iter().map(|f| f.2).sum(),
+        max_bytes: MESSAGE_ATTACHMENTS_MAX_BYTES,
+    });
+    let Plan { ready, bad } = plan_attaching(&table, &template, &column, attaching.as_ref());
     report.ready = ready.len();
     report.ready_lines = ready.iter().map(|r| (r.line, r.to.to_string())).collect();
     report.bad = bad
@@ -86,6 +144,11 @@ pub async fn report(
         subject: r.message.subject.clone(),
         html: r.message.html.clone(),
         text: r.message.text.clone(),
+        attachments: shared
+            .iter()
+            .map(|f| f.1.clone())
+            .chain(r.attachment.as_ref().map(|a| a.1.clone()))
+            .collect(),
     });
     Ok(report)
 }
@@ -103,12 +166,10 @@ pub fn address_list(raw: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
 pub async fn queue(
     user_id: Uuid,
     import_id: Uuid,
-    template_id: Uuid,
-    email_column: &str,
+    choice: Choice,
     cc: &str,
     bcc: &str,
     when: &str,
@@ -127,6 +188,8 @@ pub async fn queue(
 
     let import = imports::get(&state.pool, user_id, import_id).await?;
     let table = table_of(&import.csv)?;
+    let template_id = choice.template_id.ok_or(AppError::NotFound)?;
+    let email_column = choice.email_column.as_deref().unwrap_or("");
     if !table.columns.iter().any(|c| c == email_column) {
         return Err(AppError::field(
             "email_column",
@@ -134,7 +197,17 @@ pub async fn queue(
         ));
     }
     let template = compiled(user_id, template_id).await?;
-    let plan = plan(&table, &template, email_column);
+    let mine = files::list(&state.pool, user_id).await?;
+    let shared = files::chosen(&mine, &choice.attach)?;
+    let named = by_name(&mine);
+    let column = attachment_column(&table, choice.attachment_column);
+    let attaching = column.as_deref().map(|c| Attaching {
+        column: c,
+        files: &named,
+        shared_bytes: shared.iter().map(|f| f.2).sum(),
+        max_bytes: MESSAGE_ATTACHMENTS_MAX_BYTES,
+    });
+    let plan = plan_attaching(&table, &template, email_column, attaching.as_ref());
     if plan.ready.is_empty() {
         return Err(AppError::BadRequest(
             "No row is ready to send. Fix the rows in the report and upload the file again.".into(),
@@ -155,8 +228,14 @@ pub async fn queue(
         subject_source: &source.subject,
         body_source: &source.body,
     };
-    let queued = repo::insert_batch(&mut tx, &batch, &plan.ready).await?;
+    let ids = repo::insert_batch(&mut tx, &batch, &plan.ready).await?;
+    if !shared.is_empty() || column.is_some() {
+        let per_row: Vec<Option<(Uuid, String)>> =
+            plan.ready.iter().map(|r| r.attachment.clone()).collect();
+        files::attach(&mut tx, &ids, &shared, &per_row).await?;
+    }
     tx.commit().await?;
+    let queued = ids.len() as u64;
     tracing::info!(%user_id, %import_id, queued, skipped = plan.bad.len(), "merge queued");
     Ok(queued)
 }

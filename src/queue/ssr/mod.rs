@@ -32,6 +32,8 @@ pub struct Sender {
     pub templates: Vec<(Uuid, String)>,
     pub zone: zone::UserZone,
     pub name: String,
+    /// Files the user can attach.
+    pub files: Vec<crate::files::FileView>,
 }
 
 impl Sender {
@@ -42,7 +44,9 @@ impl Sender {
             .await?
             .map(|u| u.name)
             .unwrap_or_default();
+        let files = crate::files::ssr::repo::list(&state.pool, user_id).await?;
         Ok(Sender {
+            files,
             templates: templates.into_iter().map(|t| (t.id, t.name)).collect(),
             zone,
             name,

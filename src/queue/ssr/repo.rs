@@ -25,8 +25,8 @@ pub async fn insert_batch(
     tx: &mut Transaction<'_, Postgres>,
     batch: &Batch<'_>,
     rows: &[ReadyRow],
-) -> Result<u64, AppError> {
-    let mut inserted = 0;
+) -> Result<Vec<Uuid>, AppError> {
+    let mut inserted = Vec::with_capacity(rows.len());
     // Bounded chunks keep each statement's parameters small.
     for chunk in rows.chunks(2_000) {
         let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
@@ -63,7 +63,8 @@ pub async fn insert_batch(
         )
         .execute(&mut **tx)
         .await?;
-        inserted += result.rows_affected();
+        debug_assert_eq!(result.rows_affected(), ids.len() as u64);
+        inserted.extend(ids);
     }
     Ok(inserted)
 }

@@ -1,0 +1,403 @@
+//! The `files`, `storage_deletions` and `email_attachments` tables.
+
+use crate::error::AppError;
+use crate::files::{FileKind, FileView, FilesPage, MESSAGE_ATTACHMENTS_MAX_BYTES, format_size};
+use crate::state::AppState;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::time::Duration;
+use uuid::Uuid;
+
+pub struct NewFile {
+    pub user_id: Uuid,
+    pub kind: FileKind,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: Vec<u8>,
+    pub key: String,
+}
+
+fn kind_of(raw: &str) -> FileKind {
+    FileKind::parse(raw).unwrap_or(FileKind::Attachment)
+}
+
+/// The user's files, with how many queued messages will attach each.
+#[tracing::instrument(skip_all, fields(%user_id))]
+pub async fn list(pool: &PgPool, user_id: Uuid) -> Result<Vec<FileView>, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT f.id, f.kind, f.name, f.content_type, f.size_bytes,
+                  (SELECT count(*) FROM email_attachments a JOIN emails e ON e.id = a.email_id
+                   WHERE a.file_id = f.id AND e.status IN ('queued', 'sending')) AS "queued_uses!"
+           FROM files f WHERE f.user_id = $1
+           ORDER BY array_position(ARRAY['resume', 'cover_letter', 'attachment'], f.kind), lower(f.name)"#,
+        user_id
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| FileView {
+            id: r.id,
+            kind: kind_of(&r.kind),
+            name: r.name,
+            content_type: r.content_type,
+            size_bytes: r.size_bytes as u64,
+            queued_uses: r.queued_uses,
+        })
+        .collect())
+}
+
+pub async fn page(state: &AppState, user_id: Uuid) -> Result<FilesPage, AppError> {
+    let mut page = FilesPage {
+        max_bytes: state.config.upload_max_bytes,
+        ..Default::default()
+    };
+    for file in list(&state.pool, user_id).await? {
+        match file.kind {
+            FileKind::Resume => page.resume = Some(file),
+            FileKind::CoverLetter => page.cover_letter = Some(file),
+            FileKind::Attachment => page.attachments.push(file),
+        }
+    }
+    page.pending_deletions = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM storage_deletions WHERE user_id = $1"#,
+        user_id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(page)
+}
+
+/// One of the user's files, for download.
+pub struct Stored {
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub key: String,
+}
+
+pub async fn stored(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Option<Stored>, AppError> {
+    Ok(sqlx::query!(
+        "SELECT name, content_type, size_bytes, storage_key FROM files WHERE id = $1 AND user_id = $2",
+        id,
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(|r| Stored {
+        name: r.name,
+        content_type: r.content_type,
+        size: r.size_bytes as u64,
+        key: r.storage_key,
+    }))
+}
+
+/// Writes the row of a stored object. A resume, a cover letter or an attachment
+/// of the same name replaces the earlier one in place (same id, so queued
+/// messages send the new one) and its old object is scheduled for deletion.
+/// Returns whether it replaced one; an error is a sentence for the user.
+pub async fn save(state: &AppState, new: &NewFile) -> Result<bool, String> {
+    let failed = |e: sqlx::Error| {
+        tracing::error!(error = %e, "saving a file row failed");
+        "The file could not be saved. Nothing was changed; try again.".to_string()
+    };
+    let mut tx = state.pool.begin().await.map_err(failed)?;
+    // One writer of a user's files at a time.
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7))",
+        new.user_id.to_string()
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(failed)?;
+    let existing = sqlx::query!(
+        "SELECT id, storage_key FROM files
+         WHERE user_id = $1 AND kind = $2 AND (kind <> 'attachment' OR lower(name) = lower($3))",
+        new.user_id,
+        new.kind.as_str(),
+        new.name,
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(failed)?;
+    let replaced = match existing {
+        Some(old) => {
+            sqlx::query!(
+                "UPDATE files SET name = $2, content_type = $3, size_bytes = $4, sha256 = $5,
+                     storage_key = $6, updated_at = now()
+                 WHERE id = $1",
+                old.id,
+                new.name,
+                new.content_type,
+                new.size as i64,
+                new.sha256,
+                new.key,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
+            schedule_deletion(&mut tx, new.user_id, &old.storage_key)
+                .await
+                .map_err(failed)?;
+            Some(old.storage_key)
+        }
+        None => {
+            sqlx::query!(
+                "INSERT INTO files (id, user_id, kind, name, content_type, size_bytes, sha256, storage_key)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                Uuid::now_v7(),
+                new.user_id,
+                new.kind.as_str(),
+                new.name,
+                new.content_type,
+                new.size as i64,
+                new.sha256,
+                new.key,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
+            None
+        }
+    };
+    tx.commit().await.map_err(failed)?;
+    if let Some(old) = &replaced {
+        remove_object(state, old).await;
+    }
+    Ok(replaced.is_some())
+}
+
+async fn schedule_deletion(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: Uuid,
+    key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO storage_deletions (storage_key, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        key,
+        user_id
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Deletes the object of a scheduled deletion now. Returns whether storage
+/// confirmed; if not, the sweep tries again later.
+async fn remove_object(state: &AppState, key: &str) -> bool {
+    match state.storage.delete(key).await {
+        Ok(()) => {
+            let _ = sqlx::query!("DELETE FROM storage_deletions WHERE storage_key = $1", key)
+                .execute(&state.pool)
+                .await;
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not delete a stored object; the sweep will retry");
+            let _ = sqlx::query!(
+                "UPDATE storage_deletions SET attempts = attempts + 1, last_error = $2,
+                     next_attempt_at = now() + interval '1 minute'
+                 WHERE storage_key = $1",
+                key,
+                e.to_string()
+            )
+            .execute(&state.pool)
+            .await;
+            false
+        }
+    }
+}
+
+/// Deletes one of the user's files: the row (queued messages that attach it will
+/// fail, naming it), then its object. Returns its name and whether the object is
+/// gone already.
+#[tracing::instrument(skip_all, fields(%user_id, file_id = %id))]
+pub async fn delete(state: &AppState, user_id: Uuid, id: Uuid) -> Result<(String, bool), AppError> {
+    let mut tx = state.pool.begin().await?;
+    let row = sqlx::query!(
+        "DELETE FROM files WHERE id = $1 AND user_id = $2 RETURNING name, storage_key",
+        id,
+        user_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    schedule_deletion(&mut tx, user_id, &row.storage_key).await?;
+    tx.commit().await?;
+    let removed = remove_object(state, &row.storage_key).await;
+    tracing::info!(removed, "file deleted");
+    Ok((row.name, removed))
+}
+
+/// Retries deletions that storage has not confirmed. Returns how many it removed.
+pub async fn sweep(state: &AppState) -> Result<usize, sqlx::Error> {
+    let due = sqlx::query_scalar!(
+        "UPDATE storage_deletions SET next_attempt_at = now() + interval '5 minutes'
+         WHERE storage_key IN (SELECT storage_key FROM storage_deletions WHERE next_attempt_at <= now()
+                               ORDER BY next_attempt_at LIMIT 100 FOR UPDATE SKIP LOCKED)
+         RETURNING storage_key"
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    let mut removed = 0;
+    for key in due {
+        if remove_object(state, &key).await {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Runs the sweep every minute until shutdown.
+pub fn spawn_sweeper(
+    state: AppState,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match sweep(&state).await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "stored objects removed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "storage deletion sweep failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    })
+}
+
+/// The chosen files (ids from a form) among the user's `files`, in order, with
+/// their names and sizes; refused next to the `attach` field when one is not the
+/// user's or they add up to more than Gmail takes.
+pub fn chosen(files: &[FileView], ids: &[Uuid]) -> Result<Vec<(Uuid, String, u64)>, AppError> {
+    let mut out: Vec<(Uuid, String, u64)> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let file = files.iter().find(|f| f.id == *id).ok_or_else(|| {
+            AppError::field(
+                "attach",
+                "One of the chosen files no longer exists. Reload the page and choose again.",
+            )
+        })?;
+        if !out.iter().any(|(i, _, _)| i == id) {
+            out.push((file.id, file.name.clone(), file.size_bytes));
+        }
+    }
+    let total: u64 = out.iter().map(|(_, _, size)| size).sum();
+    if total > MESSAGE_ATTACHMENTS_MAX_BYTES {
+        return Err(AppError::field(
+            "attach",
+            format!(
+                "These files add up to {}; Gmail takes at most 25 MB per message. Choose fewer.",
+                format_size(total)
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// Attaches `files` (id and name) to every message in `emails`, in the caller's
+/// transaction. `per_email` adds one more file to some messages (a CSV column).
+pub async fn attach(
+    tx: &mut Transaction<'_, Postgres>,
+    emails: &[Uuid],
+    files: &[(Uuid, String, u64)],
+    per_email: &[Option<(Uuid, String)>],
+) -> Result<(), AppError> {
+    let mut email_ids = Vec::new();
+    let mut positions: Vec<i16> = Vec::new();
+    let mut file_ids = Vec::new();
+    let mut names = Vec::new();
+    for (i, email) in emails.iter().enumerate() {
+        let extra = per_email.get(i).cloned().flatten();
+        let all = files
+            .iter()
+            .map(|(id, name, _)| (*id, name.clone()))
+            .chain(extra.filter(|(id, _)| !files.iter().any(|(f, _, _)| f == id)));
+        for (position, (file_id, name)) in all.enumerate() {
+            email_ids.push(*email);
+            positions.push(position as i16);
+            file_ids.push(file_id);
+            names.push(name);
+        }
+    }
+    for start in (0..email_ids.len()).step_by(5_000) {
+        let end = (start + 5_000).min(email_ids.len());
+        sqlx::query!(
+            "INSERT INTO email_attachments (email_id, position, file_id, name)
+             SELECT * FROM UNNEST($1::uuid[], $2::int2[], $3::uuid[], $4::text[])",
+            &email_ids[start..end],
+            &positions[start..end],
+            &file_ids[start..end],
+            &names[start..end],
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The files a queued message attaches, for editing it in Write email.
+pub async fn attached_to(pool: &PgPool, email_id: Uuid) -> Result<Vec<Uuid>, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT file_id AS "file_id!" FROM email_attachments
+           WHERE email_id = $1 AND file_id IS NOT NULL ORDER BY position"#,
+        email_id
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Replaces what a queued message attaches (editing it in Write email).
+pub async fn reattach(
+    tx: &mut Transaction<'_, Postgres>,
+    email_id: Uuid,
+    files: &[(Uuid, String, u64)],
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "DELETE FROM email_attachments WHERE email_id = $1",
+        email_id
+    )
+    .execute(&mut **tx)
+    .await?;
+    attach(tx, &[email_id], files, &[]).await
+}
+
+/// What the delivery loop attaches: for each message, its files in order, with
+/// the stored object when the file still exists.
+pub struct Attachment {
+    pub email_id: Uuid,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    /// `None`: the file was deleted after the message was queued.
+    pub key: Option<String>,
+}
+
+pub async fn for_emails(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Attachment>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT a.email_id, coalesce(f.name, a.name) AS "name!", f.content_type AS "content_type?",
+                  f.size_bytes AS "size_bytes?", f.storage_key AS "storage_key?"
+           FROM email_attachments a
+           JOIN emails e ON e.id = a.email_id
+           LEFT JOIN files f ON f.id = a.file_id AND f.user_id = e.user_id
+           WHERE a.email_id = ANY($1)
+           ORDER BY a.email_id, a.position"#,
+        ids
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Attachment {
+            email_id: r.email_id,
+            name: r.name,
+            content_type: r
+                .content_type
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            size: r.size_bytes.unwrap_or(0) as u64,
+            key: r.storage_key,
+        })
+        .collect())
+}
