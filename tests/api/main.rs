@@ -4,6 +4,7 @@
 mod accounts;
 mod compose;
 mod delivery;
+mod files;
 mod google;
 mod helpers;
 mod merge;

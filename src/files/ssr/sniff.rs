@@ -225,6 +225,16 @@ pub fn accept(raw_name: &str, kind: FileKind, found: Option<FileType>) -> Result
             ),
         });
     };
+    // A name that claims another type is the first thing to point out.
+    if let Some(claimed) = extension(&name).and_then(|ext| FileType::of_extension(&ext))
+        && claimed != found
+    {
+        return Err(format!(
+            "{shown} is not {}: its content is {}. Files are checked by what they contain, not by their name.",
+            claimed.describe(),
+            found.describe()
+        ));
+    }
     if kind != FileKind::Attachment && found != FileType::Pdf {
         return Err(format!(
             "Your {} must be a PDF, and {shown} is {}. Save it as a PDF and upload that.",
@@ -235,18 +245,11 @@ pub fn accept(raw_name: &str, kind: FileKind, found: Option<FileType>) -> Result
     match extension(&name) {
         Some(ext) if found.extensions().contains(&ext.as_str()) => {}
         Some(ext) => {
-            return Err(match FileType::of_extension(&ext) {
-                Some(claimed) => format!(
-                    "{shown} is not {}: its content is {}. Files are checked by what they contain, not by their name.",
-                    claimed.describe(),
-                    found.describe()
-                ),
-                None => format!(
-                    "{shown} is {}, but its name ends in .{ext}. Rename it to end in .{} and upload it again.",
-                    found.describe(),
-                    found.extensions()[0]
-                ),
-            });
+            return Err(format!(
+                "{shown} is {}, but its name ends in .{ext}. Rename it to end in .{} and upload it again.",
+                found.describe(),
+                found.extensions()[0]
+            ));
         }
         None => {
             if name.is_empty() {
