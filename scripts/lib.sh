@@ -160,3 +160,32 @@ load_dotenv() {
     set +a
   fi
 }
+
+# --- a local S3-compatible server for the storage tests ---------------------------
+
+MOTO_VERSION=5.2.5
+# Starts moto's S3 server on a free port and exports TEST_S3_ENDPOINT. It stops
+# when the calling script exits (stop_s3_server in its EXIT trap).
+start_s3_server() {
+  need_cmd python3 "Install Python 3 (Debian: apt-get install python3 python3-venv); the storage tests run against moto, a local S3 server from PyPI."
+  local venv="$MAILMERGER_CACHE_DIR/moto-venv"
+  if [ "$("$venv/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]; then
+    say "Installing moto[server] $MOTO_VERSION (a local S3-compatible server) from PyPI"
+    python3 -m venv "$venv" || die "python3 cannot make a virtual environment: install python3-venv."
+    "$venv/bin/pip" install -q "moto[server]==$MOTO_VERSION" || die "could not install moto[server] from PyPI."
+  fi
+  local port
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$MAILMERGER_CACHE_DIR/moto.log" 2>&1 &
+  S3_SERVER_PID=$!
+  export TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    tcp_open 127.0.0.1 "$port" && return 0
+    sleep 0.2
+  done
+  die "moto_server did not start on port $port (see $MAILMERGER_CACHE_DIR/moto.log)."
+}
+
+stop_s3_server() {
+  [ -n "${S3_SERVER_PID:-}" ] && kill "$S3_SERVER_PID" 2>/dev/null || true
+}

@@ -1,0 +1,76 @@
+import { expect, test } from "@playwright/test";
+import { createHash } from "node:crypto";
+import { connectGmail, hydrated, receivedBy, signUp, uniqueEmail } from "./helpers";
+
+/** A small PDF with some random bytes, so every run uploads different content. */
+function pdf(): Buffer {
+  const noise = Array.from({ length: 2000 }, () => Math.floor(Math.random() * 36).toString(36)).join("");
+  return Buffer.from(`%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\n% ${noise}\ntrailer <</Root 1 0 R>>\n%%EOF\n`);
+}
+
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+test("upload a resume, include it, send now: Gmail gets the same PDF", async ({ page }) => {
+  await signUp(page, "Katherine Johnson", uniqueEmail("resume"), "orbital mechanics");
+  const gmail = uniqueEmail("resume").replace("@example.com", "@gmail.test");
+  await connectGmail(page, gmail);
+
+  const resume = pdf();
+  await page.goto("/files");
+  await page.getByLabel("Resume (PDF)").setInputFiles({ name: "Katherine Johnson CV.pdf", mimeType: "application/pdf", buffer: resume });
+  await page.getByRole("button", { name: "Upload resume" }).click();
+  await expect(page.getByRole("status")).toHaveText("Saved your resume “Katherine Johnson CV.pdf”.");
+  await expect(page.getByRole("button", { name: "Replace resume" })).toBeVisible();
+
+  // The download is the upload, byte for byte.
+  const download = await page.request.get(
+    await page.getByRole("link", { name: "Download Katherine Johnson CV.pdf" }).getAttribute("href") as string,
+  );
+  expect(download.ok()).toBeTruthy();
+  expect(sha256(await download.body())).toBe(sha256(resume));
+
+  await page.goto("/compose");
+  await hydrated(page);
+  await page.getByLabel("To", { exact: true }).fill("dorothy@example.com");
+  await page.getByLabel("Subject").fill("My application");
+  await page.getByLabel("Body").fill("Please find my resume attached.");
+  await page.getByLabel(/^Include resume \(Katherine Johnson CV\.pdf/).check();
+  await page.getByRole("button", { name: "Send now" }).click();
+  await expect(page).toHaveURL(/\/sent\?sending=1$/);
+
+  await expect.poll(async () => (await receivedBy(page, gmail)).length, { timeout: 15_000 }).toBe(1);
+  const [m] = await receivedBy(page, gmail);
+  expect(m.contentType).toBe("multipart/mixed");
+  expect(m.text.trim()).toBe("Please find my resume attached.");
+  expect(m.attachments).toHaveLength(1);
+  expect(m.attachments[0].filename).toBe("Katherine Johnson CV.pdf");
+  expect(m.attachments[0].contentType).toBe("application/pdf");
+  expect(m.attachments[0].sha256).toBe(sha256(resume));
+});
+
+test("a file that is not a PDF is refused next to the resume field, without JavaScript too", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signUp(page, "Mary Jackson", uniqueEmail("notpdf"), "wind tunnel data");
+  await page.goto("/files");
+  await page.getByLabel("Resume (PDF)").setInputFiles({
+    name: "resume.pdf",
+    mimeType: "application/pdf",
+    buffer: Buffer.from("\x89PNG\r\n\x1a\n this is an image", "binary"),
+  });
+  await page.getByRole("button", { name: "Upload resume" }).click();
+  const field = page.locator(".field", { has: page.getByLabel("Resume (PDF)") });
+  await expect(field.locator(".field-error")).toHaveText(
+    "“resume.pdf” is not a PDF: its content is a PNG image. Files are checked by what they contain, not by their name.",
+  );
+  await expect(page.getByText("No resume yet.")).toBeVisible();
+
+  // An attachment, then deleting it.
+  await page.getByLabel("Add an attachment").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("Zoë's notes\n") });
+  await page.getByRole("button", { name: "Upload attachment" }).click();
+  await expect(page.getByRole("status")).toHaveText("Saved “notes.txt”.");
+  await page.getByRole("button", { name: "Delete notes.txt" }).click();
+  await expect(page.getByRole("status")).toHaveText("Deleted “notes.txt”.");
+  await expect(page.getByText("No attachments yet.")).toBeVisible();
+  await context.close();
+});
