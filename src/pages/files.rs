@@ -119,8 +119,8 @@ fn Sections(page: FilesPage) -> impl IntoView {
                                 {page.attachments.iter().map(|f| view! {
                                     <tr>
                                         <td class="name">{f.name.clone()}</td>
-                                        <td>{format_size(f.size_bytes)}</td>
-                                        <td>{f.queued_uses}</td>
+                                        <td data-label="Size">{format_size(f.size_bytes)}</td>
+                                        <td data-label="Queued messages">{f.queued_uses}</td>
                                         <td class="row-actions"><FileActions file=f.clone() /></td>
                                     </tr>
                                 }).collect_view()}
