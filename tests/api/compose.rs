@@ -1,18 +1,11 @@
-use crate::helpers::{TestApp, browser_client, spawn_app};
+use crate::helpers::{TestApp, spawn_app};
 use reqwest::Client;
 use reqwest::header::LOCATION;
 use serde_json::Value;
 use sqlx::PgPool;
 
 async fn user(app: &TestApp, email: &str) -> Client {
-    let c = browser_client();
-    assert_eq!(
-        app.signup(&c, "Writer", email, "a long password")
-            .await
-            .status(),
-        200
-    );
-    c
+    app.new_user("Writer", email).await
 }
 
 const BODY: &str = "Dear {{ first_name }},\n\nHow is **{{ company }}**?";

@@ -96,14 +96,7 @@ async fn upload(
             .mime_str(mime)
             .unwrap(),
     );
-    client
-        .post(app.url("/api/files/upload"))
-        .header(ORIGIN, &app.base)
-        .header(ACCEPT, "text/html")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
+    app.post_multipart(client, "/api/files/upload", form).await
 }
 
 /// Where a form post sent the browser, decoded.
@@ -125,14 +118,7 @@ fn location(res: &Response) -> String {
 }
 
 async fn user(app: &TestApp, email: &str) -> Client {
-    let c = browser_client();
-    assert_eq!(
-        app.signup(&c, "Ada Lovelace", email, "a long password")
-            .await
-            .status(),
-        200
-    );
-    c
+    app.new_user("Ada Lovelace", email).await
 }
 
 async fn file_rows(app: &TestApp) -> Vec<(String, String, String)> {
@@ -680,22 +666,7 @@ async fn a_csv_column_attaches_each_rows_file(pool: PgPool) {
                grace@example.com,Grace,portfolio.pdf\n\
                alan@example.com,Alan,missing.pdf\n\
                ken@example.com,Ken,\n";
-    let form = Form::new().part(
-        "csv_file",
-        Part::bytes(csv.as_bytes().to_vec())
-            .file_name("people.csv")
-            .mime_str("text/csv")
-            .unwrap(),
-    );
-    let res = c
-        .post(app.url("/api/merge/upload"))
-        .header(ORIGIN, &app.base)
-        .header(ACCEPT, "text/html")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let import = location(&res);
+    let import = crate::merge::upload(&app, &c, crate::merge::file(csv)).await;
     let report = page_text(
         &c.get(app.url(&format!(
             "{import}?template_id={template}&attach={resume_id}"

@@ -4,6 +4,7 @@ use mailmerger::config::Config;
 use mailmerger::fake_google::FakeGoogle;
 use mailmerger::state::AppState;
 use reqwest::header::{ACCEPT, ORIGIN};
+use reqwest::multipart::Form;
 use reqwest::{Client, Response, redirect};
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -205,6 +206,27 @@ impl TestApp {
             &[("name", name), ("email", email), ("password", password)],
         )
         .await
+    }
+
+    /// A new password account, logged in on its own client.
+    pub async fn new_user(&self, name: &str, email: &str) -> Client {
+        let c = browser_client();
+        let res = self.signup(&c, name, email, "a long password").await;
+        assert_eq!(res.status(), 200, "sign-up of {email}");
+        c
+    }
+
+    /// Posts a multipart form as a browser without wasm does (it accepts HTML, so
+    /// the server answers with a redirect).
+    pub async fn post_multipart(&self, client: &Client, path: &str, form: Form) -> Response {
+        client
+            .post(self.url(path))
+            .header(ORIGIN, &self.base)
+            .header(ACCEPT, "text/html")
+            .multipart(form)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {

@@ -1,6 +1,6 @@
-use crate::helpers::{TestApp, browser_client, page_text, spawn_app};
+use crate::helpers::{TestApp, page_text, spawn_app};
 use reqwest::Client;
-use reqwest::header::{ACCEPT, LOCATION, ORIGIN};
+use reqwest::header::LOCATION;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use sqlx::PgPool;
@@ -13,14 +13,7 @@ ada@EXAMPLE.com,Ada twice,ACME\n\
 dan@example.com,Dan,Initech\n";
 
 async fn user(app: &TestApp, email: &str) -> Client {
-    let c = browser_client();
-    assert_eq!(
-        app.signup(&c, "Merger", email, "a long password")
-            .await
-            .status(),
-        200
-    );
-    c
+    app.new_user("Merger", email).await
 }
 
 async fn template(app: &TestApp, c: &Client) -> String {
@@ -44,20 +37,13 @@ async fn template(app: &TestApp, c: &Client) -> String {
 }
 
 /// Uploads like the browser's plain multipart form; returns the redirect target.
-async fn upload(app: &TestApp, c: &Client, form: Form) -> String {
-    let res = c
-        .post(app.url("/api/merge/upload"))
-        .header(ORIGIN, &app.base)
-        .header(ACCEPT, "text/html")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+pub(crate) async fn upload(app: &TestApp, c: &Client, form: Form) -> String {
+    let res = app.post_multipart(c, "/api/merge/upload", form).await;
     assert_eq!(res.status(), 302);
     res.headers()[LOCATION].to_str().unwrap().to_string()
 }
 
-fn file(csv: &str) -> Form {
+pub(crate) fn file(csv: &str) -> Form {
     Form::new()
         .part(
             "csv_file",

@@ -5,10 +5,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 
 async fn user(app: &TestApp, email: &str) -> Client {
-    let c = browser_client();
-    let res = app.signup(&c, "Templater", email, "a long password").await;
-    assert_eq!(res.status(), 200);
-    c
+    app.new_user("Templater", email).await
 }
 
 async fn save(
