@@ -74,3 +74,29 @@ test("a file that is not a PDF is refused next to the resume field, without Java
   await expect(page.getByText("No attachments yet.")).toBeVisible();
   await context.close();
 });
+
+test("a file over the size limit is refused with a message, with and without JavaScript", async ({ browser }) => {
+  const big = Buffer.alloc(11 * 1024 * 1024, "x");
+  const message = "That file is larger than 10 MB, the most one file may be. Make it smaller (for a PDF, export it again with smaller images) and upload it again.";
+  for (const javaScriptEnabled of [true, false]) {
+    const context = await browser.newContext({ javaScriptEnabled });
+    const page = await context.newPage();
+    await signUp(page, "Dorothy Vaughan", uniqueEmail("big"), "fortran for all");
+    await page.goto("/files");
+    if (javaScriptEnabled) await hydrated(page);
+    await page.getByLabel("Resume (PDF)").setInputFiles({ name: "scan.pdf", mimeType: "application/pdf", buffer: big });
+    const field = page.locator(".field", { has: page.getByLabel("Resume (PDF)") });
+    if (javaScriptEnabled) {
+      // Caught in the browser: nothing is sent.
+      await expect(field.locator(".field-error")).toHaveText(message);
+      await page.getByRole("button", { name: "Upload resume" }).click();
+      await expect(page).toHaveURL(/\/files$/);
+    } else {
+      await page.getByRole("button", { name: "Upload resume" }).click();
+      await expect(page).toHaveURL(/\/files\?error=/);
+      await expect(field.locator(".field-error")).toHaveText(message);
+    }
+    await expect(page.getByText("No resume yet.")).toBeVisible();
+    await context.close();
+  }
+});

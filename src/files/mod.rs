@@ -81,6 +81,14 @@ pub struct FilesPage {
     pub pending_deletions: i64,
 }
 
+/// Why a file over the limit is refused (by the browser or the server).
+pub fn too_large_message(max_bytes: u64) -> String {
+    format!(
+        "That file is larger than {}, the most one file may be. Make it smaller (for a PDF, export it again with smaller images) and upload it again.",
+        format_size(max_bytes)
+    )
+}
+
 /// "912 bytes", "312 KB", "2.4 MB".
 pub fn format_size(bytes: u64) -> String {
     const KB: u64 = 1024;

@@ -3,7 +3,7 @@
 
 use crate::components::form::{Missing, loaded};
 use crate::components::shell::AppShell;
-use crate::files::{FileKind, FileView, FilesPage, format_size, get_files};
+use crate::files::{FileKind, FileView, FilesPage, format_size, get_files, too_large_message};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -101,8 +101,8 @@ fn Sections(page: FilesPage) -> impl IntoView {
             </div>
         })}
         <div class="files-grid">
-            <OneFile kind=FileKind::Resume title="Resume" file=page.resume.clone() max=max.clone() error=error_for(FileKind::Resume) />
-            <OneFile kind=FileKind::CoverLetter title="Cover letter" file=page.cover_letter.clone() max=max.clone() error=error_for(FileKind::CoverLetter) />
+            <OneFile kind=FileKind::Resume title="Resume" file=page.resume.clone() max_bytes=page.max_bytes error=error_for(FileKind::Resume) />
+            <OneFile kind=FileKind::CoverLetter title="Cover letter" file=page.cover_letter.clone() max_bytes=page.max_bytes error=error_for(FileKind::CoverLetter) />
         </div>
         <section class="panel" aria-labelledby="attachments-heading">
             <h2 id="attachments-heading">"Attachments"</h2>
@@ -130,7 +130,7 @@ fn Sections(page: FilesPage) -> impl IntoView {
                 }.into_any()
             }}
             <UploadForm kind=FileKind::Attachment label="Add an attachment" button="Upload attachment"
-                accept=".pdf,.docx,.png,.jpg,.jpeg,.txt,.csv"
+                accept=".pdf,.docx,.png,.jpg,.jpeg,.txt,.csv" max_bytes=page.max_bytes
                 hint=format!("PDF, Word (.docx), PNG, JPEG, TXT or CSV, up to {max}. A file with the same name as one you have replaces it.")
                 error=error_for(FileKind::Attachment) />
         </section>
@@ -142,9 +142,10 @@ fn OneFile(
     kind: FileKind,
     title: &'static str,
     file: Option<FileView>,
-    max: String,
+    max_bytes: u64,
     error: Signal<Option<String>>,
 ) -> impl IntoView {
+    let max = format_size(max_bytes);
     let heading = format!("{}-heading", kind.as_str());
     let (label, button) = match (kind, file.is_some()) {
         (FileKind::Resume, false) => ("Resume (PDF)", "Upload resume"),
@@ -168,7 +169,7 @@ fn OneFile(
                 }.into_any(),
                 None => view! { <p class="muted">{format!("No {} yet.", kind.noun())}</p> }.into_any(),
             }}
-            <UploadForm kind label button accept=".pdf,application/pdf"
+            <UploadForm kind label button accept=".pdf,application/pdf" max_bytes
                 hint=format!("A PDF, up to {max}.") error />
         </section>
     }
@@ -197,19 +198,28 @@ fn UploadForm(
     label: &'static str,
     button: &'static str,
     accept: &'static str,
+    max_bytes: u64,
     hint: String,
     error: Signal<Option<String>>,
 ) -> impl IntoView {
     let id = format!("field-file-{}", kind.as_str());
     let hint_id = format!("{id}-hint");
+    // With JavaScript, a file over the limit is caught before a byte is sent.
+    let too_big = RwSignal::new(None::<String>);
+    let error = Signal::derive(move || too_big.get().or_else(|| error.get()));
+    let on_change = move |ev: leptos::ev::Event| {
+        let over = chosen_size(&ev).is_some_and(|size| size > max_bytes as f64);
+        too_big.set(over.then(|| too_large_message(max_bytes)));
+    };
     view! {
-        <form class="stack upload" method="post" action="/api/files/upload" enctype="multipart/form-data">
+        <form class="stack upload" method="post" action="/api/files/upload" enctype="multipart/form-data"
+            on:submit=move |ev| if too_big.get_untracked().is_some() { ev.prevent_default(); }>
             // Before the file, so the server knows what it is for as it streams.
             <input type="hidden" name="kind" value=kind.as_str() />
             <div class="field" class:invalid=move || error.get().is_some()>
                 <label for=id.clone()>{label}</label>
                 <p class="hint" id=hint_id.clone()>{hint}</p>
-                <input id=id type="file" name="file" accept=accept aria-describedby=hint_id />
+                <input id=id type="file" name="file" accept=accept aria-describedby=hint_id on:change=on_change />
                 <p class="field-error" role="alert">{move || error.get()}</p>
             </div>
             <div class="form-actions">
@@ -217,4 +227,13 @@ fn UploadForm(
             </div>
         </form>
     }
+}
+
+/// The size in bytes of the file just chosen in a file input.
+fn chosen_size(ev: &leptos::ev::Event) -> Option<f64> {
+    use leptos::web_sys::js_sys::Reflect;
+    let target = ev.target()?;
+    let files = Reflect::get(&target, &"files".into()).ok()?;
+    let first = Reflect::get(&files, &0.into()).ok()?;
+    Reflect::get(&first, &"size".into()).ok()?.as_f64()
 }

@@ -6,7 +6,7 @@
 
 use super::repo;
 use super::sniff::{self, Sniffer};
-use crate::files::{FileKind, format_size};
+use crate::files::{FileKind, too_large_message};
 use crate::state::AppState;
 use leptos::server_fn::codec::MultipartData;
 use sha2::{Digest, Sha256};
@@ -15,6 +15,11 @@ use uuid::Uuid;
 
 /// Room for the form's other fields and the multipart framing.
 const FORM_OVERHEAD: u64 = 16 * 1024;
+
+/// The most a refused upload is read (and thrown away) for: twice the limit.
+fn drain_limit(max: u64) -> u64 {
+    2 * max + FORM_OVERHEAD
+}
 
 /// A refusal, shown next to the form it came from.
 #[derive(Debug)]
@@ -40,13 +45,7 @@ pub struct Spooled {
 }
 
 fn too_large(kind: Option<FileKind>, max: u64) -> UploadError {
-    refuse(
-        kind,
-        format!(
-            "That file is larger than {}, the most one file may be. Make it smaller (for a PDF, export it again with smaller images) and upload it again.",
-            format_size(max)
-        ),
-    )
+    refuse(kind, too_large_message(max))
 }
 
 /// Stores the uploaded file. Returns its kind, its name and whether it replaced
@@ -63,10 +62,14 @@ pub async fn upload(
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max + FORM_OVERHEAD) {
+    if declared.is_some_and(|len| len > drain_limit(max)) {
         return Err(too_large(None, max));
     }
-    let (kind, spooled) = receive(data, max).await?;
+    // A browser that declared a little too much gets to finish sending (discarded)
+    // so that it reads the answer; resetting the connection would show it an error
+    // page instead. Anything larger, or undeclared, is cut off at the limit.
+    let drain = declared.is_some();
+    let (kind, spooled) = receive(data, max, drain).await?;
     let path = spooled.path.to_path_buf();
     let sniffer = spooled.sniffer;
     let found = tokio::task::spawn_blocking(move || sniffer.finish(&path))
@@ -114,8 +117,13 @@ pub async fn upload(
     }
 }
 
-/// Reads the form: `kind`, then `file`, spooled and counted.
-async fn receive(data: MultipartData, max: u64) -> Result<(FileKind, Spooled), UploadError> {
+/// Reads the form: `kind`, then `file`, spooled and counted. With `drain`, a file
+/// over the limit is read on (to `drain_limit`) without being kept.
+async fn receive(
+    data: MultipartData,
+    max: u64,
+    drain: bool,
+) -> Result<(FileKind, Spooled), UploadError> {
     let mut multipart = data
         .into_inner()
         .ok_or_else(|| refuse(None, "The upload could not be read."))?;
@@ -158,6 +166,15 @@ async fn receive(data: MultipartData, max: u64) -> Result<(FileKind, Spooled), U
                 {
                     len += chunk.len() as u64;
                     if len > max {
+                        if drain {
+                            let mut read = len;
+                            while let Ok(Some(chunk)) = field.chunk().await {
+                                read += chunk.len() as u64;
+                                if read > drain_limit(max) {
+                                    break;
+                                }
+                            }
+                        }
                         return Err(too_large(kind, max));
                     }
                     hash.update(&chunk);
