@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { connectGmail, hydrated, receivedBy, signUp, uniqueEmail } from "./helpers";
 
 /** A small PDF with some random bytes, so every run uploads different content. */
@@ -22,12 +23,14 @@ test("upload a resume, include it, send now: Gmail gets the same PDF", async ({ 
   await expect(page.getByRole("status")).toHaveText("Saved your resume “Katherine Johnson CV.pdf”.");
   await expect(page.getByRole("button", { name: "Replace resume" })).toBeVisible();
 
-  // The download is the upload, byte for byte.
-  const download = await page.request.get(
-    await page.getByRole("link", { name: "Download Katherine Johnson CV.pdf" }).getAttribute("href") as string,
-  );
-  expect(download.ok()).toBeTruthy();
-  expect(sha256(await download.body())).toBe(sha256(resume));
+  // The download is the upload, byte for byte, under its name.
+  await hydrated(page);
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download Katherine Johnson CV.pdf" }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe("Katherine Johnson CV.pdf");
+  expect(sha256(readFileSync(await download.path()))).toBe(sha256(resume));
 
   await page.goto("/compose");
   await hydrated(page);

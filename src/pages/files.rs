@@ -179,7 +179,8 @@ fn OneFile(
 fn FileActions(file: FileView) -> impl IntoView {
     view! {
         <div class="file-actions">
-            <a class="button" href=format!("/files/{}/download", file.id)>
+            // rel=external: a real request for the browser, not a client-side route.
+            <a class="button" href=format!("/files/{}/download", file.id) rel="external" download=file.name.clone()>
                 "Download" <span class="visually-hidden">{format!(" {}", file.name)}</span>
             </a>
             <form method="post" action="/api/files/delete" class="inline">
