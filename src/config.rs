@@ -281,7 +281,14 @@ impl Config {
         };
 
         let storage = storage(&get, &data_dir, http_timeout)?;
-        let upload_max_bytes = number(&get, "UPLOAD_MAX_MB", 10)?.min(25) * 1024 * 1024;
+        let upload_max_mb = number(&get, "UPLOAD_MAX_MB", 10)?;
+        if upload_max_mb > 25 {
+            return Err(bad(
+                "UPLOAD_MAX_MB",
+                "must be at most 25 (Gmail takes 25 MB per message)",
+            ));
+        }
+        let upload_max_bytes = upload_max_mb * 1024 * 1024;
 
         Ok(Config {
             database_url,
@@ -530,6 +537,8 @@ mod tests {
             "http://127.0.0.1:9000/"
         );
         assert_eq!(c.upload_max_bytes, 2 * 1024 * 1024);
+        let e = config(&[("UPLOAD_MAX_MB", "50")]).err().unwrap();
+        assert_eq!(e.var, "UPLOAD_MAX_MB");
         let e = config(&[("STORAGE", "ftp")]).err().unwrap();
         assert_eq!(e.var, "STORAGE");
         let e = config(&[("STORAGE", "s3"), ("S3_ENDPOINT", "nope")])

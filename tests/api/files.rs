@@ -397,9 +397,20 @@ async fn an_oversized_file_is_refused_before_it_is_read_to_the_end(pool: PgPool)
 
     // A browser's upload a little over the limit: read to the end and thrown away,
     // so that the browser gets the answer rather than a reset connection.
-    let res = upload(&app, &c, "resume", "big.pdf", pdf(1_500_000), "application/pdf").await;
+    let res = upload(
+        &app,
+        &c,
+        "resume",
+        "big.pdf",
+        pdf(1_500_000),
+        "application/pdf",
+    )
+    .await;
     let to = location(&res);
-    assert!(to.contains("larger than 1 MB") && to.contains("for=resume"), "{to}");
+    assert!(
+        to.contains("larger than 1 MB") && to.contains("for=resume"),
+        "{to}"
+    );
     assert!(file_rows(&app).await.is_empty());
 
     // Just under the limit is fine.
