@@ -1,5 +1,6 @@
 //! The queue: what is waiting to be sent, with bulk delete and reschedule.
 
+use crate::components::attach::Attached;
 use crate::components::form::{FormAlert, action_error, field_error};
 use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
@@ -189,7 +190,7 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                                             <label for=id class="visually-hidden">{format!("Select the message to {}", row.to)}</label>
                                         </td>
                                         <td class="mono">{row.to.clone()}</td>
-                                        <td>{row.subject}</td>
+                                        <td>{row.subject.clone()}<Attached names=row.attachments.clone() /></td>
                                         <td class="when">{row.when}</td>
                                         <td>
                                             {match (row.status.as_str(), row.retry_reason.clone()) {

@@ -1,6 +1,7 @@
 //! Sent: every message that went out, failed, or may have gone out, with what the
 //! user can do about the last two.
 
+use crate::components::attach::Attached;
 use crate::components::form::{FormAlert, action_error, field_error};
 use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
@@ -205,7 +206,7 @@ fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
                 })}
             </td>
             <td class="mono">{row.to.clone()}</td>
-            <td>{row.subject}</td>
+            <td>{row.subject.clone()}<Attached names=row.attachments.clone() /></td>
             <td class="when">{row.when}</td>
             <td><span class=format!("status {class}")>{label}</span></td>
             <td class="details">{details}</td>

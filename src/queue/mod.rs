@@ -27,6 +27,8 @@ pub struct QueuedEmailView {
     pub status: String,
     /// Why the last attempt did not go, while a retry waits.
     pub retry_reason: Option<String>,
+    /// The names of the files it attaches.
+    pub attachments: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +74,7 @@ pub async fn list_queue(
                 editable: r.editable,
                 status: r.status,
                 retry_reason: r.last_error,
+                attachments: r.attachments,
             })
             .collect(),
         total,

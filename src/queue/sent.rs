@@ -22,6 +22,8 @@ pub struct SentEmailView {
     /// Where it went: "Gmail", "SMTP" or "Outbox (file name)".
     pub via: String,
     pub error: Option<String>,
+    /// The names of the files it attached.
+    pub attachments: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +116,7 @@ pub async fn list_sent(
                     via,
                     error: r.last_error,
                     status: r.status,
+                    attachments: r.attachments,
                 }
             })
             .collect(),

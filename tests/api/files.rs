@@ -722,8 +722,36 @@ async fn a_csv_column_attaches_each_rows_file(pool: PgPool) {
         )
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let queue = app.page(&c, "/queue").await;
+    assert!(
+        queue.contains("Hi GraceAttached: cv.pdf, Portfolio.pdf"),
+        "{queue}"
+    );
+    assert!(queue.contains("Hi KenAttached: cv.pdf"), "{queue}");
+    // Files are read when sent: a resume replaced now is the one that goes.
+    let newer = pdf(70);
+    let res = upload(
+        &app,
+        &c,
+        "resume",
+        "cv-2026.pdf",
+        newer.clone(),
+        "application/pdf",
+    )
+    .await;
+    assert_eq!(location(&res), "/files?replaced=resume:cv-2026.pdf");
+    assert!(
+        app.page(&c, "/queue")
+            .await
+            .contains("Hi KenAttached: cv-2026.pdf")
+    );
     let report = app.deliverer().run_once().await.unwrap();
     assert_eq!(report.sent, 2, "{report:?}");
+    let sent = app.page(&c, "/sent").await;
+    assert!(
+        sent.contains("Attached: cv-2026.pdf, Portfolio.pdf"),
+        "{sent}"
+    );
     let received = app.fake().received(Some("ada@gmail.test"));
     let names = |to: &str| -> Vec<String> {
         received
@@ -735,12 +763,13 @@ async fn a_csv_column_attaches_each_rows_file(pool: PgPool) {
             .map(|a| a.filename)
             .collect()
     };
-    assert_eq!(names("grace@example.com"), ["cv.pdf", "Portfolio.pdf"]);
-    assert_eq!(names("ken@example.com"), ["cv.pdf"]);
+    assert_eq!(names("grace@example.com"), ["cv-2026.pdf", "Portfolio.pdf"]);
+    assert_eq!(names("ken@example.com"), ["cv-2026.pdf"]);
     let grace = received
         .iter()
         .find(|m| m.to() == vec!["grace@example.com".to_string()])
         .unwrap();
+    assert_eq!(grace.attachments()[0].sha256, sha256(&newer));
     assert_eq!(grace.attachments()[1].sha256, sha256(&portfolio));
     assert!(
         received

@@ -136,6 +136,16 @@ pub async fn save(state: &AppState, new: &NewFile) -> Result<bool, String> {
             .execute(&mut *tx)
             .await
             .map_err(failed)?;
+            // Messages not sent yet will attach it under its new name.
+            sqlx::query!(
+                "UPDATE email_attachments a SET name = $2 FROM emails e
+                 WHERE a.file_id = $1 AND e.id = a.email_id AND e.status IN ('queued', 'sending')",
+                old.id,
+                new.name,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(failed)?;
             schedule_deletion(&mut tx, new.user_id, &old.storage_key)
                 .await
                 .map_err(failed)?;

@@ -18,6 +18,7 @@ pub struct HistoryRow {
     pub gmail_message_id: Option<String>,
     pub transport: Option<String>,
     pub last_error: Option<String>,
+    pub attachments: Vec<String>,
 }
 
 #[tracing::instrument(skip_all, fields(%user_id))]
@@ -50,11 +51,12 @@ pub async fn list(
     };
     let rows = sqlx::query_as!(
         HistoryRow,
-        "SELECT id, to_addrs, subject, status, sent_at, updated_at, gmail_message_id, transport, last_error
+        r#"SELECT id, to_addrs, subject, status, sent_at, updated_at, gmail_message_id, transport, last_error,
+                  ARRAY(SELECT a.name FROM email_attachments a WHERE a.email_id = emails.id ORDER BY a.position) AS "attachments!"
          FROM emails
          WHERE user_id = $1 AND status IN ('sent', 'failed', 'uncertain')
            AND ($2 = 'all' OR status = $2)
-         ORDER BY updated_at DESC, id DESC LIMIT $3 OFFSET $4",
+         ORDER BY updated_at DESC, id DESC LIMIT $3 OFFSET $4"#,
         user_id,
         filter,
         limit,

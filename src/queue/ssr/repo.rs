@@ -78,6 +78,7 @@ pub struct QueuedRow {
     pub editable: bool,
     /// Why the last attempt did not go (a retry is scheduled).
     pub last_error: Option<String>,
+    pub attachments: Vec<String>,
 }
 
 #[tracing::instrument(skip_all, fields(%user_id))]
@@ -96,7 +97,8 @@ pub async fn list_queued(
     let rows = sqlx::query_as!(
         QueuedRow,
         r#"SELECT id, to_addrs, subject, due_at AS "send_at!", status,
-                  body_source IS NOT NULL AND status = 'queued' AS "editable!", last_error
+                  body_source IS NOT NULL AND status = 'queued' AS "editable!", last_error,
+                  ARRAY(SELECT a.name FROM email_attachments a WHERE a.email_id = emails.id ORDER BY a.position) AS "attachments!"
            FROM emails
            WHERE user_id = $1 AND status IN ('queued', 'sending')
            ORDER BY due_at, id LIMIT $2 OFFSET $3"#,
