@@ -220,7 +220,7 @@ fn Preview(report: MergeReport) -> impl IntoView {
                     <dt>"To"</dt><dd class="mono">{preview.to.clone()}</dd>
                     <dt>"Subject"</dt><dd class="subject">{preview.subject.clone()}</dd>
                     {(!preview.attachments.is_empty()).then(|| view! {
-                        <dt>"Attached"</dt><dd class="attached">{preview.attachments.join(", ")}</dd>
+                        <dt>"Attached"</dt><dd>{preview.attachments.join(", ")}</dd>
                     })}
                 </dl>
                 // Sanitised when the template was saved; values are HTML-escaped.
