@@ -157,6 +157,15 @@ pub async fn resolve_sent(
         _ => return Err(AppError::BadRequest("Unknown action.".into())),
     };
     let changed = history::resolve(&pool, user_id, &ids, resolution).await?;
+    if changed == 0
+        && resolution != Resolution::MarkSent
+        && history::missing_files(&pool, user_id, &ids).await? > 0
+    {
+        return Err(AppError::field(
+            "ids",
+            "A file this message attaches was deleted after it was queued, so it cannot be sent again. Upload the file and write a new message.",
+        ));
+    }
     if changed == 0 {
         // Another user's ids, or messages no longer in that state.
         return Err(AppError::NotFound);

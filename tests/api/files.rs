@@ -645,6 +645,17 @@ async fn a_file_deleted_after_queueing_fails_the_message_naming_it(pool: PgPool)
     );
     let sent = app.page(&c, "/sent?filter=failed").await;
     assert!(sent.contains("“letter.pdf” was deleted"), "{sent}");
+    // Retrying cannot bring the file back: it says so, and the message stays failed.
+    let email: uuid::Uuid = sqlx::query_scalar("SELECT id FROM emails")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let res = app
+        .call(&c, "sent/resolve", &[("action", &format!("retry:{email}"))])
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("cannot be sent again"));
+    assert_eq!(app.statuses().await, ["failed"]);
 }
 
 #[sqlx::test]

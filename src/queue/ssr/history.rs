@@ -96,7 +96,10 @@ pub async fn resolve(
                 "UPDATE emails SET status = 'queued', attempts = 0, next_attempt_at = NULL,
                         send_at = least(send_at, now()), last_error = NULL, lease_id = NULL,
                         lease_until = NULL, claimed_at = NULL, updated_at = now()
-                 WHERE user_id = $1 AND id = ANY($2) AND status = $3",
+                 WHERE user_id = $1 AND id = ANY($2) AND status = $3
+                   -- Not without a file it attaches (deleted since it was queued).
+                   AND NOT EXISTS (SELECT 1 FROM email_attachments a
+                                   WHERE a.email_id = emails.id AND a.file_id IS NULL)",
                 user_id,
                 ids,
                 from,
@@ -117,6 +120,18 @@ pub async fn resolve(
         }
     };
     Ok(done.rows_affected())
+}
+
+/// How many of these messages attach a file that has since been deleted.
+pub async fn missing_files(pool: &PgPool, user_id: Uuid, ids: &[Uuid]) -> Result<i64, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(DISTINCT e.id) AS "n!" FROM emails e JOIN email_attachments a ON a.email_id = e.id
+           WHERE e.user_id = $1 AND e.id = ANY($2) AND a.file_id IS NULL"#,
+        user_id,
+        ids
+    )
+    .fetch_one(pool)
+    .await?)
 }
 
 /// Progress of what is due now. `since` is a Unix time (the moment the user
