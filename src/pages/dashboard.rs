@@ -31,6 +31,10 @@ pub fn Dashboard() -> impl IntoView {
                         "-style placeholders, reused for every recipient."
                     </li>
                     <li>
+                        <a href="/files"><strong>"Add your resume."</strong></a>
+                        " And a cover letter or other files, to attach to any message, or one per row of a merge."
+                    </li>
+                    <li>
                         <strong>"Merge it."</strong>
                         " With one recipient on " <a href="/compose">"Write email"</a> ", or with a CSV of hundreds on "
                         <a href="/merge">"Mail merge"</a> ", and preview exactly what each person gets."

@@ -186,6 +186,10 @@ async fn upload_download_replace_delete(pool: PgPool, backend: Backend) {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/pdf");
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        res.headers()["content-security-policy"],
+        "default-src 'none'; sandbox"
+    );
     assert!(
         res.headers()["content-disposition"]
             .to_str()

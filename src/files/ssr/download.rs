@@ -95,6 +95,11 @@ async fn download(
             (header::CONTENT_DISPOSITION, content_disposition(&file.name)),
             (header::CACHE_CONTROL, "private, no-store".to_string()),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            // Should a browser render it anyway: no scripts, no requests, no origin.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox".to_string(),
+            ),
         ],
         Body::from_stream(object.body),
     )
