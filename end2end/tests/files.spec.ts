@@ -103,3 +103,51 @@ test("a file over the size limit is refused with a message, with and without Jav
     await context.close();
   }
 });
+
+test("a CSV merge attaches each row's file; a row naming a missing file is reported", async ({ page }) => {
+  await signUp(page, "Grace Hopper", uniqueEmail("csvfiles"), "compiler pioneer");
+  const gmail = uniqueEmail("csvfiles").replace("@example.com", "@gmail.test");
+  await connectGmail(page, gmail);
+
+  const portfolio = pdf();
+  await page.goto("/files");
+  await page.getByLabel("Add an attachment").setInputFiles({ name: "Portfolio.pdf", mimeType: "application/pdf", buffer: portfolio });
+  await page.getByRole("button", { name: "Upload attachment" }).click();
+  await expect(page.getByRole("status")).toHaveText("Saved “Portfolio.pdf”.");
+
+  await page.goto("/templates/new");
+  await hydrated(page);
+  await page.getByLabel("Name").fill("With portfolio");
+  await page.getByLabel("Subject").fill("Hello {{ first_name }}");
+  await page.getByLabel("Body").fill("My portfolio is attached, {{ first_name }}.");
+  await page.getByRole("button", { name: "Save template" }).click();
+  await expect(page).toHaveURL(/\/templates$/);
+
+  await page.goto("/merge");
+  await page.getByLabel("Or paste your recipients").fill(
+    "email,first_name,attachment\nada@example.com,Ada,portfolio.pdf\nbob@example.com,Bob,missing.pdf\n",
+  );
+  await page.getByRole("button", { name: "Check recipients" }).click();
+  await expect(page).toHaveURL(/\/merge\/[0-9a-f-]+$/);
+  await page.getByLabel("Template").selectOption({ label: "With portfolio" });
+  await expect(page.getByLabel("Attachment column")).toHaveValue("attachment");
+  await page.getByRole("button", { name: "Check recipients" }).click();
+
+  await expect(page.getByText("1 of 2 rows ready")).toBeVisible();
+  const bad = page.getByRole("table", { name: "Rows with problems" });
+  await expect(bad).toContainText("bob@example.com");
+  await expect(bad).toContainText("No attachment is called “missing.pdf”. Upload it on the Files page, or correct the name.");
+  const preview = page.getByRole("article", { name: "Message preview" });
+  await expect(preview).toContainText("Portfolio.pdf");
+
+  await hydrated(page);
+  await page.getByRole("button", { name: "Queue 1 message" }).click();
+  await expect(page).toHaveURL(/\/queue\?queued=1$/);
+
+  await expect.poll(async () => (await receivedBy(page, gmail)).length, { timeout: 15_000 }).toBe(1);
+  const [m] = await receivedBy(page, gmail);
+  expect(m.to).toEqual(["ada@example.com"]);
+  expect(m.subject).toBe("Hello Ada");
+  expect(m.attachments.map((a: any) => a.filename)).toEqual(["Portfolio.pdf"]);
+  expect(m.attachments[0].sha256).toBe(sha256(portfolio));
+});
