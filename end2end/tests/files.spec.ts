@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { connectGmail, hydrated, receivedBy, signUp, uniqueEmail } from "./helpers";
+import { hydrated, receivedBy, signUp, signUpWithGmail, uniqueEmail } from "./helpers";
 
 /** A small PDF with some random bytes, so every run uploads different content. */
 function pdf(): Buffer {
@@ -12,9 +12,7 @@ function pdf(): Buffer {
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 test("upload a resume, include it, send now: Gmail gets the same PDF", async ({ page }) => {
-  await signUp(page, "Katherine Johnson", uniqueEmail("resume"), "orbital mechanics");
-  const gmail = uniqueEmail("resume").replace("@example.com", "@gmail.test");
-  await connectGmail(page, gmail);
+  const gmail = await signUpWithGmail(page, "Katherine Johnson", "resume", "orbital mechanics");
 
   const resume = pdf();
   await page.goto("/files");
@@ -105,9 +103,7 @@ test("a file over the size limit is refused with a message, with and without Jav
 });
 
 test("a CSV merge attaches each row's file; a row naming a missing file is reported", async ({ page }) => {
-  await signUp(page, "Grace Hopper", uniqueEmail("csvfiles"), "compiler pioneer");
-  const gmail = uniqueEmail("csvfiles").replace("@example.com", "@gmail.test");
-  await connectGmail(page, gmail);
+  const gmail = await signUpWithGmail(page, "Grace Hopper", "csvfiles", "compiler pioneer");
 
   const portfolio = pdf();
   await page.goto("/files");

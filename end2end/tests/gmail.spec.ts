@@ -1,8 +1,8 @@
 import { expect, test } from "@playwright/test";
-import { FAKE_GOOGLE, connectGmail, consent, hydrated, receivedBy, signUp, uniqueEmail } from "./helpers";
+import { FAKE_GOOGLE, consent, hydrated, receivedBy, signUpWithGmail, uniqueGmail } from "./helpers";
 
 test("sign in with Google on a fresh account", async ({ page }) => {
-  const gmail = uniqueEmail("google").replace("@example.com", "@gmail.test");
+  const gmail = uniqueGmail("google");
   await page.goto("/login");
   await page.getByRole("button", { name: "Sign in with Google" }).click();
   await consent(page, gmail, "Mary Jackson");
@@ -20,17 +20,13 @@ test("a denied Google consent comes back with a message", async ({ page }) => {
 });
 
 test("connect Gmail from Settings on a password account", async ({ page }) => {
-  await signUp(page, "Christine Darden", uniqueEmail("connect"), "supersonic booms");
-  const gmail = uniqueEmail("connect").replace("@example.com", "@gmail.test");
-  await connectGmail(page, gmail);
+  const gmail = await signUpWithGmail(page, "Christine Darden", "connect", "supersonic booms");
   await expect(page.getByText("Permissions granted:")).toContainText("gmail.send");
   await expect(page.getByRole("button", { name: "Disconnect Gmail" })).toBeVisible();
 });
 
 test("write an email, send it now, and Gmail receives exactly that message", async ({ page }) => {
-  await signUp(page, "Annie Easley", uniqueEmail("send"), "rocket software");
-  const gmail = uniqueEmail("send").replace("@example.com", "@gmail.test");
-  await connectGmail(page, gmail);
+  const gmail = await signUpWithGmail(page, "Annie Easley", "send", "rocket software");
 
   await page.goto("/compose");
   await hydrated(page);
@@ -60,9 +56,7 @@ test("write an email, send it now, and Gmail receives exactly that message", asy
 });
 
 test("queue five, send all, and the progress reaches five sent", async ({ page }) => {
-  await signUp(page, "Dorothy Vaughan", uniqueEmail("batch"), "fortran for all");
-  const gmail = uniqueEmail("batch").replace("@example.com", "@gmail.test");
-  await connectGmail(page, gmail);
+  const gmail = await signUpWithGmail(page, "Dorothy Vaughan", "batch", "fortran for all");
 
   // Five messages for tomorrow, queued the way the Write email form does.
   const tomorrow = new Date(Date.now() + 36 * 3600 * 1000).toISOString().slice(0, 16);

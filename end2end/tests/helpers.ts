@@ -1,5 +1,10 @@
 import { expect, Page } from "@playwright/test";
 
+/** A fresh Gmail address (at the fake Google) per test. */
+export function uniqueGmail(tag: string): string {
+  return uniqueEmail(tag).replace("@example.com", "@gmail.test");
+}
+
 /** A fresh address per test, so tests never collide. */
 export function uniqueEmail(tag: string): string {
   const rand = Math.random().toString(36).slice(2, 10);
@@ -45,4 +50,12 @@ export async function connectGmail(page: Page, gmail: string) {
   await consent(page, gmail, "Test Sender");
   await expect(page).toHaveURL(/\/settings\?gmail=connected$/);
   await expect(page.getByText(`Connected as ${gmail}`)).toBeVisible();
+}
+
+/** A new password account with Gmail connected; returns the Gmail address. */
+export async function signUpWithGmail(page: Page, name: string, tag: string, password: string): Promise<string> {
+  await signUp(page, name, uniqueEmail(tag), password);
+  const gmail = uniqueGmail(tag);
+  await connectGmail(page, gmail);
+  return gmail;
 }

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { connectGmail, receivedBy, signUp, uniqueEmail } from "./helpers";
+import { receivedBy, signUpWithGmail, uniqueEmail } from "./helpers";
 
 test.use({ javaScriptEnabled: false });
 
@@ -37,9 +37,7 @@ test("signup, errors, logout and login all work without JavaScript", async ({ pa
 });
 
 test("connect Gmail, send now and see it sent, all without JavaScript", async ({ page }) => {
-  await signUp(page, "Grace Hopper", uniqueEmail("nojs-send"), "compilers rule");
-  const gmail = uniqueEmail("nojs-send").replace("@example.com", "@gmail.test");
-  await connectGmail(page, gmail);
+  const gmail = await signUpWithGmail(page, "Grace Hopper", "nojs-send", "compilers rule");
 
   await page.goto("/compose");
   await page.getByLabel("To", { exact: true }).fill("ada@example.com");
