@@ -259,7 +259,27 @@ impl Deliverer {
         let total: u64 = attachments.iter().map(|a| a.size).sum();
         let _memory = if total > 0 {
             let kib = (total.div_ceil(1024) * 3).min(ATTACHMENT_MEMORY_KIB as u64) as u32;
-            self.attachment_memory.acquire_many(kib).await.ok()
+            // Never wait so long that the claim's lease runs out: put it back for
+            // a moment instead (the attempt does not count).
+            let wait = self.state.config.delivery.lease / 4;
+            match tokio::time::timeout(wait, self.attachment_memory.acquire_many(kib)).await {
+                Ok(permit) => permit.ok(),
+                Err(_) => {
+                    return Done {
+                        id: row.id,
+                        status: "queued",
+                        error: Some(
+                            "Waiting for other messages with large attachments to go.".into(),
+                        ),
+                        provider_id: None,
+                        thread_id: None,
+                        next_attempt_at: Some(
+                            OffsetDateTime::now_utc() + time::Duration::seconds(5),
+                        ),
+                        refund: 1,
+                    };
+                }
+            }
         } else {
             None
         };

@@ -792,3 +792,73 @@ async fn a_csv_column_attaches_each_rows_file(pool: PgPool) {
             .all(|m| m.to() != vec!["alan@example.com".to_string()])
     );
 }
+
+#[sqlx::test]
+async fn large_attachments_wait_their_turn_without_outliving_the_lease(pool: PgPool) {
+    // Two messages of 24 MB each cannot be built at once within the memory budget;
+    // the second is put back for a moment (its attempt not counted) rather than
+    // waiting until its lease runs out.
+    let app = files_app(
+        pool,
+        Backend::Fs,
+        true,
+        vec![
+            ("UPLOAD_MAX_MB", "25".into()),
+            ("DELIVERY_LEASE_SECS", "8".into()),
+        ],
+    )
+    .await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    let big = pdf(24 << 20);
+    let res = upload(
+        &app,
+        &c,
+        "attachment",
+        "big.pdf",
+        big.clone(),
+        "application/pdf",
+    )
+    .await;
+    assert_eq!(location(&res), "/files?saved=attachment:big.pdf");
+    let id = id_of(&app, "big.pdf").await.to_string();
+    for to in ["grace@example.com", "alan@example.com"] {
+        let res = app
+            .call(
+                &c,
+                "compose/queue",
+                &[
+                    ("to", to),
+                    ("subject", "Big"),
+                    ("body", "Hi"),
+                    ("attach[0]", &id),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    app.fake().set_delay(std::time::Duration::from_secs(3));
+    let report = app.deliverer().run_once().await.unwrap();
+    assert_eq!(
+        (report.claimed, report.sent, report.held),
+        (2, 1, 1),
+        "{report:?}"
+    );
+    let (status, attempts, error): (String, i32, String) =
+        sqlx::query_as("SELECT status, attempts, last_error FROM emails WHERE status <> 'sent'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts), ("queued", 0));
+    assert!(error.contains("large attachments"), "{error}");
+    app.fake().set_delay(std::time::Duration::ZERO);
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let report = app.deliverer().run_once().await.unwrap();
+    assert_eq!(report.sent, 1, "{report:?}");
+    let received = app.fake().received(Some("ada@gmail.test"));
+    assert_eq!(received.len(), 2);
+    assert!(
+        received
+            .iter()
+            .all(|m| m.attachments()[0].sha256 == sha256(&big))
+    );
+}
