@@ -120,56 +120,44 @@ pub async fn save(state: &AppState, new: &NewFile) -> Result<bool, String> {
     .fetch_optional(&mut *tx)
     .await
     .map_err(failed)?;
-    let replaced = match existing {
-        Some(old) => {
-            sqlx::query!(
-                "UPDATE files SET name = $2, content_type = $3, size_bytes = $4, sha256 = $5,
-                     storage_key = $6, updated_at = now()
-                 WHERE id = $1",
-                old.id,
-                new.name,
-                new.content_type,
-                new.size as i64,
-                new.sha256,
-                new.key,
-            )
-            .execute(&mut *tx)
+    // One statement writes the row: a new one, or the replaced one under its id.
+    let id = existing
+        .as_ref()
+        .map(|old| old.id)
+        .unwrap_or_else(Uuid::now_v7);
+    sqlx::query!(
+        "INSERT INTO files (id, user_id, kind, name, content_type, size_bytes, sha256, storage_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET name = $4, content_type = $5, size_bytes = $6, sha256 = $7,
+             storage_key = $8, updated_at = now()",
+        id,
+        new.user_id,
+        new.kind.as_str(),
+        new.name,
+        new.content_type,
+        new.size as i64,
+        new.sha256,
+        new.key,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(failed)?;
+    if let Some(old) = &existing {
+        // Messages not sent yet will attach it under its new name.
+        sqlx::query!(
+            "UPDATE email_attachments a SET name = $2 FROM emails e
+             WHERE a.file_id = $1 AND e.id = a.email_id AND e.status IN ('queued', 'sending')",
+            old.id,
+            new.name,
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(failed)?;
+        schedule_deletion(&mut tx, new.user_id, &old.storage_key)
             .await
             .map_err(failed)?;
-            // Messages not sent yet will attach it under its new name.
-            sqlx::query!(
-                "UPDATE email_attachments a SET name = $2 FROM emails e
-                 WHERE a.file_id = $1 AND e.id = a.email_id AND e.status IN ('queued', 'sending')",
-                old.id,
-                new.name,
-            )
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
-            schedule_deletion(&mut tx, new.user_id, &old.storage_key)
-                .await
-                .map_err(failed)?;
-            Some(old.storage_key)
-        }
-        None => {
-            sqlx::query!(
-                "INSERT INTO files (id, user_id, kind, name, content_type, size_bytes, sha256, storage_key)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                Uuid::now_v7(),
-                new.user_id,
-                new.kind.as_str(),
-                new.name,
-                new.content_type,
-                new.size as i64,
-                new.sha256,
-                new.key,
-            )
-            .execute(&mut *tx)
-            .await
-            .map_err(failed)?;
-            None
-        }
-    };
+    }
+    let replaced = existing.map(|old| old.storage_key);
     tx.commit().await.map_err(failed)?;
     if let Some(old) = &replaced {
         remove_object(state, old).await;
