@@ -28,8 +28,8 @@ pub struct Config {
     pub redis_key_prefix: String,
     pub session_idle: Duration,
     pub login_throttle: LoginThrottle,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// Limits on what one client or user may make the server do.
+    pub limits: Limits,
     /// Google sign-in and the Gmail API; `None` runs on the local outbox.
     pub google: Option<GoogleConfig>,
     /// Send through this SMTP server instead (`smtp://`, `smtps://`); may carry a password.
@@ -118,6 +118,26 @@ impl TransportKind {
     }
 }
 
+/// Limits against abuse (docs/limits.md).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Proxies in front of us that append to `X-Forwarded-For` (`TRUSTED_PROXY_HOPS`).
+    /// 0: the header is ignored and the socket address is the client.
+    pub trusted_proxy_hops: usize,
+    /// Password hashes computed at once (`PASSWORD_HASH_CONCURRENCY`, default the cores).
+    pub hash_concurrency: usize,
+    /// Requests that may wait for a hash (`PASSWORD_HASH_QUEUE`); beyond, 503.
+    pub hash_queue: usize,
+    /// Sign-ups from one IP address per window (`SIGNUP_MAX_PER_IP`, default 10).
+    pub signups_per_ip: u64,
+    /// The window of the sign-up limit (`SIGNUP_WINDOW_SECS`, default 3600).
+    pub signup_window: Duration,
+    /// Merges (rendering every row of a CSV) running at once (`RENDER_CONCURRENCY`).
+    pub render_concurrency: usize,
+    /// The bearer token `/metrics` requires; without it `/metrics` is 404.
+    pub metrics_token: Option<SecretString>,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct LoginThrottle {
     /// Failed logins for one email address before it is slowed down.
@@ -201,7 +221,7 @@ impl Config {
             max_failures_per_ip: number(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)?,
             window: Duration::from_secs(number(&get, "LOGIN_THROTTLE_WINDOW_SECS", 900)?),
         };
-        let trust_forwarded_for = boolean(&get, "TRUST_FORWARDED_FOR", false)?;
+        let limits = limits(&get)?;
 
         let google = match get("GOOGLE_CLIENT_ID") {
             None => None,
@@ -300,7 +320,7 @@ impl Config {
             redis_key_prefix,
             session_idle,
             login_throttle,
-            trust_forwarded_for,
+            limits,
             google,
             smtp_url,
             outbox_dir,
@@ -406,6 +426,48 @@ fn http_url(
         return Err(bad(var, "must be an http(s) URL"));
     }
     Ok(url)
+}
+
+fn limits(get: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> {
+    if get("TRUST_FORWARDED_FOR").is_some() {
+        return Err(bad(
+            "TRUST_FORWARDED_FOR",
+            "is replaced by TRUSTED_PROXY_HOPS: set it to the number of proxies in front of MailMerger (1 for one load balancer), and remove TRUST_FORWARDED_FOR",
+        ));
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    let metrics_token = match get("METRICS_TOKEN") {
+        None => None,
+        Some(t) if t.trim().len() < 16 => {
+            return Err(bad("METRICS_TOKEN", "must be at least 16 characters"));
+        }
+        Some(t) => Some(SecretString::from(t.trim().to_string())),
+    };
+    Ok(Limits {
+        trusted_proxy_hops: whole(get, "TRUSTED_PROXY_HOPS", 0)?.min(16) as usize,
+        hash_concurrency: number(get, "PASSWORD_HASH_CONCURRENCY", cores)?.min(64) as usize,
+        hash_queue: whole(get, "PASSWORD_HASH_QUEUE", 4 * cores)?.min(10_000) as usize,
+        signups_per_ip: number(get, "SIGNUP_MAX_PER_IP", 10)?,
+        signup_window: Duration::from_secs(number(get, "SIGNUP_WINDOW_SECS", 3600)?),
+        render_concurrency: number(get, "RENDER_CONCURRENCY", cores.saturating_sub(1).max(1))?
+            .min(64) as usize,
+        metrics_token,
+    })
+}
+
+/// A whole number, 0 allowed.
+fn whole(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| bad(var, format!("must be a whole number (got {v:?})"))),
+    }
 }
 
 fn boolean(

@@ -34,6 +34,9 @@ pub enum AppError {
     RateLimited { retry_after: u64 },
     #[error("MailMerger is temporarily unavailable. Please try again in a moment.")]
     Unavailable,
+    /// Too much of this kind of work is running; nothing was done.
+    #[error("MailMerger is busy right now, so nothing was done. Try again in {}.", crate::domain::human_duration(*.retry_after))]
+    Busy { retry_after: u64 },
     #[error(
         "Something went wrong on our side. If it keeps happening, quote reference {reference}."
     )]
@@ -170,7 +173,7 @@ mod ssr {
                 AppError::Unauthorized | AppError::WrongCredentials => StatusCode::UNAUTHORIZED,
                 AppError::Forbidden => StatusCode::FORBIDDEN,
                 AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                AppError::Unavailable | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 AppError::Internal { .. } | AppError::Network => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }

@@ -30,6 +30,8 @@ pub mod delivery;
 #[cfg(feature = "ssr")]
 pub mod fake_google;
 #[cfg(feature = "ssr")]
+pub mod limits;
+#[cfg(feature = "ssr")]
 pub mod redis;
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -54,11 +54,16 @@ impl RedisKeys {
         format!("{}templates:{user_id}", self.prefix)
     }
 
-    pub fn login_failures_email(&self, normalized_email: &str) -> String {
-        format!("{}login-failures:email:{normalized_email}", self.prefix)
+    /// `address` is a digest of the normalised address (auth::ssr::throttle).
+    pub fn login_failures_email(&self, address: &str) -> String {
+        format!("{}login-failures:email:{address}", self.prefix)
     }
 
     pub fn login_failures_ip(&self, ip: &str) -> String {
         format!("{}login-failures:ip:{ip}", self.prefix)
+    }
+
+    pub fn signups_ip(&self, ip: &str) -> String {
+        format!("{}signups:ip:{ip}", self.prefix)
     }
 }

@@ -1,6 +1,7 @@
 use crate::config::Config;
 use crate::crypto::TokenCipher;
 use crate::google::ssr::client::GoogleClient;
+use crate::limits::CpuPool;
 use crate::redis::RedisKeys;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -23,6 +24,10 @@ pub struct AppState {
     pub wake: Arc<tokio::sync::Notify>,
     /// Uploaded files (S3 or a directory).
     pub storage: Arc<dyn crate::storage::Storage>,
+    /// Password hashing: a few at a time (each holds 19 MiB), a short queue.
+    pub hashing: Arc<CpuPool>,
+    /// Rendering every row of a merge, off the async threads.
+    pub rendering: Arc<CpuPool>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -51,8 +56,23 @@ impl AppState {
             None => None,
         };
         let storage = crate::storage::from_config(&config.storage).map_err(|e| e.to_string())?;
+        let limits = &config.limits;
+        let hashing = CpuPool::new(
+            "password hashing",
+            limits.hash_concurrency,
+            limits.hash_queue,
+            std::time::Duration::from_secs(5),
+        );
+        let rendering = CpuPool::new(
+            "merge rendering",
+            limits.render_concurrency,
+            4 * limits.render_concurrency,
+            std::time::Duration::from_secs(20),
+        );
         Ok(AppState {
             storage,
+            hashing: Arc::new(hashing),
+            rendering: Arc::new(rendering),
             keys: RedisKeys::new(config.redis_key_prefix.clone()),
             cipher: TokenCipher::new(&config.secret_key),
             google,

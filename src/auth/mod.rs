@@ -25,7 +25,19 @@ pub async fn signup(name: String, email: String, password: String) -> Result<(),
     };
 
     let state = ssr::state();
-    let hash = ssr::password::hash(password).await?;
+    let ip = ssr::client_ip().await;
+    ssr::throttle::signup_allowed(&state, ip.as_deref()).await?;
+    // Before the expensive hash: an address already registered needs none.
+    if ssr::users::find_credentials(&state.pool, &email.normalized())
+        .await?
+        .is_some()
+    {
+        return Err(AppError::field(
+            "email",
+            "An account with this email already exists. Log in instead.",
+        ));
+    }
+    let hash = ssr::password::hash(&state.hashing, password).await?;
     let user_id = ssr::users::create(&state.pool, &name, &email, &hash).await?;
     tracing::info!(%user_id, "account created");
 
@@ -49,21 +61,26 @@ pub async fn login(email: String, password: String, next: String) -> Result<(), 
         return Err(AppError::field("password", "Enter your password."));
     }
 
+    if email_key.len() > 254 {
+        // No address is longer (RFC 5321); nothing to look up or count.
+        return Err(AppError::WrongCredentials);
+    }
+
     let ip = ssr::client_ip().await;
     let throttle = ssr::throttle::LoginThrottle::new(&state, &email_key, ip.as_deref());
-    throttle.check().await?;
+    throttle.attempt().await?;
 
     let user = ssr::users::find_credentials(&state.pool, &email_key).await?;
     let verified = ssr::password::verify(
+        &state.hashing,
         password,
         user.as_ref().and_then(|u| u.password_hash.clone()),
     )
     .await?;
     let Some(user) = user.filter(|_| verified) else {
-        throttle.record_failure().await?;
         return Err(AppError::WrongCredentials);
     };
-    throttle.clear().await?;
+    throttle.succeeded().await?;
 
     ssr::session::log_in(user.id).await?;
     tracing::info!(user_id = %user.id, "logged in");

@@ -58,7 +58,29 @@ pub fn render() -> String {
     out
 }
 
-pub async fn endpoint() -> impl IntoResponse {
+/// `/metrics`: 404 unless `METRICS_TOKEN` is set, and then only with
+/// `Authorization: Bearer <token>` (compared in constant time).
+pub async fn endpoint(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use secrecy::ExposeSecret;
+    let Some(token) = &state.config.limits.metrics_token else {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), token.expose_secret().as_bytes()) {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "A bearer token is required.\n",
+        )
+            .into_response();
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -66,4 +88,15 @@ pub async fn endpoint() -> impl IntoResponse {
         )],
         render(),
     )
+        .into_response()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    // Equal-length digests, so the comparison takes the same time for any input.
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }

@@ -59,19 +59,39 @@ pub fn plan_attaching(
     email_column: &str,
     attaching: Option<&Attaching<'_>>,
 ) -> Plan {
-    let mut seen: HashSet<String> = HashSet::with_capacity(table.rows.len());
     let mut plan = Plan::default();
-    for row in &table.rows {
-        match check(row, template, email_column, attaching, &mut seen) {
+    each_row(table, template, email_column, attaching, |row| {
+        match row {
             Ok(ready) => plan.ready.push(ready),
-            Err(reason) => plan.bad.push(BadRow {
+            Err(bad) => plan.bad.push(bad),
+        }
+        true
+    });
+    plan
+}
+
+/// Checks and renders the rows one at a time, handing each to `each` and
+/// keeping none, so a caller holds only what it needs (a count, one preview, a
+/// batch to insert). Stops early when `each` answers false.
+pub fn each_row(
+    table: &Table,
+    template: &MessageTemplate,
+    email_column: &str,
+    attaching: Option<&Attaching<'_>>,
+    mut each: impl FnMut(Result<ReadyRow, BadRow>) -> bool,
+) {
+    let mut seen: HashSet<String> = HashSet::with_capacity(table.rows.len());
+    for row in &table.rows {
+        let result =
+            check(row, template, email_column, attaching, &mut seen).map_err(|reason| BadRow {
                 line: row.line,
                 address: row.get(email_column).unwrap_or("").to_string(),
                 reason,
-            }),
+            });
+        if !each(result) {
+            return;
         }
     }
-    plan
 }
 
 fn check(
@@ -104,7 +124,7 @@ fn check(
         RenderError::Missing { key } => {
             format!("No value for {{{{ {key} }}}}, and it has no default.")
         }
-        RenderError::Other { message } => message,
+        other => other.to_string(),
     })?;
     if message.subject.contains(['\r', '\n']) {
         return Err("The subject would contain a line break.".into());
@@ -118,7 +138,11 @@ fn check(
         line: row.line,
         to,
         message,
-        values: row.values.clone(),
+        values: row
+            .values
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
         attachment,
     })
 }

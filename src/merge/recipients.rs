@@ -7,11 +7,15 @@
 
 use super::scan::normalize_key;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_rows: usize,
     pub max_bytes: usize,
+    pub max_columns: usize,
+    /// The longest column name, in characters.
+    pub max_header_chars: usize,
 }
 
 impl Default for Limits {
@@ -19,6 +23,8 @@ impl Default for Limits {
         Limits {
             max_rows: 10_000,
             max_bytes: 5 * 1024 * 1024,
+            max_columns: 100,
+            max_header_chars: 100,
         }
     }
 }
@@ -37,14 +43,24 @@ pub enum CsvError {
     Malformed { line: u64, message: String },
     #[error("Two columns are both called \"{key}\". Rename one of them.")]
     DuplicateColumn { key: String },
+    #[error(
+        "The file has {columns} columns; a merge can use at most {max_columns}. Remove the columns you do not need."
+    )]
+    TooManyColumns { columns: usize, max_columns: usize },
+    #[error(
+        "Column {column}'s name is longer than {max_chars} characters. Is the first row really the column names?"
+    )]
+    HeaderTooLong { column: usize, max_chars: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// The line of the file the row starts on (the header is line 1).
     pub line: u64,
-    /// Values by normalised column key. Short rows simply lack the last keys.
-    pub values: BTreeMap<String, String>,
+    /// Values by normalised column key; the keys are shared by every row (one
+    /// allocation per column, not per cell). Short rows lack the last keys, and
+    /// empty cells are not kept.
+    pub values: BTreeMap<Arc<str>, String>,
     /// Cells beyond the header's columns that are not empty.
     pub extra_cells: usize,
 }
@@ -137,18 +153,32 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Table, CsvError> {
         .from_reader(text.as_bytes());
 
     let headers = reader.headers().map_err(|e| malformed(&e))?.clone();
+    if headers.len() > limits.max_columns {
+        return Err(CsvError::TooManyColumns {
+            columns: headers.len(),
+            max_columns: limits.max_columns,
+        });
+    }
     let mut columns: Vec<String> = Vec::with_capacity(headers.len());
+    let mut seen = std::collections::HashSet::with_capacity(headers.len());
     for (i, raw) in headers.iter().enumerate() {
+        if raw.trim().chars().count() > limits.max_header_chars {
+            return Err(CsvError::HeaderTooLong {
+                column: i + 1,
+                max_chars: limits.max_header_chars,
+            });
+        }
         let mut key = normalize_key(raw);
         if key.is_empty() {
             key = format!("column_{}", i + 1);
         }
-        if columns.contains(&key) {
+        if !seen.insert(key.clone()) {
             return Err(CsvError::DuplicateColumn { key });
         }
         columns.push(key);
     }
 
+    let keys: Vec<Arc<str>> = columns.iter().map(|c| Arc::from(c.as_str())).collect();
     let mut rows = Vec::new();
     // csv's own line numbers skip blank lines; count newlines up to each record's
     // first byte instead, so the numbers match what an editor shows.
@@ -164,10 +194,14 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Table, CsvError> {
             .filter(|&&b| b == b'\n')
             .count() as u64;
         counted_to = start;
-        let values: BTreeMap<String, String> = columns
+        // Empty cells are not kept: a missing value and an empty one mean the same
+        // to a merge, and a file of commas must not cost a key per cell.
+        let values: BTreeMap<Arc<str>, String> = keys
             .iter()
             .zip(record.iter())
-            .map(|(k, v)| (k.clone(), v.trim().to_string()))
+            .map(|(k, v)| (k, v.trim()))
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.clone(), v.to_string()))
             .collect();
         let extra_cells = record
             .iter()
@@ -302,10 +336,59 @@ mod tests {
     }
 
     #[test]
+    fn too_many_columns_or_a_huge_header_are_refused() {
+        let header: Vec<String> = (0..256).map(|i| format!("c{i}")).collect();
+        let err = parse(header.join(",").as_bytes(), Limits::default()).unwrap_err();
+        assert_eq!(
+            err,
+            CsvError::TooManyColumns {
+                columns: 256,
+                max_columns: 100
+            }
+        );
+        assert!(err.to_string().contains("at most 100"), "{err}");
+        let long = format!(
+            "email,{}
+",
+            "n".repeat(10_000)
+        );
+        let err = parse(long.as_bytes(), Limits::default()).unwrap_err();
+        assert_eq!(
+            err,
+            CsvError::HeaderTooLong {
+                column: 2,
+                max_chars: 100
+            }
+        );
+    }
+
+    #[test]
+    fn a_file_of_commas_keeps_no_cells() {
+        // The shape that asked for 26 GB: wide headers, rows of nothing but commas.
+        let header: Vec<String> = (0..100).map(|i| format!("{}{i}", "h".repeat(90))).collect();
+        let mut text = header.join(",") + "\n";
+        let row = ",".repeat(99) + "x\n";
+        while text.len() + row.len() < 5 * 1024 * 1024 - 1 {
+            text.push_str(&row);
+        }
+        let t = parse(
+            text.as_bytes(),
+            Limits {
+                max_rows: 100_000,
+                ..Limits::default()
+            },
+        )
+        .unwrap();
+        assert!(t.rows.len() > 10_000);
+        assert!(t.rows.iter().all(|r| r.values.len() == 1));
+    }
+
+    #[test]
     fn limits_are_enforced_with_a_clear_error() {
         let limits = Limits {
             max_rows: 2,
             max_bytes: 1024,
+            ..Limits::default()
         };
         assert!(parse(b"email\na@x.io\nb@x.io\n", limits).is_ok());
         assert_eq!(

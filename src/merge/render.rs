@@ -1,8 +1,22 @@
 //! Rendering a message for one recipient with minijinja.
+//!
+//! Only the small language in `guard` is compiled, in an environment that has
+//! nothing else (no `range`, no `safe`). Each render has a fuel budget and a cap
+//! on what it may write: a subject is one header line, a body at most
+//! [`MAX_BODY_BYTES`] (docs/templates.md).
 
+use super::guard;
 use super::scan::lowercase_tags;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
 use std::collections::BTreeMap;
+
+/// The longest subject a render may produce: one header line (RFC 5322's 998).
+pub const MAX_SUBJECT_BYTES: usize = 998;
+/// The most a render may write for the HTML or the text part.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Instructions one part's render may run. Without loops each instruction runs
+/// at most once, so this is a ceiling far above any template we accept.
+const FUEL: u64 = 2_000_000;
 
 /// Which part of a message a template problem is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,9 +34,24 @@ impl Part {
             Part::Text => "text",
         }
     }
+
+    /// The form field a problem with this part belongs next to.
+    pub fn field(self) -> &'static str {
+        match self {
+            Part::Subject => "subject",
+            Part::Html | Part::Text => "body",
+        }
+    }
+
+    fn limit(self) -> usize {
+        match self {
+            Part::Subject => MAX_SUBJECT_BYTES,
+            Part::Html | Part::Text => MAX_BODY_BYTES,
+        }
+    }
 }
 
-/// A template that does not parse, with where.
+/// A template that does not parse, or uses what the language does not have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}, column {column}: {message}")]
 pub struct SyntaxError {
@@ -30,6 +59,27 @@ pub struct SyntaxError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// The construct the language does not have (`{% for %}`, `| safe`, `*`),
+    /// when that is the problem rather than the syntax.
+    pub unsupported: Option<String>,
+}
+
+impl SyntaxError {
+    /// The message for the person who wrote the template.
+    pub fn explain(&self) -> String {
+        match &self.unsupported {
+            Some(construct) => format!(
+                "Line {}, column {}: templates cannot use {construct}. They can use placeholders such as {{{{ first_name }}}}, the filters {} (with text in quotes, as in default(\"there\")), and {{% if %}} … {{% elif %}} … {{% else %}} … {{% endif %}}.",
+                self.line,
+                self.column,
+                guard::FILTERS.join(", ")
+            ),
+            None => format!(
+                "This does not read as a template at line {}, column {}: {}. Placeholders look like {{{{ first_name }}}}.",
+                self.line, self.column, self.message
+            ),
+        }
+    }
 }
 
 /// Why one recipient's message could not be rendered.
@@ -37,8 +87,22 @@ pub struct SyntaxError {
 pub enum RenderError {
     #[error("no value for {{{{ {key} }}}}")]
     Missing { key: String },
+    #[error("{}", too_large(*.part))]
+    TooLarge { part: Part },
     #[error("{message}")]
     Other { message: String },
+}
+
+fn too_large(part: Part) -> String {
+    match part {
+        Part::Subject => format!(
+            "The subject would be longer than {MAX_SUBJECT_BYTES} characters once filled in."
+        ),
+        Part::Html | Part::Text => format!(
+            "The message would be larger than {} MB once filled in.",
+            MAX_BODY_BYTES / (1024 * 1024)
+        ),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,8 +120,19 @@ pub struct MessageTemplate {
 impl MessageTemplate {
     /// Compiles the three parts. Keys in tags match without regard to case.
     pub fn compile(subject: &str, html: &str, text: &str) -> Result<Self, SyntaxError> {
-        let mut env = Environment::new();
+        let mut env = Environment::empty();
+        for name in guard::FILTERS {
+            match *name {
+                "default" => env.add_filter("default", minijinja::filters::default),
+                "upper" => env.add_filter("upper", minijinja::filters::upper),
+                "lower" => env.add_filter("lower", minijinja::filters::lower),
+                "title" => env.add_filter("title", minijinja::filters::title),
+                "trim" => env.add_filter("trim", minijinja::filters::trim),
+                _ => {}
+            }
+        }
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+        env.set_fuel(Some(FUEL));
         // Values are escaped in the HTML part only; subject and text are plain.
         env.set_auto_escape_callback(|name| match name {
             "html" => AutoEscape::Html,
@@ -69,7 +144,19 @@ impl MessageTemplate {
             (Part::Html, html),
             (Part::Text, text),
         ] {
-            env.add_template_owned(part.name(), lowercase_tags(source))
+            // Exactly the text that is compiled is checked.
+            let compiled = lowercase_tags(source);
+            if let Err(refusal) = guard::check(&compiled) {
+                let (line, column) = line_and_column(&compiled, refusal.offset);
+                return Err(SyntaxError {
+                    part,
+                    line,
+                    column,
+                    message: format!("templates cannot use {}", refusal.construct),
+                    unsupported: Some(refusal.construct),
+                });
+            }
+            env.add_template_owned(part.name(), compiled)
                 .map_err(|e| syntax_error(part, source, &e))?;
         }
         Ok(MessageTemplate { env })
@@ -77,11 +164,14 @@ impl MessageTemplate {
 
     /// Renders for one recipient. `values` are keyed by normalised key; a missing
     /// or empty value with no fallback is an error naming the key, never "".
-    pub fn render(&self, values: &BTreeMap<String, String>) -> Result<Rendered, RenderError> {
+    pub fn render<K: AsRef<str>>(
+        &self,
+        values: &BTreeMap<K, String>,
+    ) -> Result<Rendered, RenderError> {
         let context: BTreeMap<&str, Value> = values
             .iter()
             .filter(|(_, v)| !v.trim().is_empty())
-            .map(|(k, v)| (k.as_str(), Value::from(v.as_str())))
+            .map(|(k, v)| (k.as_ref(), Value::from(v.as_str())))
             .collect();
         let one = |part: Part| -> Result<String, RenderError> {
             let template = self
@@ -90,15 +180,57 @@ impl MessageTemplate {
                 .map_err(|e| RenderError::Other {
                     message: e.to_string(),
                 })?;
-            template
-                .render(&context)
-                .map_err(|e| render_error(&e, template.source()))
+            let mut out = Capped::new(part.limit());
+            match template.render_captured_to(&context, &mut out) {
+                Ok(_) => Ok(out.into_string()),
+                Err(_) if out.overflowed => Err(RenderError::TooLarge { part }),
+                Err(e) => Err(render_error(&e, template.source())),
+            }
         };
         Ok(Rendered {
             subject: one(Part::Subject)?.trim().to_string(),
             html: one(Part::Html)?,
             text: one(Part::Text)?,
         })
+    }
+}
+
+/// A writer that refuses to grow past its limit, so one render cannot write
+/// more than a message may hold.
+struct Capped {
+    buf: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl Capped {
+    fn new(limit: usize) -> Self {
+        Capped {
+            buf: Vec::new(),
+            limit,
+            overflowed: false,
+        }
+    }
+
+    fn into_string(self) -> String {
+        // minijinja writes whole UTF-8 strings; a lossy conversion never changes one.
+        String::from_utf8(self.buf)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > self.limit {
+            self.overflowed = true;
+            return Err(std::io::Error::other("output limit"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -115,6 +247,7 @@ fn syntax_error(part: Part, source: &str, e: &minijinja::Error) -> SyntaxError {
             .detail()
             .unwrap_or("the template does not parse")
             .to_string(),
+        unsupported: None,
     }
 }
 
@@ -135,6 +268,11 @@ fn render_error(e: &minijinja::Error, source: &str) -> RenderError {
         })
     {
         return RenderError::Missing { key };
+    }
+    if e.kind() == ErrorKind::OutOfFuel {
+        return RenderError::Other {
+            message: "The template takes too much work to fill in.".into(),
+        };
     }
     RenderError::Other {
         message: e
@@ -254,6 +392,76 @@ mod tests {
             .unwrap();
         assert_eq!(err.part, Part::Subject);
         assert_eq!(err.line, 1);
+    }
+
+    #[test]
+    fn constructs_outside_the_language_are_refused_with_their_line() {
+        for (html, construct) in [
+            (
+                "ok\n{%- for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}",
+                "{% for %}",
+            ),
+            ("ok\n{% FOR a in b %}{% ENDFOR %}", "{% for %}"),
+            ("ok\n{% set x = 1 %}", "{% set %}"),
+            ("ok\n{% macro m() %}{% endmacro %}", "{% macro %}"),
+            (
+                "ok\n{% autoescape false %}{{ x }}{% endautoescape %}",
+                "{% autoescape %}",
+            ),
+            ("ok\n{{ x | safe }}", "| safe"),
+            ("ok\n{{ x | SAFE }}", "| safe"),
+            ("ok\n{{ \"x\" * 100000000 }}", "*"),
+            ("ok\n{{ a ~ b }}", "~"),
+        ] {
+            let err = MessageTemplate::compile("Hi", html, "").err().unwrap();
+            assert_eq!(err.part, Part::Html, "{html}");
+            assert_eq!(err.line, 2, "{html}");
+            assert_eq!(err.unsupported.as_deref(), Some(construct), "{html}");
+            let explained = err.explain();
+            assert!(explained.starts_with("Line 2, column "), "{explained}");
+            assert!(explained.contains(construct), "{explained}");
+        }
+        let err = MessageTemplate::compile("{{ \"x\" * 100000000 }}", "", "")
+            .err()
+            .unwrap();
+        assert_eq!(err.part, Part::Subject);
+    }
+
+    #[test]
+    fn output_is_capped_per_part() {
+        let big = "x".repeat(10_000);
+        let many = "{{ v }}".repeat(200);
+        let t = MessageTemplate::compile("Hi", &many, "").unwrap();
+        let err = t.render(&values(&[("v", &big)])).unwrap_err();
+        assert_eq!(err, RenderError::TooLarge { part: Part::Html });
+        assert!(err.to_string().contains("larger than 1 MB"), "{err}");
+        let t = MessageTemplate::compile("{{ v }}", "", "").unwrap();
+        let err = t.render(&values(&[("v", &"y".repeat(999))])).unwrap_err();
+        assert_eq!(
+            err,
+            RenderError::TooLarge {
+                part: Part::Subject
+            }
+        );
+        assert_eq!(
+            t.render(&values(&[("v", &"y".repeat(998))]))
+                .unwrap()
+                .subject
+                .len(),
+            998
+        );
+    }
+
+    #[test]
+    fn string_literals_are_escaped_in_html_and_safe_is_gone() {
+        let t = MessageTemplate::compile(
+            "x",
+            r#"{{ "<img src=x onerror=alert(1)>" }} {{ a | default("<b>") }}"#,
+            "",
+        )
+        .unwrap();
+        let r = t.render(&values(&[])).unwrap();
+        assert_eq!(r.html, "&lt;img src=x onerror=alert(1)&gt; &lt;b&gt;");
     }
 
     #[test]

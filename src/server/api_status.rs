@@ -28,7 +28,7 @@ pub async fn api_status(req: Request, next: Next) -> Response {
     };
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status = err.status();
-        if let AppError::RateLimited { retry_after } = err
+        if let AppError::RateLimited { retry_after } | AppError::Busy { retry_after } = err
             && let Ok(v) = retry_after.to_string().parse()
         {
             parts.headers.insert(axum::http::header::RETRY_AFTER, v);

@@ -1,6 +1,8 @@
 //! The HTTP server: start-up, the router and its middleware.
 
 mod api_status;
+pub mod client_ip;
+mod headers;
 mod health;
 mod login_gate;
 mod same_origin;
@@ -17,24 +19,36 @@ use axum::routing::get;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::SessionManagerLayer;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub const SESSION_COOKIE: &str = "mm_session";
+/// The cookie's name on https: the `__Host-` prefix makes browsers refuse it
+/// unless it is `Secure`, for this host only, on `/`.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-mm_session";
+
+pub fn session_cookie_name(https: bool) -> &'static str {
+    if https {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 
 /// The whole application: pages, server functions, health checks and middleware.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let idle = time::Duration::seconds(state.config.session_idle.as_secs() as i64);
     let sessions = SessionManagerLayer::new(PrefixedRedisStore::new(
         state.redis.clone(),
         state.keys.clone(),
     ))
-    .with_name(SESSION_COOKIE)
+    .with_name(session_cookie_name(state.config.is_https()))
     .with_http_only(true)
     .with_same_site(SameSite::Lax)
     .with_secure(state.config.is_https())
-    .with_expiry(Expiry::OnInactivity(idle))
+    .with_expiry(crate::auth::ssr::session::idle_expiry(
+        state.config.session_idle,
+    ))
     // Save on every request, so the inactivity deadline moves with each visit.
     .with_always_save(true);
 
@@ -51,11 +65,14 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(crate::delivery::metrics::endpoint))
         .merge(crate::google::ssr::routes::routes())
         .merge(crate::files::ssr::download::routes())
-        .leptos_routes_with_context(&state, routes, || (), {
+        .leptos_routes_with_context(&state, routes, headers::provide_page_policy, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(headers::provide_page_policy, shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             login_gate::login_gate,
@@ -65,6 +82,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             same_origin::same_origin,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
         ))
         .layer(trace)
         .with_state(state)

@@ -103,7 +103,5 @@ pub async fn preview_template(subject: String, body: String) -> Result<String, A
     } else {
         subject
     };
-    ssr::body::prepare(&subject, &body)
-        .map(|b| b.html)
-        .map_err(|e| AppError::field(e.field, e.message))
+    ssr::body::preview(&subject, &body).map_err(|e| AppError::field(e.field, e.message))
 }

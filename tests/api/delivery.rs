@@ -552,11 +552,31 @@ async fn without_google_mail_goes_to_the_local_outbox(pool: PgPool) {
 
 #[sqlx::test]
 async fn metrics_count_what_the_loop_did(pool: PgPool) {
-    let app = app(pool).await;
+    let token = "a-metrics-token-for-tests";
+    let app = app_with(
+        pool,
+        vec![
+            ("DELIVERY_PACING", "false".into()),
+            ("METRICS_TOKEN", token.into()),
+        ],
+    )
+    .await;
     let c = app.gmail_user("ada@gmail.test").await;
     app.queue_one(&c, "grace@example.com", "Hi", "now").await;
     app.deliverer().run_once().await.unwrap();
-    let text = reqwest::get(app.url("/metrics"))
+    let anonymous = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = reqwest::Client::new()
+        .get(app.url("/metrics"))
+        .bearer_auth("a-metrics-token-for-testz")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let text = reqwest::Client::new()
+        .get(app.url("/metrics"))
+        .bearer_auth(token)
+        .send()
         .await
         .unwrap()
         .text()

@@ -16,23 +16,18 @@ pub fn state() -> AppState {
     expect_context::<AppState>()
 }
 
-/// The client's IP address: the socket peer, or the first `X-Forwarded-For` hop
-/// when `TRUST_FORWARDED_FOR` says a proxy we trust sets it.
+/// The client's address as a per-IP limit counts it (an IPv6 client by its /64),
+/// taking `TRUSTED_PROXY_HOPS` into account.
 pub async fn client_ip() -> Option<String> {
     let parts = use_context::<axum::http::request::Parts>()?;
-    if state().config.trust_forwarded_for
-        && let Some(forwarded) = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    {
-        return Some(forwarded.to_string());
-    }
-    parts
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .map(|ConnectInfo(addr)| addr.ip());
+    crate::server::client_ip::client_ip(
+        &parts.headers,
+        peer,
+        state().config.limits.trusted_proxy_hops,
+    )
+    .map(crate::server::client_ip::limit_key)
 }

@@ -1,7 +1,9 @@
-//! argon2id hashing, always off the async threads.
+//! argon2id hashing, always off the async threads, a few at a time
+//! (`AppState::hashing`): each hash holds 19 MiB.
 
 use crate::domain::Password;
 use crate::error::AppError;
+use crate::limits::CpuPool;
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
@@ -10,10 +12,8 @@ use std::sync::OnceLock;
 
 /// Hashes with argon2id (the crate's defaults: v19, m=19 MiB, t=2, p=1).
 #[tracing::instrument(skip_all)]
-pub async fn hash(password: Password) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_blocking(password.expose()))
-        .await
-        .map_err(AppError::internal)?
+pub async fn hash(pool: &CpuPool, password: Password) -> Result<String, AppError> {
+    pool.run(move || hash_blocking(password.expose())).await?
 }
 
 fn hash_blocking(password: &str) -> Result<String, AppError> {
@@ -28,8 +28,12 @@ fn hash_blocking(password: &str) -> Result<String, AppError> {
 /// Google-only account) it still spends the time of one verification, so response
 /// times do not tell which email addresses have accounts.
 #[tracing::instrument(skip_all)]
-pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
-    tokio::task::spawn_blocking(move || {
+pub async fn verify(
+    pool: &CpuPool,
+    password: String,
+    stored: Option<String>,
+) -> Result<bool, AppError> {
+    pool.run(move || {
         let (hash, real) = match stored {
             Some(h) => (h, true),
             None => (dummy_hash().to_string(), false),
@@ -41,8 +45,7 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ap
             .is_ok();
         Ok(real && ok)
     })
-    .await
-    .map_err(AppError::internal)?
+    .await?
 }
 
 fn dummy_hash() -> &'static str {
@@ -57,22 +60,27 @@ fn dummy_hash() -> &'static str {
 mod tests {
     use super::*;
 
+    fn pool() -> CpuPool {
+        CpuPool::new("test", 2, 2, std::time::Duration::from_secs(5))
+    }
+
     #[tokio::test]
     async fn hashes_are_argon2id_and_verify() {
-        let h = hash(Password::parse("correct horse".into()).unwrap())
+        let pool = pool();
+        let h = hash(&pool, Password::parse("correct horse".into()).unwrap())
             .await
             .unwrap();
         assert!(h.starts_with("$argon2id$v=19$"), "{h}");
         assert!(
-            verify("correct horse".into(), Some(h.clone()))
+            verify(&pool, "correct horse".into(), Some(h.clone()))
                 .await
                 .unwrap()
         );
-        assert!(!verify("wrong horse!".into(), Some(h)).await.unwrap());
+        assert!(!verify(&pool, "wrong horse!".into(), Some(h)).await.unwrap());
     }
 
     #[tokio::test]
     async fn no_stored_hash_never_verifies() {
-        assert!(!verify("anything".into(), None).await.unwrap());
+        assert!(!verify(&pool(), "anything".into(), None).await.unwrap());
     }
 }

@@ -17,15 +17,30 @@ async fn session() -> Result<Session, AppError> {
 /// Starts a logged-in session under a new id, so an id planted before login is
 /// worthless after it.
 pub async fn log_in(user_id: Uuid) -> Result<(), AppError> {
-    log_in_with(&session().await?, user_id).await
+    log_in_with(&session().await?, user_id, state().config.session_idle).await
 }
 
-/// `log_in` for handlers that hold the session themselves.
-pub async fn log_in_with(session: &Session, user_id: Uuid) -> Result<(), AppError> {
+/// `log_in` for handlers that hold the session themselves. The session gets the
+/// full idle timeout (one started for a Google sign-in lived only minutes).
+pub async fn log_in_with(
+    session: &Session,
+    user_id: Uuid,
+    idle: std::time::Duration,
+) -> Result<(), AppError> {
     session.cycle_id().await?;
+    session.set_expiry(Some(idle_expiry(idle)));
     session.insert(USER_ID, user_id).await?;
     Ok(())
 }
+
+/// How long a session lives after its last request.
+pub fn idle_expiry(idle: std::time::Duration) -> tower_sessions::Expiry {
+    tower_sessions::Expiry::OnInactivity(time::Duration::seconds(idle.as_secs() as i64))
+}
+
+/// How long a session that only waits for Google's answer lives: an anonymous
+/// visitor's sign-in attempt costs Redis minutes, not a day.
+pub const PENDING_SIGN_IN: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// Deletes the session from the store and clears the cookie.
 pub async fn log_out() -> Result<(), AppError> {

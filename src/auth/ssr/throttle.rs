@@ -1,9 +1,15 @@
-//! Slows down guessing: failed logins are counted per email address and per IP
-//! address in Redis, each in a fixed window that starts at the first failure.
+//! Slows down guessing and mass sign-up (docs/limits.md).
+//!
+//! A login attempt is counted per email address and per IP address *before* the
+//! password is checked, atomically with starting its window, so a burst of
+//! parallel guesses gets exactly the limit of real checks. Over the limit the
+//! password is not checked at all. A successful login forgives the address's
+//! failures and takes its attempt back from the IP's count.
 
 use crate::error::AppError;
+use crate::limits;
 use crate::state::AppState;
-use fred::prelude::*;
+use sha2::{Digest, Sha256};
 
 pub struct LoginThrottle<'a> {
     state: &'a AppState,
@@ -11,55 +17,71 @@ pub struct LoginThrottle<'a> {
     ip_key: Option<String>,
 }
 
+/// An email address as part of a key: bounded and not readable in Redis.
+fn address_key(normalized_email: &str) -> String {
+    let digest = Sha256::digest(normalized_email.as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl<'a> LoginThrottle<'a> {
     pub fn new(state: &'a AppState, normalized_email: &str, ip: Option<&str>) -> Self {
         LoginThrottle {
             state,
-            email_key: state.keys.login_failures_email(normalized_email),
+            email_key: state
+                .keys
+                .login_failures_email(&address_key(normalized_email)),
             ip_key: ip.map(|ip| state.keys.login_failures_ip(ip)),
         }
     }
 
-    fn limits(&self) -> [(Option<&String>, u64); 2] {
+    /// Counts this attempt; `RateLimited` when either count is over its limit.
+    pub async fn attempt(&self) -> Result<(), AppError> {
         let limits = self.state.config.login_throttle;
-        [
-            (Some(&self.email_key), limits.max_failures_per_email),
-            (self.ip_key.as_ref(), limits.max_failures_per_ip),
-        ]
+        let redis = &self.state.redis;
+        let (n, ttl) = limits::count(redis, &self.email_key, limits.window).await?;
+        let mut refused = (n > limits.max_failures_per_email).then_some(ttl);
+        if let Some(ip_key) = &self.ip_key {
+            let (n, ttl) = limits::count(redis, ip_key, limits.window).await?;
+            if n > limits.max_failures_per_ip {
+                refused = Some(refused.map_or(ttl, |t| t.max(ttl)));
+            }
+        }
+        match refused {
+            Some(retry_after) => Err(AppError::RateLimited { retry_after }),
+            None => Ok(()),
+        }
     }
 
-    /// `RateLimited` while either counter is at its limit.
-    pub async fn check(&self) -> Result<(), AppError> {
-        let redis = &self.state.redis;
-        for (key, max) in self.limits() {
-            let Some(key) = key else { continue };
-            let failures: Option<u64> = redis.get(key).await?;
-            if failures.unwrap_or(0) >= max {
-                let ttl: i64 = redis.ttl(key).await?;
-                return Err(AppError::RateLimited {
-                    retry_after: ttl.max(1) as u64,
-                });
-            }
+    /// The password was right: the address starts afresh, and the IP's count
+    /// keeps only its failures.
+    pub async fn succeeded(&self) -> Result<(), AppError> {
+        let _: i64 = fred::prelude::KeysInterface::del(&self.state.redis, &self.email_key).await?;
+        if let Some(ip_key) = &self.ip_key {
+            limits::uncount(&self.state.redis, ip_key).await?;
         }
         Ok(())
     }
+}
 
-    pub async fn record_failure(&self) -> Result<(), AppError> {
-        let redis = &self.state.redis;
-        let window = self.state.config.login_throttle.window.as_secs() as i64;
-        for (key, _) in self.limits() {
-            let Some(key) = key else { continue };
-            let count: i64 = redis.incr(key).await?;
-            if count == 1 {
-                let _: bool = redis.expire(key, window, None).await?;
-            }
-        }
-        Ok(())
-    }
+/// Counts a sign-up from `ip`; `RateLimited` past `SIGNUP_MAX_PER_IP` in the window.
+pub async fn signup_allowed(state: &AppState, ip: Option<&str>) -> Result<(), AppError> {
+    let Some(ip) = ip else { return Ok(()) };
+    let limits = &state.config.limits;
+    limits::allow(
+        &state.redis,
+        &state.keys.signups_ip(ip),
+        limits.signups_per_ip,
+        limits.signup_window,
+    )
+    .await
+}
 
-    /// A successful login forgives the email's failures (not the IP's).
-    pub async fn clear(&self) -> Result<(), AppError> {
-        let _: i64 = self.state.redis.del(&self.email_key).await?;
-        Ok(())
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn address_keys_are_short_and_opaque() {
+        let k = super::address_key(&"a".repeat(100_000));
+        assert_eq!(k.len(), 32);
+        assert_ne!(super::address_key("a@x.io"), super::address_key("b@x.io"));
     }
 }

@@ -97,6 +97,9 @@ async fn start(
         next: next.as_deref().and_then(safe_next_path).map(str::to_string),
         user_id,
     };
+    if user_id.is_none() {
+        session.set_expiry(Some(session::idle_expiry(session::PENDING_SIGN_IN)));
+    }
     if session.insert(FLOW, &flow).await.is_err() {
         return crate::server::unavailable_page();
     }
@@ -214,7 +217,10 @@ async fn sign_in(
         }
         Err(_) => return crate::server::unavailable_page(),
     };
-    if session::log_in_with(session, user_id).await.is_err() {
+    if session::log_in_with(session, user_id, state.config.session_idle)
+        .await
+        .is_err()
+    {
         return crate::server::unavailable_page();
     }
     Redirect::to(&destination).into_response()

@@ -123,18 +123,19 @@ fn check(
     let parts =
         body::prepare(&subject, &markdown).map_err(|e| AppError::field(e.field, e.message))?;
     let template = MessageTemplate::compile(&subject, &parts.html, &parts.text)
-        .map_err(|e| AppError::field("body", e.to_string()))?;
+        .map_err(|e| AppError::field(e.part.field(), e.explain()))?;
     let values: BTreeMap<String, String> = values
         .iter()
         .map(|(k, v)| (normalize_key(k), v.trim().to_string()))
         .filter(|(k, v)| !k.is_empty() && !v.is_empty())
         .collect();
-    let rendered = template.render(&values).map_err(|e| match e {
+    let rendered = template.render(&values).map_err(|e| match &e {
         RenderError::Missing { key } => AppError::field(
             format!("values[{key}]"),
             format!("Fill in {key}, or give it a default in the text."),
         ),
-        RenderError::Other { message } => AppError::field("body", message),
+        RenderError::TooLarge { part } => AppError::field(part.field(), e.to_string()),
+        RenderError::Other { message } => AppError::field("body", message.clone()),
     })?;
     if rendered.subject.contains(['\r', '\n']) {
         return Err(AppError::field("subject", "The subject must be one line."));

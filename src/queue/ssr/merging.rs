@@ -6,7 +6,7 @@ use crate::domain::EmailAddress;
 use crate::error::{AppError, FieldErrors};
 use crate::files::ssr::repo as files;
 use crate::files::{FileKind, FileView, MESSAGE_ATTACHMENTS_MAX_BYTES};
-use crate::merge::plan::{Attaching, Plan, plan_attaching};
+use crate::merge::plan::{Attaching, ReadyRow, each_row};
 use crate::merge::recipients::{Limits, Table, parse};
 use crate::merge::render::MessageTemplate;
 use crate::queue::merge::{BadRowView, MergeReport, MessagePreview};
@@ -18,10 +18,21 @@ async fn compiled(user_id: Uuid, template_id: Uuid) -> Result<MessageTemplate, A
         crate::templates::ssr::repo::parts(&state().pool, user_id, template_id)
             .await?
             .ok_or(AppError::NotFound)?;
-    // Templates are checked when saved, so this only fails on a bug.
-    MessageTemplate::compile(&subject, &html, &text)
-        .map_err(|e| AppError::internal(anyhow::anyhow!("stored template does not compile: {e}")))
+    // Templates are checked when saved; one saved before a rule was added can
+    // fail here, and says why.
+    MessageTemplate::compile(&subject, &html, &text).map_err(|e| {
+        AppError::field(
+            "template_id",
+            format!(
+                "This template needs a change before it can be used. {} Open it in Templates to fix it.",
+                e.explain()
+            ),
+        )
+    })
 }
+
+/// Rows rendered and inserted at a time when a merge is queued.
+const QUEUE_CHUNK: usize = 500;
 
 fn table_of(csv: &str) -> Result<Table, AppError> {
     parse(csv.as_bytes(), Limits::default()).map_err(|e| AppError::BadRequest(e.to_string()))
@@ -55,6 +66,15 @@ fn attachment_column(table: &Table, chosen: Option<String>) -> Option<String> {
             .find(|c| table.columns.iter().any(|col| col == c))
             .map(str::to_string),
     }
+}
+
+/// What the report keeps of a plan.
+#[derive(Default)]
+struct Summary {
+    ready_lines: Vec<(u64, String)>,
+    bad: Vec<BadRowView>,
+    /// The row being previewed: the one asked for, else the first ready one.
+    shown: Option<ReadyRow>,
 }
 
 pub async fn report(
@@ -118,36 +138,53 @@ pub async fn report(
     };
     let template = compiled(user_id, template_id).await?;
     let named = by_name(&report.files);
-    let attaching = report.attachment_column.as_deref().map(|c| Attaching {
-        column: c,
-        files: &named,
-        shared_bytes: shared.iter().map(|f| f.2).sum(),
-        max_bytes: MESSAGE_ATTACHMENTS_MAX_BYTES,
-    });
-    let Plan { ready, bad } = plan_attaching(&table, &template, &column, attaching.as_ref());
-    report.ready = ready.len();
-    report.ready_lines = ready.iter().map(|r| (r.line, r.to.to_string())).collect();
-    report.bad = bad
-        .into_iter()
-        .map(|b| BadRowView {
-            line: b.line,
-            address: b.address,
-            reason: b.reason,
+    let shared_bytes: u64 = shared.iter().map(|f| f.2).sum();
+    let attachment_column = report.attachment_column.clone();
+    // Off the async threads, keeping only the counts, the bad rows and the one
+    // row shown: 10,000 rendered messages are never held at once.
+    let summary = state
+        .rendering
+        .run(move || {
+            let attaching = attachment_column.as_deref().map(|c| Attaching {
+                column: c,
+                files: &named,
+                shared_bytes,
+                max_bytes: MESSAGE_ATTACHMENTS_MAX_BYTES,
+            });
+            let mut summary = Summary::default();
+            each_row(&table, &template, &column, attaching.as_ref(), |row| {
+                match row {
+                    Ok(ready) => {
+                        summary.ready_lines.push((ready.line, ready.to.to_string()));
+                        // The first ready row, until the row asked for comes.
+                        if summary.shown.is_none() || line == Some(ready.line) {
+                            summary.shown = Some(ready);
+                        }
+                    }
+                    Err(bad) => summary.bad.push(BadRowView {
+                        line: bad.line,
+                        address: bad.address,
+                        reason: bad.reason,
+                    }),
+                }
+                true
+            });
+            summary
         })
-        .collect();
-    let shown = line
-        .and_then(|l| ready.iter().find(|r| r.line == l))
-        .or(ready.first());
-    report.preview = shown.map(|r| MessagePreview {
+        .await?;
+    report.ready = summary.ready_lines.len();
+    report.ready_lines = summary.ready_lines;
+    report.bad = summary.bad;
+    report.preview = summary.shown.map(|r| MessagePreview {
         line: r.line,
         to: r.to.to_string(),
-        subject: r.message.subject.clone(),
-        html: r.message.html.clone(),
-        text: r.message.text.clone(),
+        subject: r.message.subject,
+        html: r.message.html,
+        text: r.message.text,
         attachments: shared
             .iter()
             .map(|f| f.1.clone())
-            .chain(r.attachment.as_ref().map(|a| a.1.clone()))
+            .chain(r.attachment.map(|a| a.1))
             .collect(),
     });
     Ok(report)
@@ -201,23 +238,54 @@ pub async fn queue(
     let shared = files::chosen(&mine, &choice.attach)?;
     let named = by_name(&mine);
     let column = attachment_column(&table, choice.attachment_column);
-    let attaching = column.as_deref().map(|c| Attaching {
-        column: c,
-        files: &named,
-        shared_bytes: shared.iter().map(|f| f.2).sum(),
-        max_bytes: MESSAGE_ATTACHMENTS_MAX_BYTES,
-    });
-    let plan = plan_attaching(&table, &template, email_column, attaching.as_ref());
-    if plan.ready.is_empty() {
-        return Err(AppError::BadRequest(
-            "No row is ready to send. Fix the rows in the report and upload the file again.".into(),
-        ));
-    }
-    // Everything queues or nothing does.
-    let mut tx = state.pool.begin().await?;
     let source = crate::templates::ssr::repo::get(&state.pool, user_id, template_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let shared_bytes: u64 = shared.iter().map(|f| f.2).sum();
+    let attaching_column = column.clone();
+    let email_column = email_column.to_string();
+
+    // Rows are rendered off the async threads and inserted QUEUE_CHUNK at a time
+    // as they come, all in one transaction: everything queues or nothing does,
+    // and at most two chunks of rendered messages are in memory.
+    let (chunks, mut incoming) = tokio::sync::mpsc::channel::<Vec<ReadyRow>>(1);
+    let rendering = state.rendering.clone();
+    let renderer = tokio::spawn(async move {
+        rendering
+            .run(move || {
+                let attaching = attaching_column.as_deref().map(|c| Attaching {
+                    column: c,
+                    files: &named,
+                    shared_bytes,
+                    max_bytes: MESSAGE_ATTACHMENTS_MAX_BYTES,
+                });
+                let mut bad = 0usize;
+                let mut chunk = Vec::with_capacity(QUEUE_CHUNK);
+                let mut open = true;
+                each_row(
+                    &table,
+                    &template,
+                    &email_column,
+                    attaching.as_ref(),
+                    |row| {
+                        match row {
+                            Ok(ready) => chunk.push(ready),
+                            Err(_) => bad += 1,
+                        }
+                        if chunk.len() == QUEUE_CHUNK {
+                            open = chunks.blocking_send(std::mem::take(&mut chunk)).is_ok();
+                        }
+                        open
+                    },
+                );
+                if open && !chunk.is_empty() {
+                    let _ = chunks.blocking_send(chunk);
+                }
+                bad
+            })
+            .await
+    });
+    let mut tx = state.pool.begin().await?;
     let batch = repo::Batch {
         user_id,
         template_id: Some(template_id),
@@ -228,15 +296,25 @@ pub async fn queue(
         subject_source: &source.subject,
         body_source: &source.body,
     };
-    let ids = repo::insert_batch(&mut tx, &batch, &plan.ready).await?;
-    if !shared.is_empty() || column.is_some() {
-        let per_row: Vec<Option<(Uuid, String)>> =
-            plan.ready.iter().map(|r| r.attachment.clone()).collect();
-        files::attach(&mut tx, &ids, &shared, &per_row).await?;
+    let mut ids: Vec<Uuid> = Vec::new();
+    while let Some(chunk) = incoming.recv().await {
+        let inserted = repo::insert_batch(&mut tx, &batch, &chunk).await?;
+        if !shared.is_empty() || column.is_some() {
+            let per_row: Vec<Option<(Uuid, String)>> =
+                chunk.iter().map(|r| r.attachment.clone()).collect();
+            files::attach(&mut tx, &inserted, &shared, &per_row).await?;
+        }
+        ids.extend(inserted);
+    }
+    let skipped = renderer.await.map_err(AppError::internal)??;
+    if ids.is_empty() {
+        return Err(AppError::BadRequest(
+            "No row is ready to send. Fix the rows in the report and upload the file again.".into(),
+        ));
     }
     tx.commit().await?;
     let queued = ids.len() as u64;
-    tracing::info!(%user_id, %import_id, queued, skipped = plan.bad.len(), "merge queued");
+    tracing::info!(%user_id, %import_id, queued, skipped, "merge queued");
     Ok(queued)
 }
 

@@ -5,7 +5,7 @@
 //! `[link]({{ url }})`): then HTML-escaping each value is all the sanitising a
 //! render needs, and the stored HTML has been through ammonia exactly once.
 
-use crate::merge::render::{MessageTemplate, Part, SyntaxError};
+use crate::merge::render::{MessageTemplate, SyntaxError};
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,18 @@ fn has_tag(s: &str) -> bool {
 
 /// Checks the subject and body, and derives the two body parts.
 pub fn prepare(subject: &str, markdown: &str) -> Result<Body, BodyError> {
+    build(subject, markdown).map(|(body, _)| body)
+}
+
+/// The body as the editor's preview shows it: the sanitised HTML with every
+/// placeholder shown as the text it is, escaped like any other text.
+pub fn preview(subject: &str, markdown: &str) -> Result<String, BodyError> {
+    build(subject, markdown).map(|(_, clean)| clean)
+}
+
+/// The body parts, and the sanitised HTML before the template tags in it are
+/// put back for the renderer.
+fn build(subject: &str, markdown: &str) -> Result<(Body, String), BodyError> {
     // Syntax first, on exactly what the user wrote, so lines and columns match.
     if let Err(e) = MessageTemplate::compile(subject, "", markdown) {
         return Err(syntax(e));
@@ -62,35 +74,32 @@ pub fn prepare(subject: &str, markdown: &str) -> Result<Body, BodyError> {
 
     let mut raw_html = String::new();
     pulldown_cmark::html::push_html(&mut raw_html, Parser::new_ext(markdown, options()));
-    let html = unescape_tags(&ammonia::clean(&raw_html));
+    let clean = ammonia::clean(&raw_html);
+    let html = unescape_tags(&clean);
     let text = plain_text(markdown);
     if let Err(e) = MessageTemplate::compile(subject, &html, &text) {
         return Err(syntax(e));
     }
-    Ok(Body { html, text })
+    Ok((Body { html, text }, clean))
 }
 
 fn syntax(e: SyntaxError) -> BodyError {
-    let field = if e.part == Part::Subject {
-        "subject"
-    } else {
-        "body"
-    };
     BodyError {
-        field,
-        message: format!(
-            "This does not read as a template at line {}, column {}: {}. Placeholders look like {{{{ first_name }}}}.",
-            e.line, e.column, e.message
-        ),
+        field: e.part.field(),
+        message: e.explain(),
     }
 }
 
 /// HTML escaping turns `default("there")` into `default(&quot;there&quot;)`;
 /// inside template tags, put the characters back so the template still parses.
+/// One pass over the text. What comes back inside a tag is only ever an
+/// expression of the template language (`guard`), whose output is escaped again
+/// when it is rendered into the HTML part.
 fn unescape_tags(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
-    while let Some(start) = rest.find("{{").into_iter().chain(rest.find("{%")).min() {
+    loop {
+        let Some(start) = next_tag(rest) else { break };
         let close = if rest[start..].starts_with("{{") {
             "}}"
         } else {
@@ -101,18 +110,51 @@ fn unescape_tags(html: &str) -> String {
         };
         let end = start + 2 + end + 2;
         out.push_str(&rest[..start]);
-        out.push_str(
-            &rest[start..end]
-                .replace("&quot;", "\"")
-                .replace("&#39;", "'")
-                .replace("&lt;", "<")
-                .replace("&gt;", ">")
-                .replace("&amp;", "&"),
-        );
+        unescape_into(&mut out, &rest[start..end]);
         rest = &rest[end..];
     }
     out.push_str(rest);
     out
+}
+
+/// Where the next `{{` or `{%` starts.
+fn next_tag(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = s[from..].find('{') {
+        let at = from + i;
+        if matches!(bytes.get(at + 1), Some(b'{') | Some(b'%')) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn unescape_into(out: &mut String, tag: &str) {
+    const ENTITIES: [(&str, char); 5] = [
+        ("&quot;", '"'),
+        ("&#39;", '\''),
+        ("&lt;", '<'),
+        ("&gt;", '>'),
+        ("&amp;", '&'),
+    ];
+    let mut rest = tag;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let here = &rest[i..];
+        match ENTITIES.iter().find(|(e, _)| here.starts_with(e)) {
+            Some((e, c)) => {
+                out.push(*c);
+                rest = &here[e.len()..];
+            }
+            None => {
+                out.push('&');
+                rest = &here[1..];
+            }
+        }
+    }
+    out.push_str(rest);
 }
 
 /// The plain-text alternative: the Markdown read as text, with links written out.
@@ -170,6 +212,7 @@ fn plain_text(markdown: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn markdown_becomes_sanitised_html_with_formatting() {
@@ -212,9 +255,62 @@ mod tests {
             body.html
         );
         let t = MessageTemplate::compile("Hi", &body.html, &body.text).unwrap();
-        let r = t.render(&Default::default()).unwrap();
+        let r = t.render(&BTreeMap::<String, String>::new()).unwrap();
         assert_eq!(r.html, "<p>Dear there &amp; co</p>\n");
         assert_eq!(r.text, "Dear there & co\n");
+    }
+
+    #[test]
+    fn the_preview_shows_placeholders_as_escaped_text() {
+        for body in [
+            r#"{{ "&lt;img src=x onerror=alert(1)&gt;" }}"#,
+            r#"{{ name | default("&lt;img src=x onerror=alert(1)&gt;") }}"#,
+        ] {
+            let html = preview("Hi", body).unwrap();
+            assert!(!html.contains("<img"), "{html}");
+            assert!(
+                html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+                "{html}"
+            );
+            // What is sent escapes the value again.
+            let parts = prepare("Hi", body).unwrap();
+            let t = MessageTemplate::compile("Hi", &parts.html, &parts.text).unwrap();
+            let r = t.render(&BTreeMap::<String, String>::new()).unwrap();
+            assert!(!r.html.contains("<img"), "{}", r.html);
+            assert!(
+                r.html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+                "{}",
+                r.html
+            );
+        }
+    }
+
+    #[test]
+    fn raw_html_cannot_come_back_through_safe_or_autoescape() {
+        for body in [
+            r#"{{ "&lt;script&gt;" | safe }}"#,
+            "{% autoescape false %}{{ x }}{% endautoescape %}",
+            r#"{% raw %}{{ "&lt;script&gt;" }}{% endraw %}"#,
+        ] {
+            let err = prepare("Hi", body).unwrap_err();
+            assert_eq!(err.field, "body");
+            assert!(
+                err.message.contains("templates cannot use"),
+                "{}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn unescaping_is_linear() {
+        let body = "{{ a }} ".repeat(50_000);
+        let html = unescape_tags(&body);
+        assert_eq!(html, body);
+        assert_eq!(
+            unescape_tags("{{ a | default(&quot;x &amp;lt; y&quot;) }} &amp; {% if b %}"),
+            "{{ a | default(\"x &lt; y\") }} &amp; {% if b %}"
+        );
     }
 
     #[test]
