@@ -44,8 +44,26 @@ pub fn check(source: &str) -> Result<(), Refusal> {
         ..Default::default()
     };
     match parse(source, "template", SyntaxConfig::default(), whitespace) {
-        Ok(tree) => stmt(&tree),
+        Ok(tree) => stmt(&tree).map_err(|mut r| {
+            r.offset = tag_start(source, r.offset);
+            r
+        }),
         Err(_) => Ok(()),
+    }
+}
+
+/// Where the tag holding `offset` starts (`{{` or `{%`), so a refusal points at
+/// what the user typed first.
+fn tag_start(source: &str, offset: usize) -> usize {
+    let before = &source[..offset.min(source.len())];
+    let open = before
+        .rfind("{{")
+        .into_iter()
+        .chain(before.rfind("{%"))
+        .max();
+    match open {
+        Some(at) if !before[at..].contains("}}") && !before[at..].contains("%}") => at,
+        _ => offset,
     }
 }
 
@@ -260,8 +278,11 @@ mod tests {
     fn the_offset_points_at_the_construct() {
         let source = "Line one\nline two {% for a in b %}{% endfor %}";
         let r = check(source).unwrap_err();
-        assert!(r.offset >= "Line one\n".len(), "{r:?}");
-        assert!(r.offset <= source.find("for").unwrap(), "{r:?}");
+        assert_eq!(&source[r.offset..r.offset + 2], "{%");
+        assert_eq!(r.offset, source.find("{%").unwrap());
+        let source = "Hi {{ name }} and {{ a ~ b }}";
+        let r = check(source).unwrap_err();
+        assert_eq!(r.offset, source.rfind("{{").unwrap());
     }
 
     #[test]

@@ -167,8 +167,25 @@ fn TemplateEditor(template: Option<TemplateDetail>) -> impl IntoView {
     let keys = Memo::new(move |_| placeholders([subject.get().as_str(), body.get().as_str()]));
     let field = move |f: &'static str| field_error(error, f);
     let name_error = field("name");
-    let subject_error = field("subject");
-    let body_error = field("body");
+    // A template saved before a rule was added opens showing what must change,
+    // until the form is submitted.
+    let problem = t
+        .as_ref()
+        .and_then(|t| t.problem_field.clone().zip(t.problem.clone()));
+    let known = move |f: &'static str| {
+        let server = field(f);
+        let problem = problem.clone();
+        Signal::derive(move || {
+            server.get().or_else(|| {
+                problem
+                    .clone()
+                    .filter(|(pf, _)| pf == f && error.get().is_none())
+                    .map(|(_, m)| m)
+            })
+        })
+    };
+    let subject_error = known("subject");
+    let body_error = known("body");
 
     // With JavaScript: a formatting toolbar and a live preview, refreshed shortly
     // after typing stops.

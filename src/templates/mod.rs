@@ -31,6 +31,10 @@ pub struct TemplateDetail {
     /// Markdown with placeholders.
     pub body: String,
     pub placeholders: Vec<String>,
+    /// Why the template, saved before a rule was added, cannot be used as it is:
+    /// the field (`subject` or `body`) and the message shown next to it.
+    pub problem_field: Option<String>,
+    pub problem: Option<String>,
 }
 
 #[server(endpoint = "templates/list")]
@@ -42,9 +46,15 @@ pub async fn list_templates() -> Result<Vec<TemplateSummary>, AppError> {
 #[server(endpoint = "templates/get")]
 pub async fn get_template(id: Uuid) -> Result<TemplateDetail, AppError> {
     let user_id = crate::auth::ssr::session::require_user_id().await?;
-    ssr::repo::get(&crate::auth::ssr::state().pool, user_id, id)
+    let mut template = ssr::repo::get(&crate::auth::ssr::state().pool, user_id, id)
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    // It opens either way, showing what must change.
+    if let Err(e) = ssr::body::prepare(&template.subject, &template.body) {
+        template.problem_field = Some(e.field.to_string());
+        template.problem = Some(e.message);
+    }
+    Ok(template)
 }
 
 /// Creates a template (`id` empty) or updates one, then returns to the list.
@@ -103,5 +113,8 @@ pub async fn preview_template(subject: String, body: String) -> Result<String, A
     } else {
         subject
     };
+    // The same limits as saving.
+    let subject = ssr::input::subject(&subject).map_err(|m| AppError::field("subject", m))?;
+    let body = ssr::input::markdown(&body).map_err(|m| AppError::field("body", m))?;
     ssr::body::preview(&subject, &body).map_err(|e| AppError::field(e.field, e.message))
 }

@@ -1,6 +1,7 @@
 //! Integration tests: a real server on a random port, a fresh database per test
 //! (`#[sqlx::test]`), and a random Redis key prefix per spawned app.
 
+mod abuse;
 mod accounts;
 mod compose;
 mod delivery;

@@ -60,7 +60,8 @@ pub async fn get(
 ) -> Result<Option<TemplateDetail>, AppError> {
     Ok(sqlx::query_as!(
         TemplateDetail,
-        r#"SELECT id, name, subject, body_markdown AS body, placeholders
+        r#"SELECT id, name, subject, body_markdown AS body, placeholders,
+                  NULL::text AS "problem_field?", NULL::text AS "problem?"
            FROM templates WHERE id = $1 AND user_id = $2"#,
         id,
         user_id,
