@@ -136,6 +136,22 @@ pub struct Limits {
     pub render_concurrency: usize,
     /// The bearer token `/metrics` requires; without it `/metrics` is 404.
     pub metrics_token: Option<SecretString>,
+    /// Per-user requests per minute to the expensive server functions.
+    pub per_minute: PerMinute,
+}
+
+/// Requests per user per minute (`RATE_*_PER_MINUTE`), counted in Redis so the
+/// limit holds across instances.
+#[derive(Debug, Clone, Copy)]
+pub struct PerMinute {
+    /// Both previews: Write email's and the template editor's.
+    pub previews: u64,
+    /// Views of a merge report (each renders every row).
+    pub reports: u64,
+    /// CSV and file uploads.
+    pub uploads: u64,
+    /// Queueing, and the queue page's actions.
+    pub queue_actions: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -452,6 +468,12 @@ fn limits(get: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> 
         render_concurrency: number(get, "RENDER_CONCURRENCY", cores.saturating_sub(1).max(1))?
             .min(64) as usize,
         metrics_token,
+        per_minute: PerMinute {
+            previews: number(get, "RATE_PREVIEWS_PER_MINUTE", 60)?,
+            reports: number(get, "RATE_REPORTS_PER_MINUTE", 30)?,
+            uploads: number(get, "RATE_UPLOADS_PER_MINUTE", 20)?,
+            queue_actions: number(get, "RATE_QUEUE_ACTIONS_PER_MINUTE", 60)?,
+        },
     })
 }
 

@@ -101,6 +101,44 @@ pub async fn allow(redis: &Pool, key: &str, max: u64, window: Duration) -> Resul
     Ok(())
 }
 
+/// The expensive server functions, each limited per user per minute.
+#[derive(Debug, Clone, Copy)]
+pub enum Costly {
+    Preview,
+    Report,
+    Upload,
+    QueueAction,
+}
+
+impl Costly {
+    fn name(self) -> &'static str {
+        match self {
+            Costly::Preview => "preview",
+            Costly::Report => "report",
+            Costly::Upload => "upload",
+            Costly::QueueAction => "queue",
+        }
+    }
+}
+
+/// Counts one call of `what` by `user_id`; `RateLimited` with the wait when the
+/// user is over the minute's limit.
+pub async fn per_user(
+    state: &crate::state::AppState,
+    user_id: uuid::Uuid,
+    what: Costly,
+) -> Result<(), AppError> {
+    let rates = state.config.limits.per_minute;
+    let max = match what {
+        Costly::Preview => rates.previews,
+        Costly::Report => rates.reports,
+        Costly::Upload => rates.uploads,
+        Costly::QueueAction => rates.queue_actions,
+    };
+    let key = state.keys.rate(what.name(), user_id);
+    allow(&state.redis, &key, max, Duration::from_secs(60)).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

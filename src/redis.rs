@@ -63,6 +63,11 @@ impl RedisKeys {
         format!("{}login-failures:ip:{ip}", self.prefix)
     }
 
+    /// A user's calls of one expensive server function in the current minute.
+    pub fn rate(&self, what: &str, user_id: uuid::Uuid) -> String {
+        format!("{}rate:{what}:{user_id}", self.prefix)
+    }
+
     pub fn signups_ip(&self, ip: &str) -> String {
         format!("{}signups:ip:{ip}", self.prefix)
     }

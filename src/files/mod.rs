@@ -120,7 +120,16 @@ pub async fn upload_file(data: MultipartData) -> Result<(), AppError> {
     let user_id = crate::auth::ssr::session::require_user_id().await?;
     let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
     let state = crate::auth::ssr::state();
-    let back = match ssr::upload::upload(&state, user_id, &headers, data).await {
+    let result = match crate::limits::per_user(&state, user_id, crate::limits::Costly::Upload).await
+    {
+        Ok(()) => ssr::upload::upload(&state, user_id, &headers, data).await,
+        Err(e @ AppError::RateLimited { .. }) => Err(ssr::upload::UploadError {
+            kind: None,
+            message: e.to_string(),
+        }),
+        Err(e) => return Err(e),
+    };
+    let back = match result {
         Ok((kind, name, replaced)) => format!(
             "/files?{}={}",
             if replaced { "replaced" } else { "saved" },

@@ -47,7 +47,13 @@ pub async fn preview_message(
     body: String,
     #[server(default)] values: BTreeMap<String, String>,
 ) -> Result<MessagePreview, AppError> {
-    crate::auth::ssr::session::require_user_id().await?;
+    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    crate::limits::per_user(
+        &crate::auth::ssr::state(),
+        user_id,
+        crate::limits::Costly::Preview,
+    )
+    .await?;
     super::ssr::composing::preview(&to, &subject, &body, &values)
 }
 
@@ -75,6 +81,12 @@ pub async fn queue_message(
     let send_now = send == "now";
     let when = if send_now { "now".to_string() } else { when };
     let user_id = crate::auth::ssr::session::require_user_id().await?;
+    crate::limits::per_user(
+        &crate::auth::ssr::state(),
+        user_id,
+        crate::limits::Costly::QueueAction,
+    )
+    .await?;
     let message = super::ssr::composing::Message {
         id: parse_id(&id)?,
         template_id: parse_id(&template_id)?,

@@ -55,10 +55,16 @@ pub struct MergeReport {
 #[server(endpoint = "merge/upload", input = MultipartFormData)]
 pub async fn upload_recipients(data: MultipartData) -> Result<(), AppError> {
     let user_id = crate::auth::ssr::session::require_user_id().await?;
-    match super::ssr::upload::read(data).await {
+    let state = crate::auth::ssr::state();
+    let allowed = crate::limits::per_user(&state, user_id, crate::limits::Costly::Upload).await;
+    let read = match allowed {
+        Ok(()) => super::ssr::upload::read(data).await,
+        Err(e @ AppError::RateLimited { .. }) => Err(e.to_string()),
+        Err(e) => return Err(e),
+    };
+    match read {
         Ok((file_name, csv)) => {
-            let pool = crate::auth::ssr::state().pool;
-            let id = super::ssr::imports::create(&pool, user_id, &file_name, &csv).await?;
+            let id = super::ssr::imports::create(&state.pool, user_id, &file_name, &csv).await?;
             leptos_axum::redirect(&format!("/merge/{id}"));
         }
         Err(message) => {
@@ -79,6 +85,12 @@ pub async fn get_merge_report(
     #[server(default)] attach: Vec<Uuid>,
 ) -> Result<MergeReport, AppError> {
     let user_id = crate::auth::ssr::session::require_user_id().await?;
+    crate::limits::per_user(
+        &crate::auth::ssr::state(),
+        user_id,
+        crate::limits::Costly::Report,
+    )
+    .await?;
     let choice = super::ssr::merging::Choice {
         template_id,
         email_column,
@@ -102,6 +114,12 @@ pub async fn queue_merge(
     #[server(default)] attach: Vec<Uuid>,
 ) -> Result<u64, AppError> {
     let user_id = crate::auth::ssr::session::require_user_id().await?;
+    crate::limits::per_user(
+        &crate::auth::ssr::state(),
+        user_id,
+        crate::limits::Costly::QueueAction,
+    )
+    .await?;
     let choice = super::ssr::merging::Choice {
         template_id: Some(template_id),
         email_column: Some(email_column),

@@ -97,7 +97,9 @@ pub async fn update_queue(
 ) -> Result<u64, AppError> {
     use ssr::repo::{self, Selection};
     let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let pool = crate::auth::ssr::state().pool;
+    let state = crate::auth::ssr::state();
+    crate::limits::per_user(&state, user_id, crate::limits::Costly::QueueAction).await?;
+    let pool = state.pool.clone();
     // A row's own "Send now" button: `send:<id>`.
     let one: Vec<Uuid> = action
         .strip_prefix("send:")

@@ -12,10 +12,12 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 /// The policy of a rendered page: our own scripts and the ones carrying this
-/// render's nonce, wasm, our styles, nothing framing us.
-pub fn page_policy(nonce: &str) -> String {
+/// render's nonce, wasm, our styles, nothing framing us. Forms post to us, and
+/// the Google buttons' redirect goes on to Google's consent page
+/// (`form_targets`: its origin), which `form-action` also governs.
+pub fn page_policy(nonce: &str, form_targets: &str) -> String {
     format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'{form_targets}; frame-ancestors 'none'"
     )
 }
 
@@ -53,10 +55,14 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
 pub fn provide_page_policy() {
     use leptos::prelude::*;
     leptos::nonce::provide_nonce();
+    let google = use_context::<AppState>()
+        .and_then(|s| s.config.google.as_ref().map(|g| g.auth_url.origin()))
+        .map(|o| format!(" {}", o.ascii_serialization()))
+        .unwrap_or_default();
     if let (Some(nonce), Some(res)) = (
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
-    ) && let Ok(value) = HeaderValue::from_str(&page_policy(&nonce))
+    ) && let Ok(value) = HeaderValue::from_str(&page_policy(&nonce, &google))
     {
         res.insert_header(header::CONTENT_SECURITY_POLICY, value);
     }
