@@ -138,6 +138,9 @@ pub struct Limits {
     pub metrics_token: Option<SecretString>,
     /// Per-user requests per minute to the expensive server functions.
     pub per_minute: PerMinute,
+    /// Uploaded CSV imports are deleted after this many days
+    /// (`IMPORT_RETENTION_DAYS`), unless queued mail still comes from them.
+    pub import_retention_days: i32,
 }
 
 /// Requests per user per minute (`RATE_*_PER_MINUTE`), counted in Redis so the
@@ -474,6 +477,7 @@ fn limits(get: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> 
             uploads: number(get, "RATE_UPLOADS_PER_MINUTE", 20)?,
             queue_actions: number(get, "RATE_QUEUE_ACTIONS_PER_MINUTE", 60)?,
         },
+        import_retention_days: number(get, "IMPORT_RETENTION_DAYS", 7)?.min(3650) as i32,
     })
 }
 

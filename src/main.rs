@@ -42,9 +42,8 @@ async fn main() {
         tracing::warn!("DELIVERY_LOOP is off: this instance queues mail but does not send it");
         Vec::new()
     };
-    // The sweep of unconfirmed deletions runs wherever the server does.
-    let sweeper =
-        mailmerger::files::ssr::repo::spawn_sweeper(state.clone(), stop_delivery.subscribe());
+    // Housekeeping (storage deletions, expired imports) runs wherever the server does.
+    let sweeper = server::upkeep::spawn(state.clone(), stop_delivery.subscribe());
     {
         let storage = state.storage.clone();
         tokio::spawn(async move {

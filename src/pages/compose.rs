@@ -91,6 +91,7 @@ fn ComposeForm(draft: Draft) -> impl IntoView {
                 <FormAlert error />
                 <input type="hidden" name="id" value=draft.id.map(|i| i.to_string()).unwrap_or_default() />
                 <input type="hidden" name="template_id" value=template_id />
+                <input type="hidden" name="submission" value=draft.submission.to_string() />
                 <div class="field" class:invalid=move || to_error.get().is_some()>
                     <label for="field-to">"To"</label>
                     <input id="field-to" name="to" type="text" class="mono" autocomplete="off" placeholder="name@example.com, another@example.com"

@@ -259,6 +259,7 @@ fn QueueForm(
             <ActionForm action attr:novalidate=true attr:class="stack">
                 <FormAlert error />
                 <input type="hidden" name="import_id" value=import_id />
+                <input type="hidden" name="submission" value=report.submission.to_string() />
                 <input type="hidden" name="template_id" value=template_value />
                 <input type="hidden" name="email_column" value=column_value />
                 <input type="hidden" name="attachment_column" value=report.attachment_column.clone().unwrap_or_default() />

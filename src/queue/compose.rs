@@ -27,6 +27,8 @@ pub struct Draft {
     /// Files the user can attach, and those chosen.
     pub files: Vec<crate::files::FileView>,
     pub attach: Vec<Uuid>,
+    /// The idempotency key of this page's form: submitting it twice queues once.
+    pub submission: Uuid,
 }
 
 /// A fresh draft, one started from a template, or a queued message to edit.
@@ -77,6 +79,9 @@ pub async fn queue_message(
     /// "now" from the "Send now" button: due at once, and watch it on Sent.
     #[server(default)]
     send: String,
+    /// The idempotency key the page was rendered with.
+    #[server(default)]
+    submission: String,
 ) -> Result<Uuid, AppError> {
     let send_now = send == "now";
     let when = if send_now { "now".to_string() } else { when };
@@ -99,6 +104,7 @@ pub async fn queue_message(
         attach: &attach,
         when: &when,
         send_at: &send_at,
+        submission: Uuid::parse_str(submission.trim()).ok(),
     };
     let (saved, edited) = super::ssr::composing::queue(user_id, message).await?;
     leptos_axum::redirect(if send_now {

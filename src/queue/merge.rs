@@ -48,6 +48,8 @@ pub struct MergeReport {
     pub files: Vec<crate::files::FileView>,
     pub attach: Vec<Uuid>,
     pub attachment_column: Option<String>,
+    /// The idempotency key of the queue form: submitting it twice queues once.
+    pub submission: Uuid,
 }
 
 /// Reads a CSV file or pasted text (multipart, counted while it streams), keeps it,
@@ -112,6 +114,7 @@ pub async fn queue_merge(
     #[server(default)] send_at: String,
     #[server(default)] attachment_column: String,
     #[server(default)] attach: Vec<Uuid>,
+    #[server(default)] submission: String,
 ) -> Result<u64, AppError> {
     let user_id = crate::auth::ssr::session::require_user_id().await?;
     crate::limits::per_user(
@@ -126,8 +129,14 @@ pub async fn queue_merge(
         attachment_column: Some(attachment_column),
         attach,
     };
-    let queued =
-        super::ssr::merging::queue(user_id, import_id, choice, &cc, &bcc, &when, &send_at).await?;
+    let sending = super::ssr::merging::Sending {
+        cc: &cc,
+        bcc: &bcc,
+        when: &when,
+        send_at: &send_at,
+        submission: Uuid::parse_str(submission.trim()).ok(),
+    };
+    let queued = super::ssr::merging::queue(user_id, import_id, choice, sending).await?;
     leptos_axum::redirect(&format!("/queue?queued={queued}"));
     Ok(queued)
 }

@@ -8,6 +8,7 @@ mod login_gate;
 mod same_origin;
 pub mod startup;
 mod unavailable;
+pub mod upkeep;
 
 pub use unavailable::page as unavailable_page;
 

@@ -480,3 +480,182 @@ async fn pages_carry_a_policy_with_their_own_nonce(pool: PgPool) {
         "default-src 'none'; frame-ancestors 'none'"
     );
 }
+
+#[sqlx::test]
+async fn expensive_calls_are_limited_per_user_per_minute(pool: PgPool) {
+    let app = app_with(pool, vec![("RATE_PREVIEWS_PER_MINUTE", "3".into())]).await;
+    let c = app.new_user("Mallory", "m@example.com").await;
+    let form = [
+        ("to", "v@example.com"),
+        ("subject", "Hi"),
+        ("body", "Hello"),
+    ];
+    for _ in 0..3 {
+        assert_eq!(app.call(&c, "compose/preview", &form).await.status(), 200);
+    }
+    let res = app.call(&c, "compose/preview", &form).await;
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let (_, body) = json(res).await;
+    assert_eq!(body["RateLimited"]["retry_after"], retry);
+    // The template editor's preview shares the limit; another user has their own.
+    let res = app
+        .call(&c, "templates/preview", &[("subject", "Hi"), ("body", "x")])
+        .await;
+    assert_eq!(res.status(), 429);
+    let other = app.new_user("Ada", "ada@example.com").await;
+    assert_eq!(
+        app.call(&other, "compose/preview", &form).await.status(),
+        200
+    );
+}
+
+fn compose_form<'a>(key: &'a str, subject: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("to", "grace@example.com"),
+        ("subject", subject),
+        ("body", "Hello"),
+        ("when", "now"),
+        ("submission", key),
+    ]
+}
+
+#[sqlx::test]
+async fn a_double_submit_of_add_to_queue_queues_once(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let c = app.new_user("Ada", "ada@example.com").await;
+    let key = uuid::Uuid::new_v4().to_string();
+    // A double click: both at once.
+    let form = compose_form(&key, "Hi");
+    let (a, b) = tokio::join!(
+        app.call(&c, "compose/queue", &form),
+        app.call(&c, "compose/queue", &form)
+    );
+    let (a, b) = (json(a).await, json(b).await);
+    assert_eq!((a.0, b.0), (200, 200));
+    assert_eq!(a.1, b.1, "the repeat gets the first result back");
+    // A retry later, and the back button, the same.
+    let again = json(app.call(&c, "compose/queue", &form).await).await;
+    assert_eq!(again.1, a.1);
+    assert_eq!(app.count("queued").await, 1);
+    // The same key with other content is told to reload, and queues nothing.
+    let changed = compose_form(&key, "Something else");
+    let (status, body) = json(app.call(&c, "compose/queue", &changed).await).await;
+    assert_eq!(status, 422);
+    assert!(
+        body["BadRequest"]
+            .as_str()
+            .unwrap()
+            .contains("reload the page"),
+        "{body}"
+    );
+    assert_eq!(app.count("queued").await, 1);
+    // A fresh page (a new key) queues again.
+    let fresh = uuid::Uuid::new_v4().to_string();
+    assert_eq!(
+        app.call(&c, "compose/queue", &compose_form(&fresh, "Hi"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.count("queued").await, 2);
+}
+
+#[sqlx::test]
+async fn a_double_submit_of_queue_n_messages_queues_once(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let c = app.new_user("Ada", "ada@example.com").await;
+    let template = crate::merge::template(&app, &c).await;
+    let import = crate::merge::upload(&app, &c, crate::merge::file(crate::merge::CSV))
+        .await
+        .trim_start_matches("/merge/")
+        .to_string();
+    let report = crate::merge::report(&app, &c, &import, &template).await;
+    let key = report["submission"].as_str().unwrap().to_string();
+    let extra = [("submission", key.as_str())];
+    let (a, b) = tokio::join!(
+        crate::merge::queue(&app, &c, &import, &template, "now", "", &extra),
+        crate::merge::queue(&app, &c, &import, &template, "now", "", &extra)
+    );
+    let (a, b) = (json(a).await, json(b).await);
+    assert_eq!((a.0, b.0), (200, 200));
+    assert_eq!((a.1.as_u64(), b.1.as_u64()), (Some(3), Some(3)));
+    assert_eq!(app.count("queued").await, 3);
+    let (status, _) = json(
+        crate::merge::queue(
+            &app,
+            &c,
+            &import,
+            &template,
+            "now",
+            "",
+            &[("submission", &key), ("cc", "x@example.com")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(app.count("queued").await, 3);
+    // Each view of the report is a new form.
+    let again = crate::merge::report(&app, &c, &import, &template).await;
+    assert_ne!(again["submission"], report["submission"]);
+}
+
+#[sqlx::test]
+async fn old_imports_expire_unless_queued_mail_still_comes_from_them(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let c = app.new_user("Ada", "ada@example.com").await;
+    let template = crate::merge::template(&app, &c).await;
+    let mut imports = Vec::new();
+    for _ in 0..3 {
+        let import = crate::merge::upload(&app, &c, crate::merge::file(crate::merge::CSV)).await;
+        imports.push(import.trim_start_matches("/merge/").to_string());
+    }
+    // The second one is queued; the third is recent.
+    let res = crate::merge::queue(
+        &app,
+        &c,
+        &imports[1],
+        &template,
+        "later",
+        "2030-01-01T09:00",
+        &[],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    app.exec(&format!(
+        "UPDATE merge_imports SET created_at = now() - interval '8 days' WHERE id IN ('{}', '{}')",
+        imports[0], imports[1]
+    ))
+    .await;
+    mailmerger::server::upkeep::run_once(&app.state).await;
+    let left: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM merge_imports ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let mut want: Vec<uuid::Uuid> = imports[1..].iter().map(|i| i.parse().unwrap()).collect();
+    want.sort();
+    assert_eq!(left, want);
+    // The expired one is gone for its owner too.
+    let res = app
+        .call(
+            &c,
+            "merge/report",
+            &[("import_id", &imports[0]), ("template_id", &template)],
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    // Once its mail is no longer waiting, the queued one goes as well.
+    app.exec("UPDATE emails SET status = 'cancelled'").await;
+    mailmerger::server::upkeep::run_once(&app.state).await;
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM merge_imports")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 1);
+}

@@ -5,7 +5,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use sqlx::PgPool;
 
-const CSV: &str = "Email,First Name,Company\n\
+pub(crate) const CSV: &str = "Email,First Name,Company\n\
 ada@example.com,Ada,ACME\n\
 not-an-address,Bob,Widgets\n\
 carol@example.com,Carol,\n\
@@ -16,7 +16,7 @@ async fn user(app: &TestApp, email: &str) -> Client {
     app.new_user("Merger", email).await
 }
 
-async fn template(app: &TestApp, c: &Client) -> String {
+pub(crate) async fn template(app: &TestApp, c: &Client) -> String {
     let res = app
         .call(
             c,
@@ -56,7 +56,7 @@ pub(crate) fn file(csv: &str) -> Form {
 }
 
 /// Queues the import's ready rows as the report page's form does.
-async fn queue(
+pub(crate) async fn queue(
     app: &TestApp,
     c: &Client,
     import_id: &str,
@@ -76,7 +76,7 @@ async fn queue(
     app.call(c, "merge/queue", &form).await
 }
 
-async fn report(app: &TestApp, c: &Client, import: &str, template: &str) -> Value {
+pub(crate) async fn report(app: &TestApp, c: &Client, import: &str, template: &str) -> Value {
     let res = app
         .call(
             c,

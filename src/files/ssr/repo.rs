@@ -4,7 +4,6 @@ use crate::error::AppError;
 use crate::files::{FileKind, FileView, FilesPage, MESSAGE_ATTACHMENTS_MAX_BYTES, format_size};
 use crate::state::AppState;
 use sqlx::{PgPool, Postgres, Transaction};
-use std::time::Duration;
 use uuid::Uuid;
 
 pub struct NewFile {
@@ -244,26 +243,6 @@ pub async fn sweep(state: &AppState) -> Result<usize, sqlx::Error> {
         }
     }
     Ok(removed)
-}
-
-/// Runs the sweep every minute until shutdown.
-pub fn spawn_sweeper(
-    state: AppState,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            match sweep(&state).await {
-                Ok(n) if n > 0 => tracing::info!(removed = n, "stored objects removed"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "storage deletion sweep failed"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-                _ = shutdown.changed() => return,
-            }
-        }
-    })
 }
 
 /// The chosen files (ids from a form) among the user's `files`, in order, with

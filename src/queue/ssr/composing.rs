@@ -26,6 +26,29 @@ pub struct Message<'a> {
     pub attach: &'a [Uuid],
     pub when: &'a str,
     pub send_at: &'a str,
+    /// The form's idempotency key: a repeat of it queues nothing more.
+    pub submission: Option<Uuid>,
+}
+
+impl Message<'_> {
+    /// What the form said, for telling a repeat from a different submit.
+    fn fingerprint(&self) -> Vec<u8> {
+        let values = serde_json::to_string(self.values).unwrap_or_default();
+        let attach: Vec<String> = self.attach.iter().map(Uuid::to_string).collect();
+        let template = self.template_id.map(|t| t.to_string()).unwrap_or_default();
+        super::submissions::fingerprint(&[
+            &template,
+            self.to,
+            self.cc,
+            self.bcc,
+            self.subject,
+            self.body,
+            &values,
+            &attach.join(","),
+            self.when,
+            self.send_at,
+        ])
+    }
 }
 
 pub async fn start(
@@ -40,6 +63,7 @@ pub async fn start(
         time_zone: sender.zone.name,
         from_name: sender.name,
         files: sender.files,
+        submission: Uuid::new_v4(),
         ..Draft::default()
     };
     if let Some(id) = edit {
@@ -219,6 +243,14 @@ pub async fn queue(user_id: Uuid, m: Message<'_>) -> Result<(Uuid, bool), AppErr
             .map(|t| t.id),
         None => None,
     };
+    if let Some(key) = m.submission
+        && let Some(earlier) =
+            super::submissions::claim(&mut tx, user_id, key, &m.fingerprint()).await?
+        && let Some(first) = earlier.first_email
+    {
+        tracing::info!(%user_id, email_id = %first, "repeated submit: nothing more queued");
+        return Ok((first, false));
+    }
     let id = Uuid::now_v7();
     sqlx::query!(
         "INSERT INTO emails (id, user_id, template_id, to_addrs, cc_addrs, bcc_addrs, subject, body_html,
@@ -241,6 +273,9 @@ pub async fn queue(user_id: Uuid, m: Message<'_>) -> Result<(Uuid, bool), AppErr
     .execute(&mut *tx)
     .await?;
     files::attach(&mut tx, &[id], &files, &[]).await?;
+    if let Some(key) = m.submission {
+        super::submissions::record(&mut tx, user_id, key, Some(id), 1).await?;
+    }
     tx.commit().await?;
     tracing::info!(%user_id, email_id = %id, attachments = files.len(), "message queued");
     Ok((id, false))

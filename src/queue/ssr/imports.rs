@@ -42,3 +42,21 @@ pub async fn get(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Import, AppEr
     .await?
     .ok_or(AppError::NotFound)
 }
+
+/// Deletes imports older than `days` that no message still waiting to go (or
+/// awaiting a decision) came from, 500 at a time. Returns how many.
+pub async fn expire(pool: &PgPool, days: i32) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "DELETE FROM merge_imports WHERE id IN (
+             SELECT m.id FROM merge_imports m
+             WHERE m.created_at < now() - make_interval(days => $1)
+               AND NOT EXISTS (SELECT 1 FROM emails e
+                               WHERE e.import_id = m.id
+                                 AND e.status IN ('queued', 'sending', 'uncertain'))
+             ORDER BY m.created_at LIMIT 500)",
+        days
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}

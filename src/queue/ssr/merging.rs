@@ -118,6 +118,7 @@ pub async fn report(
         files: sender.files,
         attach,
         attachment_column,
+        submission: Uuid::new_v4(),
     };
     let shared = match files::chosen(&report.files, &report.attach) {
         Ok(shared) => shared,
@@ -203,15 +204,43 @@ pub fn address_list(raw: &str) -> Result<Vec<String>, String> {
         .collect()
 }
 
+/// How a merge is sent: copies, when, and the form's idempotency key.
+pub struct Sending<'a> {
+    pub cc: &'a str,
+    pub bcc: &'a str,
+    pub when: &'a str,
+    pub send_at: &'a str,
+    pub submission: Option<Uuid>,
+}
+
 pub async fn queue(
     user_id: Uuid,
     import_id: Uuid,
     choice: Choice,
-    cc: &str,
-    bcc: &str,
-    when: &str,
-    send_at: &str,
+    sending: Sending<'_>,
 ) -> Result<u64, AppError> {
+    let Sending {
+        cc,
+        bcc,
+        when,
+        send_at,
+        submission,
+    } = sending;
+    let attach: Vec<String> = choice.attach.iter().map(Uuid::to_string).collect();
+    let fingerprint = super::submissions::fingerprint(&[
+        &import_id.to_string(),
+        &choice
+            .template_id
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        choice.email_column.as_deref().unwrap_or(""),
+        choice.attachment_column.as_deref().unwrap_or(""),
+        &attach.join(","),
+        cc,
+        bcc,
+        when,
+        send_at,
+    ]);
     let state = state();
     let zone = UserZone::of_user(&state.pool, user_id).await?;
     let mut errors = FieldErrors::default();
@@ -245,6 +274,16 @@ pub async fn queue(
     let attaching_column = column.clone();
     let email_column = email_column.to_string();
 
+    let mut tx = state.pool.begin().await?;
+    if let Some(key) = submission
+        && let Some(earlier) =
+            super::submissions::claim(&mut tx, user_id, key, &fingerprint).await?
+    {
+        // Queued already (a double click, a retry, the back button): the first
+        // result, and nothing more.
+        tracing::info!(%user_id, %import_id, queued = earlier.queued, "repeated submit: nothing more queued");
+        return Ok(earlier.queued as u64);
+    }
     // Rows are rendered off the async threads and inserted QUEUE_CHUNK at a time
     // as they come, all in one transaction: everything queues or nothing does,
     // and at most two chunks of rendered messages are in memory.
@@ -285,7 +324,6 @@ pub async fn queue(
             })
             .await
     });
-    let mut tx = state.pool.begin().await?;
     let batch = repo::Batch {
         user_id,
         template_id: Some(template_id),
@@ -311,6 +349,16 @@ pub async fn queue(
         return Err(AppError::BadRequest(
             "No row is ready to send. Fix the rows in the report and upload the file again.".into(),
         ));
+    }
+    if let Some(key) = submission {
+        super::submissions::record(
+            &mut tx,
+            user_id,
+            key,
+            ids.first().copied(),
+            ids.len() as i64,
+        )
+        .await?;
     }
     tx.commit().await?;
     let queued = ids.len() as u64;

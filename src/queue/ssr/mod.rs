@@ -5,6 +5,7 @@ pub mod history;
 pub mod imports;
 pub mod merging;
 pub mod repo;
+pub mod submissions;
 pub mod upload;
 pub mod zone;
 

@@ -98,8 +98,7 @@ fn syntax(e: SyntaxError) -> BodyError {
 fn unescape_tags(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
-    loop {
-        let Some(start) = next_tag(rest) else { break };
+    while let Some(start) = next_tag(rest) {
         let close = if rest[start..].starts_with("{{") {
             "}}"
         } else {
