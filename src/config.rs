@@ -141,6 +141,8 @@ pub struct Limits {
     /// Uploaded CSV imports are deleted after this many days
     /// (`IMPORT_RETENTION_DAYS`), unless queued mail still comes from them.
     pub import_retention_days: i32,
+    /// What one user's files may add up to (`STORAGE_QUOTA_MB`, default 200).
+    pub storage_quota_bytes: u64,
 }
 
 /// Requests per user per minute (`RATE_*_PER_MINUTE`), counted in Redis so the
@@ -478,6 +480,7 @@ fn limits(get: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> 
             queue_actions: number(get, "RATE_QUEUE_ACTIONS_PER_MINUTE", 60)?,
         },
         import_retention_days: number(get, "IMPORT_RETENTION_DAYS", 7)?.min(3650) as i32,
+        storage_quota_bytes: number(get, "STORAGE_QUOTA_MB", 200)?.min(1 << 30) * 1024 * 1024,
     })
 }
 

@@ -79,6 +79,9 @@ pub struct FilesPage {
     pub max_bytes: u64,
     /// Stored copies of deleted files that storage has not confirmed removing yet.
     pub pending_deletions: i64,
+    /// What the user's files take, and the most they may.
+    pub used_bytes: u64,
+    pub quota_bytes: u64,
 }
 
 /// Why a file over the limit is refused (by the browser or the server).

@@ -91,7 +91,20 @@ fn Sections(page: FilesPage) -> impl IntoView {
         })
     };
     let max = format_size(page.max_bytes);
+    let used_percent = (page.used_bytes.saturating_mul(100) / page.quota_bytes.max(1)).min(100);
     view! {
+        <div class="storage-use">
+            <label for="storage-used">
+                {format!(
+                    "Storage: {} of {} used",
+                    format_size(page.used_bytes),
+                    format_size(page.quota_bytes)
+                )}
+            </label>
+            <progress id="storage-used" max="100" value=used_percent.to_string()>
+                {format!("{used_percent}%")}
+            </progress>
+        </div>
         {(page.pending_deletions > 0).then(|| view! {
             <div class="notice" role="status">
                 {format!(

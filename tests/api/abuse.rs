@@ -659,3 +659,55 @@ async fn old_imports_expire_unless_queued_mail_still_comes_from_them(pool: PgPoo
         .unwrap();
     assert_eq!(left, 1);
 }
+
+#[sqlx::test]
+async fn files_stop_at_the_storage_quota(pool: PgPool) {
+    use reqwest::multipart::{Form, Part};
+    let app = app_with(
+        pool,
+        vec![("STORAGE_QUOTA_MB", "1".into()), ("STORAGE", "fs".into())],
+    )
+    .await;
+    let c = app.new_user("Ada", "ada@example.com").await;
+    let upload = |name: &'static str, size: usize| {
+        let form = Form::new().text("kind", "attachment").part(
+            "file",
+            Part::bytes(vec![b'a'; size])
+                .file_name(name)
+                .mime_str("text/plain")
+                .unwrap(),
+        );
+        app.post_multipart(&c, "/api/files/upload", form)
+    };
+    let res = upload("notes.txt", 700 * 1024).await;
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("saved=")
+    );
+    let res = upload("more.txt", 400 * 1024).await;
+    let back = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(back.contains("error="), "{back}");
+    let page = crate::helpers::page_text(&app.page(&c, &back).await);
+    assert!(
+        page.contains("“more.txt” was not saved: your files would take"),
+        "{page}"
+    );
+    assert!(page.contains("over your 1 MB of storage"), "{page}");
+    // Replacing a file counts only the new size.
+    let res = upload("notes.txt", 900 * 1024).await;
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("replaced=")
+    );
+    let page = crate::helpers::page_text(&app.page(&c, "/files").await);
+    assert!(page.contains("Storage: 900 KB of 1 MB used"), "{page}");
+    let files: i64 = sqlx::query_scalar("SELECT count(*) FROM files")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(files, 1);
+}

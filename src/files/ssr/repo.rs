@@ -49,9 +49,11 @@ pub async fn list(pool: &PgPool, user_id: Uuid) -> Result<Vec<FileView>, AppErro
 pub async fn page(state: &AppState, user_id: Uuid) -> Result<FilesPage, AppError> {
     let mut page = FilesPage {
         max_bytes: state.config.upload_max_bytes,
+        quota_bytes: state.config.limits.storage_quota_bytes,
         ..Default::default()
     };
     for file in list(&state.pool, user_id).await? {
+        page.used_bytes += file.size_bytes;
         match file.kind {
             FileKind::Resume => page.resume = Some(file),
             FileKind::CoverLetter => page.cover_letter = Some(file),
@@ -119,6 +121,26 @@ pub async fn save(state: &AppState, new: &NewFile) -> Result<bool, String> {
     .fetch_optional(&mut *tx)
     .await
     .map_err(failed)?;
+    // The quota, counted under the same lock: what the user keeps besides the
+    // file this one replaces.
+    let others = sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(size_bytes), 0)::bigint AS "n!" FROM files
+           WHERE user_id = $1 AND id IS DISTINCT FROM $2"#,
+        new.user_id,
+        existing.as_ref().map(|e| e.id),
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(failed)? as u64;
+    let quota = state.config.limits.storage_quota_bytes;
+    if others + new.size > quota {
+        return Err(format!(
+            "“{}” was not saved: your files would take {}, over your {} of storage. Delete files you no longer need, then upload it again.",
+            new.name,
+            crate::files::format_size(others + new.size),
+            crate::files::format_size(quota)
+        ));
+    }
     // One statement writes the row: a new one, or the replaced one under its id.
     let id = existing
         .as_ref()

@@ -85,7 +85,8 @@ pub async fn report(
 ) -> Result<MergeReport, AppError> {
     let state = state();
     let import = imports::get(&state.pool, user_id, import_id).await?;
-    let table = table_of(&import.csv)?;
+    let csv = import.csv;
+    let table = state.rendering.run(move || table_of(&csv)).await??;
     let sender = Sender::load(&state, user_id).await?;
     let email_column = choice
         .email_column
@@ -253,7 +254,8 @@ pub async fn queue(
     check_recipient_count("cc", 1 + cc.len() + bcc.len())?;
 
     let import = imports::get(&state.pool, user_id, import_id).await?;
-    let table = table_of(&import.csv)?;
+    let csv = import.csv;
+    let table = state.rendering.run(move || table_of(&csv)).await??;
     let template_id = choice.template_id.ok_or(AppError::NotFound)?;
     let email_column = choice.email_column.as_deref().unwrap_or("");
     if !table.columns.iter().any(|c| c == email_column) {
