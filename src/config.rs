@@ -424,15 +424,15 @@ fn number(
     var: &'static str,
     default: u64,
 ) -> Result<u64, ConfigError> {
-    match get(var) {
-        None => Ok(default),
-        Some(v) => match v.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Ok(n),
-            _ => Err(bad(
-                var,
-                format!("must be a whole number above 0 (got {v:?})"),
-            )),
-        },
+    match whole(get, var, default) {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(bad(
+            var,
+            format!(
+                "must be a whole number above 0 (got {:?})",
+                get(var).unwrap_or_default()
+            ),
+        )),
     }
 }
 

@@ -49,13 +49,7 @@ pub async fn preview_message(
     body: String,
     #[server(default)] values: BTreeMap<String, String>,
 ) -> Result<MessagePreview, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    crate::limits::per_user(
-        &crate::auth::ssr::state(),
-        user_id,
-        crate::limits::Costly::Preview,
-    )
-    .await?;
+    crate::limits::signed_in_for(crate::limits::Costly::Preview).await?;
     super::ssr::composing::preview(&to, &subject, &body, &values)
 }
 
@@ -85,13 +79,7 @@ pub async fn queue_message(
 ) -> Result<Uuid, AppError> {
     let send_now = send == "now";
     let when = if send_now { "now".to_string() } else { when };
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    crate::limits::per_user(
-        &crate::auth::ssr::state(),
-        user_id,
-        crate::limits::Costly::QueueAction,
-    )
-    .await?;
+    let user_id = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
     let message = super::ssr::composing::Message {
         id: parse_id(&id)?,
         template_id: parse_id(&template_id)?,

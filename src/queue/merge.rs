@@ -86,13 +86,7 @@ pub async fn get_merge_report(
     #[server(default)] attachment_column: Option<String>,
     #[server(default)] attach: Vec<Uuid>,
 ) -> Result<MergeReport, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    crate::limits::per_user(
-        &crate::auth::ssr::state(),
-        user_id,
-        crate::limits::Costly::Report,
-    )
-    .await?;
+    let user_id = crate::limits::signed_in_for(crate::limits::Costly::Report).await?;
     let choice = super::ssr::merging::Choice {
         template_id,
         email_column,
@@ -116,13 +110,7 @@ pub async fn queue_merge(
     #[server(default)] attach: Vec<Uuid>,
     #[server(default)] submission: String,
 ) -> Result<u64, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    crate::limits::per_user(
-        &crate::auth::ssr::state(),
-        user_id,
-        crate::limits::Costly::QueueAction,
-    )
-    .await?;
+    let user_id = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
     let choice = super::ssr::merging::Choice {
         template_id: Some(template_id),
         email_column: Some(email_column),

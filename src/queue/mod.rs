@@ -96,10 +96,8 @@ pub async fn update_queue(
     #[server(default)] send_at: String,
 ) -> Result<u64, AppError> {
     use ssr::repo::{self, Selection};
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let state = crate::auth::ssr::state();
-    crate::limits::per_user(&state, user_id, crate::limits::Costly::QueueAction).await?;
-    let pool = state.pool.clone();
+    let user_id = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
+    let pool = crate::auth::ssr::state().pool;
     // A row's own "Send now" button: `send:<id>`.
     let one: Vec<Uuid> = action
         .strip_prefix("send:")

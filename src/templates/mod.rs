@@ -107,13 +107,7 @@ pub async fn delete_template(id: Uuid) -> Result<(), AppError> {
 /// live preview. The same Markdown pipeline as saving.
 #[server(endpoint = "templates/preview")]
 pub async fn preview_template(subject: String, body: String) -> Result<String, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    crate::limits::per_user(
-        &crate::auth::ssr::state(),
-        user_id,
-        crate::limits::Costly::Preview,
-    )
-    .await?;
+    crate::limits::signed_in_for(crate::limits::Costly::Preview).await?;
     let subject = if subject.trim().is_empty() {
         "(no subject)".to_string()
     } else {

@@ -358,17 +358,22 @@ async fn login_from(app: &TestApp, forwarded: &str) -> u16 {
         .as_u16()
 }
 
-#[sqlx::test]
-async fn forwarded_for_counts_the_entry_our_proxy_wrote(pool: PgPool) {
-    let app = app_with(
+/// An app that lets one IP fail twice, behind `hops` trusted proxies.
+async fn ip_limited(pool: PgPool, hops: &str) -> TestApp {
+    app_with(
         pool,
         vec![
-            ("TRUSTED_PROXY_HOPS", "1".into()),
+            ("TRUSTED_PROXY_HOPS", hops.into()),
             ("LOGIN_MAX_FAILURES", "1000".into()),
             ("LOGIN_MAX_FAILURES_PER_IP", "2".into()),
         ],
     )
-    .await;
+    .await
+}
+
+#[sqlx::test]
+async fn forwarded_for_counts_the_entry_our_proxy_wrote(pool: PgPool) {
+    let app = ip_limited(pool, "1").await;
     // The client varies what it writes itself; our proxy appended 203.0.113.7.
     assert_eq!(login_from(&app, "1.1.1.1, 203.0.113.7").await, 401);
     assert_eq!(login_from(&app, "2.2.2.2, 203.0.113.7").await, 401);
@@ -379,14 +384,7 @@ async fn forwarded_for_counts_the_entry_our_proxy_wrote(pool: PgPool) {
 
 #[sqlx::test]
 async fn without_trusted_proxies_forwarded_for_is_ignored(pool: PgPool) {
-    let app = app_with(
-        pool,
-        vec![
-            ("LOGIN_MAX_FAILURES", "1000".into()),
-            ("LOGIN_MAX_FAILURES_PER_IP", "2".into()),
-        ],
-    )
-    .await;
+    let app = ip_limited(pool, "0").await;
     assert_eq!(login_from(&app, "1.1.1.1").await, 401);
     assert_eq!(login_from(&app, "2.2.2.2").await, 401);
     assert_eq!(login_from(&app, "3.3.3.3").await, 429);
@@ -710,4 +708,33 @@ async fn files_stop_at_the_storage_quota(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(files, 1);
+}
+
+#[sqlx::test]
+async fn on_https_the_cookie_is_host_prefixed_and_hsts_is_sent(pool: PgPool) {
+    let public = "https://mail.example.com";
+    let app = app_with(pool, vec![("APP_BASE_URL", public.into())]).await;
+    let res = reqwest::get(app.url("/healthz")).await.unwrap();
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    let res = browser_client()
+        .post(app.url("/api/signup"))
+        .header("origin", public)
+        .header("accept", "application/json")
+        .form(&[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("password", "a long password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("__Host-mm_session="), "{cookie}");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Domain"), "{cookie}");
 }
