@@ -1,4 +1,4 @@
-//! The delivery loop (DESIGN.md, "Delivery: states and promises").
+//! The delivery loop (docs/delivery.md).
 //!
 //! `queued -> sending -> sent`, or back to `queued` for a retry, or `failed`, or
 //! `uncertain` when it may have gone out. Claims take rows with `FOR UPDATE SKIP

@@ -145,7 +145,7 @@ struct ErrorItem {
     reason: String,
 }
 
-/// Gmail's answer, by status and error reason (GOOGLE.md, "What to do per status").
+/// Gmail's answer, by status and error reason (docs/google.md, "Sending").
 pub fn classify_gmail(status: u16, body: &str) -> Outcome {
     if (200..300).contains(&status) {
         let sent: Option<Sent> = serde_json::from_str(body).ok();

@@ -1,6 +1,6 @@
 //! A fake Google for tests and local runs: OAuth consent, token, userinfo and
 //! revoke, Gmail's two send endpoints, injected failures, and a listing of every
-//! message received (`../shared/GOOGLE.md`, "The fake Google server").
+//! message received (docs/google.md lists what it imitates).
 //!
 //! It is served by the `fake-google` binary (for Playwright and `scripts/run`
 //! demos) and spawned in-process by the integration tests. Nothing in the app
