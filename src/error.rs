@@ -179,9 +179,10 @@ mod ssr {
         }
     }
 
+    /// The request's id (`x-request-id`), so the reference finds its log lines;
+    /// a fresh one outside a request.
     fn new_reference() -> String {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        id[..12].to_string()
+        crate::server::request_id::current().unwrap_or_else(crate::server::request_id::fresh)
     }
 
     impl From<sqlx::Error> for AppError {

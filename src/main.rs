@@ -14,6 +14,9 @@ async fn main() {
     {
         fail(&format!(".env could not be read: {e}"));
     }
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        healthcheck().await;
+    }
     init_tracing();
 
     let config = Config::from_env().unwrap_or_else(|e| fail(&format!("configuration: {e}")));
@@ -92,15 +95,57 @@ fn return_large_allocations_to_the_os() {
     }
 }
 
+/// `LOG_FORMAT`: `text` (the default) or `json` (one object per line, with the
+/// request id in its span). Anything else stops start-up.
 #[cfg(feature = "ssr")]
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,fred=warn,tower_sessions=warn"));
-    tracing_subscriber::fmt()
+    let format = std::env::var("LOG_FORMAT").unwrap_or_default();
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format.trim() {
+        "" | "text" => builder.init(),
+        "json" => builder.json().with_current_span(true).init(),
+        other => fail(&format!(
+            "configuration: LOG_FORMAT: must be text or json (got {other:?})"
+        )),
+    }
+}
+
+/// `mailmerger healthcheck`: asks this instance's `/healthz` (on
+/// `LEPTOS_SITE_ADDR`, or loopback when it listens on every address) and exits
+/// 0 when it answers 200, 1 otherwise. A container's HEALTHCHECK needs no curl.
+#[cfg(feature = "ssr")]
+async fn healthcheck() -> ! {
+    let addr = std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let addr: std::net::SocketAddr = addr
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| fail(&format!("LEPTOS_SITE_ADDR: not an address ({addr:?})")));
+    let host = if addr.ip().is_unspecified() {
+        match addr {
+            std::net::SocketAddr::V4(_) => "127.0.0.1".to_string(),
+            std::net::SocketAddr::V6(_) => "[::1]".to_string(),
+        }
+    } else {
+        match addr {
+            std::net::SocketAddr::V4(a) => a.ip().to_string(),
+            std::net::SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        }
+    };
+    let url = format!("http://{host}:{}/healthz", addr.port());
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .unwrap_or_else(|e| fail(&format!("healthcheck: {e}")));
+    match client.get(&url).send().await {
+        Ok(res) if res.status().is_success() => std::process::exit(0),
+        Ok(res) => fail(&format!("healthcheck: {url} answered {}", res.status())),
+        Err(e) => fail(&format!("healthcheck: {url} did not answer ({e})")),
+    }
 }
 
 /// One clear line and a non-zero exit: no panic, no stack trace.

@@ -5,6 +5,7 @@ pub mod client_ip;
 mod headers;
 mod health;
 mod login_gate;
+pub mod request_id;
 mod same_origin;
 pub mod startup;
 mod unavailable;
@@ -56,7 +57,12 @@ pub fn router(state: AppState) -> Router {
     let trace = TraceLayer::new_for_http()
         // The path only: query strings can carry OAuth codes and other secrets.
         .make_span_with(|req: &axum::http::Request<_>| {
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            let id = req
+                .headers()
+                .get(request_id::HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
         })
         .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG));
 
@@ -89,6 +95,11 @@ pub fn router(state: AppState) -> Router {
             headers::security_headers,
         ))
         .layer(trace)
+        // Outermost, so the log span and every error carry the id.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_id::request_id,
+        ))
         .with_state(state)
 }
 

@@ -67,12 +67,82 @@ async fn a_database_error_answers_with_a_reference_and_no_sql(pool: PgPool) {
         .login(&app.client, "ada@example.com", "whatever pw")
         .await;
     assert_eq!(res.status(), 500);
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_string();
     let body = res.text().await.unwrap();
     assert!(
         body.starts_with("{\"Internal\":{\"reference\":\""),
         "{body}"
     );
+    // The reference is the request's id, so it finds that request's log lines.
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["Internal"]["reference"], request_id.as_str());
     for leak in ["password_hash", "SELECT", "column", "users"] {
         assert!(!body.contains(leak), "error body leaks {leak:?}: {body}");
     }
+}
+
+#[sqlx::test]
+async fn request_ids_are_ours_unless_a_trusted_proxy_sent_one(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let res = reqwest::Client::new()
+        .get(app.url("/healthz"))
+        .header("x-request-id", "from-the-client")
+        .send()
+        .await
+        .unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap();
+    assert_ne!(id, "from-the-client");
+    assert_eq!(id.len(), 12);
+
+    let behind = crate::helpers::spawn_app_with(
+        app.pool.clone(),
+        crate::helpers::Options {
+            vars: vec![("TRUSTED_PROXY_HOPS", "1".into())],
+            ..Default::default()
+        },
+    )
+    .await;
+    let res = reqwest::Client::new()
+        .get(behind.url("/healthz"))
+        .header("x-request-id", "lb-7f3a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "lb-7f3a");
+}
+
+#[sqlx::test]
+async fn the_healthcheck_subcommand_asks_healthz(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let run = |addr: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mailmerger"))
+            .arg("healthcheck")
+            .env("LEPTOS_SITE_ADDR", addr)
+            .output()
+            .unwrap()
+    };
+    let ok = tokio::task::spawn_blocking({
+        let addr = addr.clone();
+        move || run(&addr)
+    })
+    .await
+    .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // Nothing listens on port 1.
+    let down = tokio::task::spawn_blocking(move || run("127.0.0.1:1"))
+        .await
+        .unwrap();
+    assert_eq!(down.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&down.stderr);
+    assert!(
+        message.starts_with(
+            "mailmerger: error: healthcheck: http://127.0.0.1:1/healthz did not answer"
+        ),
+        "{message}"
+    );
 }
