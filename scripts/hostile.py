@@ -71,9 +71,17 @@ class Watch:
                 f" ({len(self.lat)} probes, {self.errors} failed); peak RSS {self.peak / 1024:.1f} MB")
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Uploads answer with a redirect whose target is the result: keep it."""
+
+    def redirect_request(self, *a, **k):
+        return None
+
+
 def client():
     jar = http.cookiejar.CookieJar()
-    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    return opener
 
 
 def call(opener, path, fields, forwarded=None, timeout=120):
@@ -99,12 +107,6 @@ def multipart(opener, path, name, filename, content):
     req.add_header("Origin", BASE)
     req.add_header("Accept", "text/html")
     req.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *a, **k):
-            return None
-
-    opener.add_handler(NoRedirect())
     try:
         with opener.open(req, timeout=120) as res:
             return res.status, res.headers.get("Location", "")

@@ -19,25 +19,30 @@ pub struct Batch<'a> {
     pub body_source: &'a str,
 }
 
-/// Inserts one message per ready row, in the caller's transaction.
+/// Inserts one message per ready row, in the caller's transaction, in one
+/// statement. The rows are taken, not copied: the caller bounds how many (and
+/// how large) it passes at once (`merging::queue`).
 #[tracing::instrument(skip_all, fields(user_id = %batch.user_id, rows = rows.len()))]
 pub async fn insert_batch(
     tx: &mut Transaction<'_, Postgres>,
     batch: &Batch<'_>,
-    rows: &[ReadyRow],
+    rows: Vec<ReadyRow>,
 ) -> Result<Vec<Uuid>, AppError> {
     let mut inserted = Vec::with_capacity(rows.len());
-    // Bounded chunks keep each statement's parameters small.
-    for chunk in rows.chunks(2_000) {
-        let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
-        let to: Vec<String> = chunk.iter().map(|r| r.to.as_str().to_string()).collect();
-        let subjects: Vec<String> = chunk.iter().map(|r| r.message.subject.clone()).collect();
-        let html: Vec<String> = chunk.iter().map(|r| r.message.html.clone()).collect();
-        let text: Vec<String> = chunk.iter().map(|r| r.message.text.clone()).collect();
-        let values: Vec<serde_json::Value> = chunk
-            .iter()
-            .map(|r| serde_json::to_value(&r.values).unwrap_or_default())
-            .collect();
+    {
+        let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::now_v7()).collect();
+        let mut to = Vec::with_capacity(rows.len());
+        let mut subjects = Vec::with_capacity(rows.len());
+        let mut html = Vec::with_capacity(rows.len());
+        let mut text = Vec::with_capacity(rows.len());
+        let mut values = Vec::with_capacity(rows.len());
+        for r in rows {
+            to.push(r.to.as_str().to_string());
+            values.push(serde_json::to_value(&r.values).unwrap_or_default());
+            subjects.push(r.message.subject);
+            html.push(r.message.html);
+            text.push(r.message.text);
+        }
         let result = sqlx::query!(
             "INSERT INTO emails (id, user_id, template_id, import_id, to_addrs, cc_addrs, bcc_addrs,
                                  subject, body_html, body_text, send_at, subject_source, body_source,
