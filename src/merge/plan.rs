@@ -120,7 +120,7 @@ fn check(
             "{to} appears more than once; it is kept once, at its first row."
         ));
     }
-    let message = template.render(&row.values).map_err(|e| match e {
+    let message = template.render_pairs(row.values()).map_err(|e| match e {
         RenderError::Missing { key } => {
             format!("No value for {{{{ {key} }}}}, and it has no default.")
         }
@@ -138,11 +138,7 @@ fn check(
         line: row.line,
         to,
         message,
-        values: row
-            .values
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
+        values: row.to_map(),
         attachment,
     })
 }

@@ -168,10 +168,18 @@ impl MessageTemplate {
         &self,
         values: &BTreeMap<K, String>,
     ) -> Result<Rendered, RenderError> {
+        self.render_pairs(values.iter().map(|(k, v)| (k.as_ref(), v.as_str())))
+    }
+
+    /// `render` from (key, value) pairs, such as a CSV row's cells.
+    pub fn render_pairs<'v>(
+        &self,
+        values: impl IntoIterator<Item = (&'v str, &'v str)>,
+    ) -> Result<Rendered, RenderError> {
         let context: BTreeMap<&str, Value> = values
-            .iter()
+            .into_iter()
             .filter(|(_, v)| !v.trim().is_empty())
-            .map(|(k, v)| (k.as_ref(), Value::from(v.as_str())))
+            .map(|(k, v)| (k, Value::from(v)))
             .collect();
         let one = |part: Part| -> Result<String, RenderError> {
             let template = self

@@ -34,7 +34,7 @@ async fn compiled(user_id: Uuid, template_id: Uuid) -> Result<MessageTemplate, A
 /// Rows rendered and inserted at a time when a merge is queued: at most this
 /// many, and about this many bytes of message bodies at most (10,000 rows of a
 /// 100 KB body are 2 GB; a chunk of them is a few MB).
-const QUEUE_CHUNK: usize = 500;
+const QUEUE_CHUNK: usize = 2_000;
 const QUEUE_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 fn table_of(csv: &str) -> Result<Table, AppError> {
