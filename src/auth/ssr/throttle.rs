@@ -9,6 +9,7 @@
 use crate::error::AppError;
 use crate::limits;
 use crate::state::AppState;
+use fred::prelude::KeysInterface;
 use sha2::{Digest, Sha256};
 
 pub struct LoginThrottle<'a> {
@@ -55,7 +56,7 @@ impl<'a> LoginThrottle<'a> {
     /// The password was right: the address starts afresh, and the IP's count
     /// keeps only its failures.
     pub async fn succeeded(&self) -> Result<(), AppError> {
-        let _: i64 = fred::prelude::KeysInterface::del(&self.state.redis, &self.email_key).await?;
+        let _: i64 = self.state.redis.del(&self.email_key).await?;
         if let Some(ip_key) = &self.ip_key {
             limits::uncount(&self.state.redis, ip_key).await?;
         }

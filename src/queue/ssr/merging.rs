@@ -61,6 +61,20 @@ fn by_name(files: &[FileView]) -> HashMap<String, (Uuid, String, u64)> {
         .collect()
 }
 
+/// How a plan checks the column naming each row's file, when there is one.
+fn attaching<'a>(
+    column: Option<&'a str>,
+    files: &'a HashMap<String, (Uuid, String, u64)>,
+    shared_bytes: u64,
+) -> Option<Attaching<'a>> {
+    column.map(|column| Attaching {
+        column,
+        files,
+        shared_bytes,
+        max_bytes: MESSAGE_ATTACHMENTS_MAX_BYTES,
+    })
+}
+
 fn attachment_column(table: &Table, chosen: Option<String>) -> Option<String> {
     match chosen {
         Some(c) => Some(c).filter(|c| table.columns.contains(c)),
@@ -150,12 +164,7 @@ pub async fn report(
     let summary = state
         .rendering
         .run(move || {
-            let attaching = attachment_column.as_deref().map(|c| Attaching {
-                column: c,
-                files: &named,
-                shared_bytes,
-                max_bytes: MESSAGE_ATTACHMENTS_MAX_BYTES,
-            });
+            let attaching = attaching(attachment_column.as_deref(), &named, shared_bytes);
             let mut summary = Summary::default();
             each_row(&table, &template, &column, attaching.as_ref(), |row| {
                 match row {
@@ -289,20 +298,16 @@ pub async fn queue(
         tracing::info!(%user_id, %import_id, queued = earlier.queued, "repeated submit: nothing more queued");
         return Ok(earlier.queued as u64);
     }
-    // Rows are rendered off the async threads and inserted QUEUE_CHUNK at a time
-    // as they come, all in one transaction: everything queues or nothing does,
-    // and at most two chunks of rendered messages are in memory.
+    // Rows are rendered off the async threads and inserted a chunk at a time
+    // (QUEUE_CHUNK rows or QUEUE_CHUNK_BYTES) as they come, all in one
+    // transaction: everything queues or nothing does, and only the chunk being
+    // rendered, the one waiting and the one being inserted are in memory.
     let (chunks, mut incoming) = tokio::sync::mpsc::channel::<Vec<ReadyRow>>(1);
     let rendering = state.rendering.clone();
     let renderer = tokio::spawn(async move {
         rendering
             .run(move || {
-                let attaching = attaching_column.as_deref().map(|c| Attaching {
-                    column: c,
-                    files: &named,
-                    shared_bytes,
-                    max_bytes: MESSAGE_ATTACHMENTS_MAX_BYTES,
-                });
+                let attaching = attaching(attaching_column.as_deref(), &named, shared_bytes);
                 let mut bad = 0usize;
                 let mut chunk = Vec::with_capacity(QUEUE_CHUNK);
                 let mut bytes = 0usize;

@@ -28,50 +28,46 @@ pub async fn insert_batch(
     batch: &Batch<'_>,
     rows: Vec<ReadyRow>,
 ) -> Result<Vec<Uuid>, AppError> {
-    let mut inserted = Vec::with_capacity(rows.len());
-    {
-        let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::now_v7()).collect();
-        let mut to = Vec::with_capacity(rows.len());
-        let mut subjects = Vec::with_capacity(rows.len());
-        let mut html = Vec::with_capacity(rows.len());
-        let mut text = Vec::with_capacity(rows.len());
-        let mut values = Vec::with_capacity(rows.len());
-        for r in rows {
-            to.push(r.to.as_str().to_string());
-            values.push(serde_json::to_value(&r.values).unwrap_or_default());
-            subjects.push(r.message.subject);
-            html.push(r.message.html);
-            text.push(r.message.text);
-        }
-        let result = sqlx::query!(
-            "INSERT INTO emails (id, user_id, template_id, import_id, to_addrs, cc_addrs, bcc_addrs,
+    let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::now_v7()).collect();
+    let mut to = Vec::with_capacity(rows.len());
+    let mut subjects = Vec::with_capacity(rows.len());
+    let mut html = Vec::with_capacity(rows.len());
+    let mut text = Vec::with_capacity(rows.len());
+    let mut values = Vec::with_capacity(rows.len());
+    for r in rows {
+        to.push(r.to.as_str().to_string());
+        values.push(serde_json::to_value(&r.values).unwrap_or_default());
+        subjects.push(r.message.subject);
+        html.push(r.message.html);
+        text.push(r.message.text);
+    }
+    let result = sqlx::query!(
+        "INSERT INTO emails (id, user_id, template_id, import_id, to_addrs, cc_addrs, bcc_addrs,
                                  subject, body_html, body_text, send_at, subject_source, body_source,
                                  merge_values)
              SELECT u.id, $1, $2, $3, ARRAY[u.to_addr], $4, $5, u.subject, u.html, u.text, $6, $12, $13,
                     u.merge_values
              FROM UNNEST($7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[], $14::jsonb[])
                   AS u(id, to_addr, subject, html, text, merge_values)",
-            batch.user_id,
-            batch.template_id,
-            batch.import_id,
-            batch.cc,
-            batch.bcc,
-            batch.send_at,
-            &ids,
-            &to,
-            &subjects,
-            &html,
-            &text,
-            batch.subject_source,
-            batch.body_source,
-            &values,
-        )
-        .execute(&mut **tx)
-        .await?;
-        debug_assert_eq!(result.rows_affected(), ids.len() as u64);
-        inserted.extend(ids);
-    }
-    Ok(inserted)
+        batch.user_id,
+        batch.template_id,
+        batch.import_id,
+        batch.cc,
+        batch.bcc,
+        batch.send_at,
+        &ids,
+        &to,
+        &subjects,
+        &html,
+        &text,
+        batch.subject_source,
+        batch.body_source,
+        &values,
+    )
+    .execute(&mut **tx)
+    .await?;
+    debug_assert_eq!(result.rows_affected(), ids.len() as u64);
+    Ok(ids)
 }
 
 pub struct QueuedRow {
