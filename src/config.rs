@@ -94,10 +94,50 @@ pub struct DeliveryConfig {
     pub max_attempts: i32,
     /// Pace each account (Gmail's per-user quota, the user's gap between sends).
     pub pacing: bool,
-    /// Sends per minute per account when pacing (Gmail allows about 150).
+    /// Gmail API quota units per user per minute (`GMAIL_USER_UNITS_PER_MINUTE`):
+    /// the budget that sending (100 units a message) and, later, reading replies share.
+    pub gmail_units_per_minute: u64,
+    /// Sends per minute per account when pacing: 90 % of the units, at 100 units a
+    /// send (54 for the default 6,000), or `GMAIL_SENDS_PER_MINUTE` as given.
     pub sends_per_minute: u64,
     /// How long a claim owns its rows; longer than any send can take.
     pub lease: Duration,
+    /// After SIGTERM: how long sends already in flight may take before they are
+    /// recorded as `uncertain` and the process exits (`SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace: Duration,
+}
+
+/// What one `messages.send` costs in Gmail API quota units.
+pub const GMAIL_SEND_UNITS: u64 = 100;
+
+/// The share of the per-user quota we plan to use: the rest absorbs clock skew and
+/// the spread of one burst's sends.
+pub const GMAIL_QUOTA_HEADROOM_PERCENT: u64 = 10;
+
+/// The pace from `GMAIL_USER_UNITS_PER_MINUTE` (default 6,000: Google Cloud projects
+/// created from May 2026) or its alias `GMAIL_SENDS_PER_MINUTE`; not both.
+fn gmail_pace(get: &impl Fn(&str) -> Option<String>) -> Result<(u64, u64), ConfigError> {
+    let units = get("GMAIL_USER_UNITS_PER_MINUTE");
+    let sends = get("GMAIL_SENDS_PER_MINUTE");
+    if units.is_some() && sends.is_some() {
+        return Err(bad(
+            "GMAIL_SENDS_PER_MINUTE",
+            "set GMAIL_USER_UNITS_PER_MINUTE or GMAIL_SENDS_PER_MINUTE, not both",
+        ));
+    }
+    if sends.is_some() {
+        let per_minute = number(get, "GMAIL_SENDS_PER_MINUTE", 1)?;
+        return Ok((per_minute * GMAIL_SEND_UNITS, per_minute));
+    }
+    let units = number(get, "GMAIL_USER_UNITS_PER_MINUTE", 6_000)?;
+    let per_minute = units * (100 - GMAIL_QUOTA_HEADROOM_PERCENT) / 100 / GMAIL_SEND_UNITS;
+    if per_minute == 0 {
+        return Err(bad(
+            "GMAIL_USER_UNITS_PER_MINUTE",
+            "must allow at least one send a minute (112 units or more: a send costs 100, and 10 % is kept back)",
+        ));
+    }
+    Ok((units, per_minute))
 }
 
 /// How a message leaves: chosen once from the configuration.
@@ -311,14 +351,18 @@ impl Config {
                 lease
             }
         };
+        let (gmail_units_per_minute, sends_per_minute) = gmail_pace(&get)?;
+        let shutdown_grace = Duration::from_secs(number(&get, "SHUTDOWN_GRACE_SECS", 8)?.min(3600));
         let delivery = DeliveryConfig {
             enabled: boolean(&get, "DELIVERY_LOOP", true)?,
             workers: number(&get, "DELIVERY_WORKERS", 2)? as usize,
             batch_size: number(&get, "DELIVERY_BATCH_SIZE", 50)? as i64,
             max_attempts: number(&get, "DELIVERY_MAX_ATTEMPTS", 8)?.min(1000) as i32,
             pacing: boolean(&get, "DELIVERY_PACING", true)?,
-            sends_per_minute: number(&get, "GMAIL_SENDS_PER_MINUTE", 150)?,
+            gmail_units_per_minute,
+            sends_per_minute,
             lease,
+            shutdown_grace,
         };
 
         let storage = storage(&get, &data_dir, http_timeout)?;
@@ -588,6 +632,40 @@ mod tests {
         map.entry("DATA_DIR".into())
             .or_insert(dir.display().to_string());
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn gmail_pace_comes_from_the_per_user_unit_budget() {
+        // 6,000 units (projects from May 2026), 10 % kept back, 100 units a send.
+        let d = config(&[]).unwrap().delivery;
+        assert_eq!((d.gmail_units_per_minute, d.sends_per_minute), (6_000, 54));
+        let d = config(&[("GMAIL_USER_UNITS_PER_MINUTE", "15000")])
+            .unwrap()
+            .delivery;
+        assert_eq!(d.sends_per_minute, 135);
+        // The old setting still works, taken as it is.
+        let d = config(&[("GMAIL_SENDS_PER_MINUTE", "150")])
+            .unwrap()
+            .delivery;
+        assert_eq!(
+            (d.gmail_units_per_minute, d.sends_per_minute),
+            (15_000, 150)
+        );
+        let e = config(&[
+            ("GMAIL_SENDS_PER_MINUTE", "150"),
+            ("GMAIL_USER_UNITS_PER_MINUTE", "6000"),
+        ])
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("not both"), "{e}");
+        let e = config(&[("GMAIL_USER_UNITS_PER_MINUTE", "100")])
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("at least one send a minute"), "{e}");
+        assert_eq!(
+            config(&[]).unwrap().delivery.shutdown_grace,
+            Duration::from_secs(8)
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub mod fake_google;
 #[cfg(feature = "ssr")]
 pub mod limits;
 #[cfg(feature = "ssr")]
+pub mod metrics;
+#[cfg(feature = "ssr")]
 pub mod redis;
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -36,17 +36,19 @@ async fn main() {
     let state = server::startup::build_state(config, leptos_options)
         .await
         .unwrap_or_else(|e| fail(&e));
-    let (stop_delivery, delivery_stopped) = tokio::sync::watch::channel(false);
-    let lease = state.config.delivery.lease;
+    // SIGTERM (or Ctrl-C) turns `stop` true: delivery stops claiming at once and
+    // hands back what it has not started; HTTP stops accepting and drains.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let grace = state.config.delivery.shutdown_grace;
     let loops = if state.config.delivery.enabled {
-        mailmerger::delivery::spawn(state.clone(), delivery_stopped)
+        mailmerger::delivery::spawn(state.clone(), stopping.clone())
             .unwrap_or_else(|e| fail(&format!("delivery: {e}")))
     } else {
         tracing::warn!("DELIVERY_LOOP is off: this instance queues mail but does not send it");
         Vec::new()
     };
-    // Housekeeping (storage deletions, expired imports) runs wherever the server does.
-    let sweeper = server::upkeep::spawn(state.clone(), stop_delivery.subscribe());
+    // Housekeeping (storage deletions, expired imports, metrics) runs wherever the server does.
+    let sweeper = server::upkeep::spawn(state.clone(), stopping.clone());
     {
         let storage = state.storage.clone();
         tokio::spawn(async move {
@@ -66,17 +68,39 @@ async fn main() {
         .await
         .unwrap_or_else(|e| fail(&format!("cannot listen on {addr} (LEPTOS_SITE_ADDR): {e}")));
     tracing::info!("MailMerger is listening on http://{addr} (public URL {base_url})");
-    if let Err(e) = server::serve(listener, app, server::shutdown_signal()).await {
-        fail(&format!("server error: {e}"));
+    let signalled = {
+        let stop = stop.clone();
+        async move {
+            server::shutdown_signal().await;
+            let _ = stop.send(true);
+        }
+    };
+    let mut serving = tokio::spawn(server::serve(listener, app, signalled));
+    let mut stopped = stopping.clone();
+    tokio::select! {
+        result = &mut serving => match result {
+            Ok(Err(e)) => fail(&format!("server error: {e}")),
+            _ => fail("the server stopped unexpectedly"),
+        },
+        _ = stopped.wait_for(|s| *s) => {}
     }
-    // Stop claiming, let the batches in hand finish and record their results.
-    let _ = stop_delivery.send(true);
-    let _ = sweeper.await;
-    let finishing = futures::future::join_all(loops);
-    if tokio::time::timeout(lease, finishing).await.is_err() {
+    // Everything below shares one deadline, inside `docker stop`'s 10 s: sends in
+    // flight get `grace`, then the rest is recorded and the process exits.
+    let deadline = tokio::time::Instant::now() + grace + std::time::Duration::from_secs(1);
+    if tokio::time::timeout_at(deadline, futures::future::join_all(loops))
+        .await
+        .is_err()
+    {
         tracing::warn!(
             "delivery did not finish in time; unfinished rows become uncertain when their lease ends"
         );
+    }
+    let _ = tokio::time::timeout_at(deadline, sweeper).await;
+    if tokio::time::timeout_at(deadline, &mut serving)
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still open at the deadline were cut off");
     }
     tracing::info!("stopped");
 }

@@ -28,6 +28,8 @@ pub struct AppState {
     pub hashing: Arc<CpuPool>,
     /// Rendering every row of a merge, off the async threads.
     pub rendering: Arc<CpuPool>,
+    /// This app's own metrics recorder (`/metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -73,6 +75,7 @@ impl AppState {
             storage,
             hashing: Arc::new(hashing),
             rendering: Arc::new(rendering),
+            metrics: Arc::new(crate::metrics::Metrics::new()),
             keys: RedisKeys::new(config.redis_key_prefix.clone()),
             cipher: TokenCipher::new(&config.secret_key),
             google,

@@ -2,7 +2,8 @@
 //!
 //! FAKE_GOOGLE_ADDR (default 127.0.0.1:3900), FAKE_GOOGLE_CLIENT_ID and
 //! FAKE_GOOGLE_CLIENT_SECRET (what the app must present), FAKE_GOOGLE_DISCARD=1 to
-//! count sends without keeping them (benchmarks).
+//! count sends without keeping them (benchmarks), FAKE_GOOGLE_USER_UNITS_PER_MINUTE
+//! to refuse sends over Gmail's per-user quota with 429.
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
@@ -15,6 +16,8 @@ async fn main() {
         &var("FAKE_GOOGLE_CLIENT_SECRET", "test-secret"),
     );
     fake.set_discard(var("FAKE_GOOGLE_DISCARD", "0") == "1");
+    // Refuse sends over Gmail's per-user quota, as Google does (off by default).
+    fake.set_user_quota(var("FAKE_GOOGLE_USER_UNITS_PER_MINUTE", "").parse().ok());
     let listener = match tokio::net::TcpListener::bind(&addr).await {
         Ok(l) => l,
         Err(e) => {

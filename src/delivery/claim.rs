@@ -44,26 +44,28 @@ impl Claimed {
 
 /// How many of a user's due messages one claim may take, and when their next
 /// slot opens, so that each account stays under Gmail's per-user quota and keeps
-/// the user's gap between sends.
+/// the user's gap between sends (docs/delivery.md, "Pacing").
+///
+/// Bursts of `b` at least `60 s / floor(p / b)` apart: any 60-second window then
+/// holds at most `floor(p / b)` bursts, so at most `p` sends however the window
+/// falls, with every instance claiming from the same `pace_next_at`.
 fn pace(config: &DeliveryConfig, gap_seconds: i32, now: OffsetDateTime) -> (i64, OffsetDateTime) {
     if !config.pacing {
         return (config.batch_size, now);
     }
-    let interval_ms = (60_000 / config.sends_per_minute.max(1)) as i64;
+    let per_minute = config.sends_per_minute.max(1) as i64;
+    let spacing_ms = |burst: i64| 60_000 / (per_minute / burst).max(1) + 1;
     if gap_seconds > 0 {
         // One at a time, a random gap of 50–150 % of the setting apart.
         let gap_ms = (gap_seconds as f64 * 1000.0 * (0.5 + rand::random::<f64>())) as i64;
         (
             1,
-            now + time::Duration::milliseconds(gap_ms.max(interval_ms)),
+            now + time::Duration::milliseconds(gap_ms.max(spacing_ms(1))),
         )
     } else {
-        // Small bursts, spaced so the average stays under the quota.
-        let burst = 10.min(config.batch_size);
-        (
-            burst,
-            now + time::Duration::milliseconds(interval_ms * burst),
-        )
+        // Small bursts (a sixth of the pace, at most 10), evenly spaced.
+        let burst = (per_minute / 6).clamp(1, 10).min(config.batch_size.max(1));
+        (burst, now + time::Duration::milliseconds(spacing_ms(burst)))
     }
 }
 
@@ -349,32 +351,53 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn config(pacing: bool) -> DeliveryConfig {
+    fn config(pacing: bool, sends_per_minute: u64) -> DeliveryConfig {
         DeliveryConfig {
             enabled: true,
             workers: 1,
             batch_size: 50,
             max_attempts: 8,
             pacing,
-            sends_per_minute: 150,
+            gmail_units_per_minute: sends_per_minute * 100,
+            sends_per_minute,
             lease: Duration::from_secs(150),
+            shutdown_grace: Duration::from_secs(8),
         }
+    }
+
+    /// The most sends any 60-second window can hold when every claim takes its
+    /// whole burst the moment its slot opens.
+    fn worst_minute(n: i64, spacing: time::Duration) -> i64 {
+        n * (60_000 / spacing.whole_milliseconds() as i64 + 1)
     }
 
     #[test]
     fn pacing_keeps_each_account_under_gmail_s_quota_and_the_user_s_gap() {
         let now = OffsetDateTime::now_utc();
-        // No gap: bursts of 10, then the slot moves by 10 × 0.4 s (150 a minute).
-        let (n, next) = pace(&config(true), 0, now);
-        assert_eq!((n, next - now), (10, time::Duration::seconds(4)));
+        // 54 a minute (6,000 units less 10 %): bursts of 9, 10 s apart.
+        let (n, next) = pace(&config(true, 54), 0, now);
+        assert_eq!((n, next - now), (9, time::Duration::milliseconds(10_001)));
+        for per_minute in [1, 2, 5, 9, 10, 54, 59, 60, 135, 150, 1000] {
+            let (n, next) = pace(&config(true, per_minute), 0, now);
+            let worst = worst_minute(n, next - now);
+            assert!(
+                worst <= per_minute as i64,
+                "{per_minute}/min: {worst} in a minute"
+            );
+            // And not far below it.
+            assert!(
+                worst * 10 >= per_minute as i64 * 6,
+                "{per_minute}/min: only {worst}"
+            );
+        }
         // A 60 s gap: one at a time, 30–90 s apart.
         for _ in 0..50 {
-            let (n, next) = pace(&config(true), 60, now);
+            let (n, next) = pace(&config(true, 54), 60, now);
             let gap = (next - now).whole_seconds();
             assert_eq!(n, 1);
             assert!((30..=90).contains(&gap), "{gap}");
         }
         // Pacing off: a whole batch, no wait.
-        assert_eq!(pace(&config(false), 60, now), (50, now));
+        assert_eq!(pace(&config(false, 54), 60, now), (50, now));
     }
 }

@@ -9,7 +9,6 @@
 
 pub mod backoff;
 mod claim;
-pub mod metrics;
 pub mod mime;
 pub mod transport;
 
@@ -21,9 +20,9 @@ use crate::state::AppState;
 use crate::storage::StorageError;
 use futures::StreamExt;
 use secrecy::SecretString;
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -31,6 +30,9 @@ use transport::{GmailTransport, OutboxTransport, Outcome, SmtpTransport, Transpo
 use uuid::Uuid;
 
 pub use claim::Claimed;
+
+/// Why a message still at Gmail when the instance stopped is `uncertain`.
+const STOPPED_MID_SEND: &str = "MailMerger was stopped while Gmail was answering, so this message may have been sent. Check your Gmail Sent folder, then send it again or mark it as sent.";
 
 /// The longest a loop sleeps without looking: `PgListener` loses notifications
 /// while it reconnects.
@@ -45,6 +47,8 @@ pub struct StepReport {
     pub failed: usize,
     pub uncertain: usize,
     pub held: usize,
+    /// Put back unsent because this instance was stopping.
+    pub handed_back: usize,
 }
 
 #[derive(Clone)]
@@ -71,6 +75,39 @@ struct Done {
     next_attempt_at: Option<OffsetDateTime>,
     /// 1 when the attempt does not count (held for a disconnected account).
     refund: i32,
+    /// Put back unsent because the instance is stopping.
+    handed_back: bool,
+}
+
+impl Done {
+    /// Back to the queue as it was: not sent, the attempt not counted.
+    fn handed_back(id: Uuid) -> Done {
+        Done {
+            id,
+            status: "queued",
+            error: None,
+            provider_id: None,
+            thread_id: None,
+            next_attempt_at: None,
+            refund: 1,
+            handed_back: true,
+        }
+    }
+}
+
+/// Whether the instance is stopping: `true` once SIGTERM arrived. The loops then
+/// claim nothing more, hand back what they have not started to send, and give
+/// sends already in flight `SHUTDOWN_GRACE_SECS` (docs/delivery.md, "Stopping").
+pub type Stop = watch::Receiver<bool>;
+
+/// Resolves `grace` after `stop` turns true; never, if it never does.
+async fn stop_deadline(mut stop: Stop, grace: Duration) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+    tokio::time::sleep(grace).await;
 }
 
 impl Deliverer {
@@ -118,16 +155,31 @@ impl Deliverer {
     pub async fn expire_leases(&self) -> Result<u64, sqlx::Error> {
         let n = claim::expire_leases(&self.state.pool).await?;
         if n > 0 {
-            metrics::add(&metrics::UNCERTAIN, n);
+            self.state
+                .metrics
+                .messages(crate::metrics::Outcome::Uncertain, n);
             tracing::warn!(count = n, "leases expired: messages marked uncertain");
         }
         Ok(n)
     }
 
-    /// One claim, its sends and their results. Tests call this directly.
-    #[tracing::instrument(skip_all, fields(claimed))]
+    /// One claim, its sends and their results, never interrupted. Tests call this
+    /// directly.
     pub async fn run_once(&self) -> Result<StepReport, sqlx::Error> {
+        let (_running, stop) = watch::channel(false);
+        self.step(&stop).await
+    }
+
+    /// One claim, its sends and their results. Once `stop` turns true, messages
+    /// not yet handed to the transport go back to the queue, and those still at
+    /// the transport when the grace period ends are recorded as `uncertain`.
+    #[tracing::instrument(skip_all, fields(claimed))]
+    pub async fn step(&self, stop: &Stop) -> Result<StepReport, sqlx::Error> {
+        if *stop.borrow() {
+            return Ok(StepReport::default());
+        }
         let lease_id = Uuid::now_v7();
+        let started = Instant::now();
         let claimed = claim::claim(
             &self.state.pool,
             &self.state.config.delivery,
@@ -136,6 +188,10 @@ impl Deliverer {
             lease_id,
         )
         .await?;
+        self.state
+            .metrics
+            .claim_seconds
+            .record(started.elapsed().as_secs_f64());
         let mut report = StepReport {
             claimed: claimed.len(),
             ..Default::default()
@@ -163,35 +219,84 @@ impl Deliverer {
                 }
             };
         let concurrency = claimed.len().max(1);
-        let done: Vec<Done> = futures::stream::iter(claimed)
+        let mut pending: HashSet<Uuid> = claimed.iter().map(|r| r.id).collect();
+        // The rows whose send has started: at the deadline these may have gone.
+        let at_transport: Mutex<HashSet<Uuid>> = Mutex::default();
+        let mut done: Vec<Done> = Vec::with_capacity(claimed.len());
+        let mut sends = futures::stream::iter(claimed)
             .map(|row| {
                 let token = tokens.get(&row.user_id).cloned();
                 let files = match attachments.as_mut() {
                     Some(map) => Ok(map.remove(&row.id).unwrap_or_default()),
                     None => Err(()),
                 };
-                async move { self.deliver(row, token, files).await }
+                let at_transport = &at_transport;
+                async move { self.deliver(row, token, files, stop, at_transport).await }
             })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
+            .buffer_unordered(concurrency);
+        let deadline = stop_deadline(stop.clone(), self.state.config.delivery.shutdown_grace);
+        tokio::pin!(deadline);
+        let cut_short = loop {
+            tokio::select! {
+                next = sends.next() => match next {
+                    Some(d) => {
+                        pending.remove(&d.id);
+                        done.push(d);
+                    }
+                    None => break false,
+                },
+                () = &mut deadline => break true,
+            }
+        };
+        // Cancels the sends still waiting for an answer.
+        drop(sends);
+        if cut_short {
+            let started = at_transport.into_inner().unwrap_or_else(|p| p.into_inner());
+            for id in pending {
+                done.push(if started.contains(&id) {
+                    Done {
+                        id,
+                        status: "uncertain",
+                        error: Some(STOPPED_MID_SEND.into()),
+                        provider_id: None,
+                        thread_id: None,
+                        next_attempt_at: None,
+                        refund: 0,
+                        handed_back: false,
+                    }
+                } else {
+                    Done::handed_back(id)
+                });
+            }
+            tracing::warn!(
+                "stopping: sends still in flight at the deadline were recorded as uncertain"
+            );
+        }
 
         for d in &done {
             match d.status {
                 "sent" => report.sent += 1,
                 "failed" => report.failed += 1,
                 "uncertain" => report.uncertain += 1,
+                _ if d.handed_back => report.handed_back += 1,
                 _ if d.refund > 0 => report.held += 1,
                 _ => report.retried += 1,
             }
         }
-        metrics::add(&metrics::SENT, report.sent as u64);
-        metrics::add(&metrics::FAILED, report.failed as u64);
-        metrics::add(&metrics::UNCERTAIN, report.uncertain as u64);
-        metrics::add(&metrics::RETRIED, report.retried as u64);
-        metrics::add(&metrics::HELD, report.held as u64);
+        self.count(&report);
         claim::record(&self.state.pool, lease_id, &done).await?;
         Ok(report)
+    }
+
+    fn count(&self, r: &StepReport) {
+        use crate::metrics::Outcome;
+        let m = &self.state.metrics;
+        m.messages(Outcome::Sent, r.sent as u64);
+        m.messages(Outcome::Failed, r.failed as u64);
+        m.messages(Outcome::Retried, r.retried as u64);
+        m.messages(Outcome::Uncertain, r.uncertain as u64);
+        m.messages(Outcome::Held, r.held as u64);
+        m.messages(Outcome::HandedBack, r.handed_back as u64);
     }
 
     /// One access token per account in the batch (Gmail only).
@@ -233,7 +338,7 @@ impl Deliverer {
             accounts::access_token(&self.state, &self.state.cipher, google, user_id, rejected)
                 .await;
         if before && token.is_ok() {
-            metrics::add(&metrics::TOKEN_REFRESHES, 1);
+            self.state.metrics.token_refreshes.increment(1);
         }
         token
     }
@@ -244,7 +349,12 @@ impl Deliverer {
         row: Claimed,
         token: Option<Result<SecretString, Arc<TokenError>>>,
         attachments: Result<Vec<Attachment>, ()>,
+        stop: &Stop,
+        at_transport: &Mutex<HashSet<Uuid>>,
     ) -> Done {
+        if *stop.borrow() {
+            return Done::handed_back(row.id);
+        }
         let kind = self.transport.kind();
         let Ok(attachments) = attachments else {
             return self.finish(
@@ -277,6 +387,7 @@ impl Deliverer {
                             OffsetDateTime::now_utc() + time::Duration::seconds(5),
                         ),
                         refund: 1,
+                        handed_back: false,
                     };
                 }
             }
@@ -296,14 +407,22 @@ impl Deliverer {
             Some(Ok(t)) => Some(t),
             Some(Err(e)) => return self.token_problem(&row, &e),
         };
-        let mut outcome = self.transport.send(&message, token.as_ref()).await;
+        // The last moment to hand the message back unsent.
+        if *stop.borrow() {
+            return Done::handed_back(row.id);
+        }
+        at_transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(row.id);
+        let mut outcome = self.send(&message, token.as_ref()).await;
         if outcome == Outcome::Unauthorized {
             // One refresh, one more try.
             token = match self.access_token(row.user_id, token.as_ref()).await {
                 Ok(t) => Some(t),
                 Err(e) => return self.token_problem(&row, &e),
             };
-            outcome = self.transport.send(&message, token.as_ref()).await;
+            outcome = self.send(&message, token.as_ref()).await;
             if outcome == Outcome::Unauthorized {
                 outcome = Outcome::Retry {
                     reason: "Gmail refused a freshly refreshed access token.".into(),
@@ -312,6 +431,16 @@ impl Deliverer {
             }
         }
         self.finish(&row, outcome)
+    }
+
+    async fn send(&self, message: &lettre::Message, token: Option<&SecretString>) -> Outcome {
+        let started = Instant::now();
+        let outcome = self.transport.send(message, token).await;
+        self.state
+            .metrics
+            .send_seconds
+            .record(started.elapsed().as_secs_f64());
+        outcome
     }
 
     /// Reads a message's files from storage, now that it is being sent. A file
@@ -378,6 +507,7 @@ impl Deliverer {
                 thread_id: None,
                 next_attempt_at: None,
                 refund: 1,
+                handed_back: false,
             },
             TokenError::Unavailable(why) => self.finish(
                 row,
@@ -398,6 +528,7 @@ impl Deliverer {
             thread_id: None,
             next_attempt_at: None,
             refund: 0,
+            handed_back: false,
         };
         match outcome {
             Outcome::Sent {
@@ -487,7 +618,7 @@ pub fn spawn(
                 {
                     tracing::warn!(error = %e, "lease sweep failed");
                 }
-                let wait = match d.run_once().await {
+                let wait = match d.step(&stop).await {
                     Ok(r) if r.claimed > 0 => continue,
                     Ok(_) => d.next_wake().await,
                     Err(e) => {

@@ -13,6 +13,8 @@ pub struct Received {
     /// `json` or `upload`.
     pub endpoint: &'static str,
     pub raw: Vec<u8>,
+    /// When it was accepted.
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,7 @@ impl Received {
             thread_id,
             endpoint,
             raw,
+            at: std::time::Instant::now(),
         }
     }
 

@@ -84,7 +84,16 @@ struct Inner {
     access_ttl: u64,
     /// Count sends but keep no copies (benchmarks).
     discard: bool,
+    /// Gmail's per-user quota, when enforced: units per sliding minute.
+    user_units_per_minute: Option<u64>,
+    /// Each account's accepted sends in the last minute, oldest first.
+    recent: HashMap<String, std::collections::VecDeque<Instant>>,
+    /// Sends refused for going over the per-user quota.
+    rate_limited: u64,
 }
+
+/// What a `messages.send` costs in quota units.
+const SEND_UNITS: u64 = 100;
 
 /// Answer the consent screen without showing it.
 #[derive(Clone, Deserialize)]
@@ -131,6 +140,17 @@ impl FakeGoogle {
 
     pub fn sends(&self) -> u64 {
         self.lock().sends
+    }
+
+    /// Enforce Gmail's per-user quota as Google does: a send that would take an
+    /// account over `units` in any 60 seconds is refused with 429 and not kept.
+    pub fn set_user_quota(&self, units: Option<u64>) {
+        self.lock().user_units_per_minute = units;
+    }
+
+    /// Sends refused by the per-user quota.
+    pub fn rate_limited(&self) -> u64 {
+        self.lock().rate_limited
     }
 
     pub fn token_requests(&self) -> u64 {
@@ -733,6 +753,32 @@ async fn accept(
         )
             .into_response();
     }
+    if let Some(units) = inner.user_units_per_minute {
+        let now = Instant::now();
+        let minute = Duration::from_secs(60);
+        let recent = inner.recent.entry(account.clone()).or_default();
+        while recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= minute)
+        {
+            recent.pop_front();
+        }
+        if (recent.len() as u64 + 1) * SEND_UNITS > units {
+            let retry = time::OffsetDateTime::now_utc() + time::Duration::seconds(60);
+            let retry = retry
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            inner.rate_limited += 1;
+            return api_error(
+                429,
+                &format!(
+                    "Too many requests: User-rate limit exceeded (Mail sending). Retry after {retry}"
+                ),
+                "rateLimitExceeded",
+            );
+        }
+        recent.push_back(now);
+    }
     inner.sends += 1;
     let id = format!("{:016x}", rand::random::<u64>());
     let thread = thread_id.unwrap_or_else(|| id.clone());
@@ -809,10 +855,16 @@ async fn control_reset(State(fake): State<FakeGoogle>) -> StatusCode {
     inner.delay = Duration::ZERO;
     inner.auto = None;
     inner.sends = 0;
+    inner.recent.clear();
+    inner.rate_limited = 0;
     StatusCode::NO_CONTENT
 }
 
 async fn stats(State(fake): State<FakeGoogle>) -> Response {
     let inner = fake.lock();
-    Json(json!({"sends": inner.sends, "token_requests": inner.token_requests})).into_response()
+    Json(
+        json!({"sends": inner.sends, "token_requests": inner.token_requests,
+                "rate_limited": inner.rate_limited}),
+    )
+    .into_response()
 }

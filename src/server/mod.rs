@@ -69,7 +69,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(crate::delivery::metrics::endpoint))
+        .route("/metrics", get(crate::metrics::endpoint))
         .merge(crate::google::ssr::routes::routes())
         .merge(crate::files::ssr::download::routes())
         .leptos_routes_with_context(&state, routes, headers::provide_page_policy, {
@@ -93,6 +93,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             headers::security_headers,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
         ))
         .layer(trace)
         // Outermost, so the log span and every error carry the id.

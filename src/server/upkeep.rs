@@ -1,6 +1,7 @@
-//! Housekeeping every minute, in every instance (each step is safe to run in
-//! several at once): deletions storage has not confirmed, expired CSV imports,
-//! and old idempotency keys (docs/limits.md).
+//! Housekeeping in every instance (each step is safe to run in several at once):
+//! every minute, deletions storage has not confirmed, expired CSV imports and old
+//! idempotency keys (docs/limits.md); every 15 s, the figures `/metrics` serves
+//! (docs/operations.md).
 
 use crate::state::AppState;
 use std::time::Duration;
@@ -22,16 +23,23 @@ pub async fn run_once(state: &AppState) {
     }
 }
 
-/// Runs `run_once` every minute until shutdown.
+const METRICS_EVERY: Duration = Duration::from_secs(15);
+const HOUSEKEEPING_EVERY: u32 = 4;
+
+/// Runs `run_once` every minute and refreshes the metrics every 15 s, until
+/// shutdown.
 pub fn spawn(
     state: AppState,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            run_once(&state).await;
+        for tick in 0u32.. {
+            if tick % HOUSEKEEPING_EVERY == 0 {
+                run_once(&state).await;
+            }
+            state.metrics.refresh(&state.pool).await;
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                _ = tokio::time::sleep(METRICS_EVERY) => {}
                 _ = shutdown.changed() => return,
             }
         }
