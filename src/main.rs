@@ -18,6 +18,9 @@ async fn main() {
         healthcheck().await;
     }
     init_tracing();
+    // Caught from here on: a SIGTERM during start-up stops the server cleanly once
+    // it is up, instead of killing it mid-migration.
+    let signal = server::shutdown_signal();
 
     let config = Config::from_env().unwrap_or_else(|e| fail(&format!("configuration: {e}")));
     if config.secret_key_generated {
@@ -71,17 +74,23 @@ async fn main() {
     let signalled = {
         let stop = stop.clone();
         async move {
-            server::shutdown_signal().await;
+            signal.await;
             let _ = stop.send(true);
         }
     };
     let mut serving = tokio::spawn(server::serve(listener, app, signalled));
     let mut stopped = stopping.clone();
+    // The server ends on its own only after the signal (a graceful stop with no
+    // open connections is quick) or on an error.
+    let mut server_done = false;
     tokio::select! {
-        result = &mut serving => match result {
-            Ok(Err(e)) => fail(&format!("server error: {e}")),
-            _ => fail("the server stopped unexpectedly"),
-        },
+        result = &mut serving => {
+            match result {
+                Ok(Ok(())) if *stopping.borrow() => server_done = true,
+                Ok(Err(e)) => fail(&format!("server error: {e}")),
+                _ => fail("the server stopped unexpectedly"),
+            }
+        }
         _ = stopped.wait_for(|s| *s) => {}
     }
     // Everything below shares one deadline, inside `docker stop`'s 10 s: sends in
@@ -96,9 +105,10 @@ async fn main() {
         );
     }
     let _ = tokio::time::timeout_at(deadline, sweeper).await;
-    if tokio::time::timeout_at(deadline, &mut serving)
-        .await
-        .is_err()
+    if !server_done
+        && tokio::time::timeout_at(deadline, &mut serving)
+            .await
+            .is_err()
     {
         tracing::warn!("requests still open at the deadline were cut off");
     }

@@ -1,6 +1,8 @@
 //! The delivery loop against the fake Gmail, driven step by step (or running).
 
-use crate::helpers::{Options, TestApp, spawn_app_with};
+use crate::helpers::{
+    Options, Server, TestApp, database_name, free_port, queue_rows, spawn_app_with,
+};
 use mailmerger::delivery::StepReport;
 use mailmerger::fake_google::Failure;
 use serde_json::json;
@@ -20,29 +22,39 @@ async fn app_with(pool: PgPool, vars: Vec<(&'static str, String)>) -> TestApp {
     .await
 }
 
-/// `per_user` messages for every user, due now, straight into the table.
-async fn queue_rows(app: &TestApp, per_user: i32) {
-    sqlx::query(
-        "INSERT INTO emails (id, user_id, to_addrs, subject, body_html, body_text)
-         SELECT gen_random_uuid(), u.id, ARRAY['r' || n || '@example.com'], 'Message ' || n,
-                '<p>x</p>', 'x'
-         FROM users u, generate_series(1, $1) n",
-    )
-    .bind(per_user)
-    .execute(&app.pool)
-    .await
-    .unwrap();
-}
-
-fn database_name(pool: &PgPool) -> String {
-    pool.connect_options()
-        .get_database()
-        .expect("a test database")
-        .to_string()
-}
-
 async fn app(pool: PgPool) -> TestApp {
     app_with(pool, vec![("DELIVERY_PACING", "false".into())]).await
+}
+
+/// The real server binary with its delivery loop on: one worker, small batches,
+/// short leases.
+fn start_server(app: &TestApp, db: &str, port: u16, vars: &[(&str, &str)]) -> Server {
+    let mut all = vec![
+        ("DELIVERY_WORKERS", "1"),
+        ("DELIVERY_BATCH_SIZE", "5"),
+        ("DELIVERY_PACING", "false"),
+        ("HTTP_TIMEOUT_SECS", "2"),
+        ("DELIVERY_LEASE_SECS", "3"),
+    ];
+    all.extend_from_slice(vars);
+    Server::start(app, db, port, &all)
+}
+
+/// Sends SIGTERM and waits: the exit status and how long the exit took.
+async fn terminate(server: Server) -> (std::process::ExitStatus, Duration) {
+    let started = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        server.child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    (exit, started.elapsed())
 }
 
 /// Runs steps until one claims nothing and nothing is due, waiting for retries.
@@ -332,31 +344,6 @@ async fn an_expired_lease_makes_a_message_uncertain_never_queued(pool: PgPool) {
     assert!(app.fake().received(None).is_empty());
 }
 
-/// The real server binary, configured like `app` (same database, same fake Google,
-/// same secret key), with its delivery loop on.
-fn start_server(app: &TestApp, db: &str, port: u16) -> std::process::Child {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mailmerger"));
-    for (k, v) in &app.vars {
-        cmd.env(k, v);
-    }
-    cmd.env(
-        "DATABASE_URL",
-        format!("postgres://postgres@127.0.0.1:5432/{db}"),
-    )
-    .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-    .env("APP_BASE_URL", format!("http://127.0.0.1:{port}"))
-    .env("DELIVERY_LOOP", "true")
-    .env("DELIVERY_WORKERS", "1")
-    .env("DELIVERY_BATCH_SIZE", "5")
-    .env("DELIVERY_PACING", "false")
-    .env("HTTP_TIMEOUT_SECS", "2")
-    .env("DELIVERY_LEASE_SECS", "3")
-    .env("RUST_LOG", "warn")
-    .stdout(std::process::Stdio::null())
-    .stderr(std::process::Stdio::null());
-    cmd.spawn().expect("the server binary")
-}
-
 #[sqlx::test]
 async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: PgPool) {
     let db = database_name(&pool);
@@ -366,8 +353,8 @@ async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: P
     // Slow sends, so that a kill lands while a batch is in flight.
     app.fake().set_delay(Duration::from_millis(400));
 
-    let port = TcpListenerPort::free();
-    let mut server = start_server(&app, &db, port);
+    let port = free_port();
+    let mut server = start_server(&app, &db, port, &[]);
     let started = std::time::Instant::now();
     // After a first batch was recorded as sent, kill while the next is in flight
     // (each send takes 400 ms).
@@ -376,8 +363,7 @@ async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: P
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    server.kill().expect("SIGKILL");
-    server.wait().unwrap();
+    server.kill();
     assert!(app.fake().sends() >= 5, "the server never sent");
     let in_flight: HashSet<uuid::Uuid> =
         sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM emails WHERE status = 'sending'")
@@ -392,15 +378,14 @@ async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: P
     );
 
     // Restarted, it finishes the queue; what was in flight becomes uncertain.
-    let mut server = start_server(&app, &db, port);
+    let mut server = start_server(&app, &db, port, &[]);
     let started = std::time::Instant::now();
     while app.count("queued").await + app.count("sending").await > 0
         && started.elapsed() < Duration::from_secs(40)
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
 
     assert_eq!(
         app.count("queued").await + app.count("sending").await,
@@ -437,18 +422,6 @@ async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: P
             unique.contains(&bare),
             "{id} marked sent but never received"
         );
-    }
-}
-
-struct TcpListenerPort;
-
-impl TcpListenerPort {
-    fn free() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
     }
 }
 
@@ -582,13 +555,50 @@ async fn metrics_count_what_the_loop_did(pool: PgPool) {
         .text()
         .await
         .unwrap();
-    let sent: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("mailmerger_messages_sent_total "))
-        .and_then(|n| n.parse().ok())
-        .expect("a sent counter");
-    assert!(sent >= 1, "{text}");
-    assert!(text.contains("# TYPE mailmerger_messages_uncertain_total counter"));
+    // This app's own recorder: exactly what this app did.
+    assert!(
+        text.contains("mailmerger_messages_total{outcome=\"sent\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mailmerger_messages_total{outcome=\"failed\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "mailmerger_http_requests_total{route=\"/api/compose/queue\",status=\"200\"} 1\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("mailmerger_delivery_send_duration_seconds_count 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mailmerger_delivery_claim_duration_seconds_count 1\n"),
+        "{text}"
+    );
+
+    // Queue depth is read from Postgres on the upkeep timer, not per scrape.
+    app.queue_one(&c, "later@example.com", "Later", "now").await;
+    app.state.metrics.refresh(&app.pool).await;
+    let text = app.state.metrics.render();
+    assert!(
+        text.contains("mailmerger_queue_depth{status=\"queued\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mailmerger_queue_depth{status=\"sending\"} 0\n"),
+        "{text}"
+    );
+    // A made-up path is counted under one label, not one series each.
+    for n in 0..3 {
+        reqwest::get(app.url(&format!("/no-such-page-{n}")))
+            .await
+            .unwrap();
+    }
+    let text = app.state.metrics.render();
+    assert!(!text.contains("no-such-page"), "{text}");
 }
 
 /// What a minimal SMTP server received: envelope recipients and the data.
@@ -714,26 +724,29 @@ async fn a_message_over_a_megabyte_goes_through_gmail_s_upload_endpoint(pool: Pg
 }
 
 #[sqlx::test]
-async fn a_graceful_shutdown_finishes_the_batch_in_hand(pool: PgPool) {
+async fn sigterm_finishes_the_sends_in_flight_and_exits_within_docker_s_grace(pool: PgPool) {
     let db = database_name(&pool);
     let app = app(pool).await;
     app.gmail_user("ada@gmail.test").await;
     queue_rows(&app, 20).await;
     app.fake().set_delay(Duration::from_millis(800));
-    let mut server = start_server(&app, &db, TcpListenerPort::free());
+    // A long lease, as in production: nothing here may wait for it.
+    let server = start_server(
+        &app,
+        &db,
+        free_port(),
+        &[("HTTP_TIMEOUT_SECS", "30"), ("DELIVERY_LEASE_SECS", "300")],
+    );
     let started = std::time::Instant::now();
     while app.count("sending").await == 0 && started.elapsed() < Duration::from_secs(30) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = tokio::task::spawn_blocking(move || server.wait().unwrap())
-        .await
-        .unwrap();
+    // Claimed; a moment more and the batch is at Gmail (a claimed message not yet
+    // handed to Gmail would go back to the queue instead).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (exit, took) = terminate(server).await;
     assert!(exit.success(), "exited with {exit}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
     // Nothing is left in flight: what was sent is recorded as sent, the rest waits.
     assert_eq!(app.count("sending").await, 0);
     assert_eq!(app.count("uncertain").await, 0);
@@ -741,6 +754,54 @@ async fn a_graceful_shutdown_finishes_the_batch_in_hand(pool: PgPool) {
     assert!(sent >= 1, "the batch in hand was not finished");
     assert_eq!(sent as usize, app.fake().received(None).len());
     assert_eq!(sent + app.count("queued").await, 20);
+    let attempts: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(attempts), 0)::int8 FROM emails WHERE status = 'queued'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(attempts, 0, "mail that was not sent counts no attempt");
+}
+
+#[sqlx::test]
+async fn sigterm_with_gmail_still_answering_records_uncertain_and_exits_in_time(pool: PgPool) {
+    let db = database_name(&pool);
+    let app = app(pool).await;
+    app.gmail_user("ada@gmail.test").await;
+    queue_rows(&app, 20).await;
+    // Gmail takes longer than the grace period (8 s) to answer.
+    app.fake().set_delay(Duration::from_secs(20));
+    let server = start_server(
+        &app,
+        &db,
+        free_port(),
+        &[("HTTP_TIMEOUT_SECS", "30"), ("DELIVERY_LEASE_SECS", "300")],
+    );
+    let started = std::time::Instant::now();
+    while app.count("sending").await == 0 && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Claimed; a moment more and the batch is at Gmail (a claimed message not yet
+    // handed to Gmail would go back to the queue instead).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (exit, took) = terminate(server).await;
+    assert!(exit.success(), "exited with {exit}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    // The batch at Gmail may have gone: uncertain at once, with the reason, not
+    // `sending` until a 5-minute lease runs out. The rest waits, untouched.
+    assert_eq!(app.count("sending").await, 0);
+    assert_eq!(app.count("uncertain").await, 5);
+    assert_eq!(app.count("queued").await, 15);
+    let reasons: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT last_error FROM emails WHERE status = 'uncertain'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(reasons.len(), 1);
+    assert!(
+        reasons[0].starts_with("MailMerger was stopped while Gmail was answering"),
+        "{reasons:?}"
+    );
 }
 
 #[sqlx::test]

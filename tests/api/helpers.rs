@@ -459,3 +459,116 @@ pub fn consent(email: &str) -> mailmerger::fake_google::AutoConsent {
         deny: false,
     }
 }
+
+/// `per_user` messages for every user, due now, straight into the table.
+pub async fn queue_rows(app: &TestApp, per_user: i32) {
+    sqlx::query(
+        "INSERT INTO emails (id, user_id, to_addrs, subject, body_html, body_text)
+         SELECT gen_random_uuid(), u.id, ARRAY['r' || n || '@example.com'], 'Message ' || n,
+                '<p>x</p>', 'x'
+         FROM users u, generate_series(1, $1) n",
+    )
+    .bind(per_user)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+}
+
+pub fn database_name(pool: &PgPool) -> String {
+    pool.connect_options()
+        .get_database()
+        .expect("a test database")
+        .to_string()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real server process (the `mailmerger` binary), configured like `app` (same
+/// database, Redis prefix, fake Google and secret key) with `vars` on top. Killed
+/// when dropped; its log is kept in a file for a failing test to show.
+pub struct Server {
+    pub child: std::process::Child,
+    pub base: String,
+    pub log: std::path::PathBuf,
+}
+
+impl Server {
+    pub fn start(app: &TestApp, db: &str, port: u16, vars: &[(&str, &str)]) -> Server {
+        let base = format!("http://127.0.0.1:{port}");
+        let log = std::env::temp_dir().join(format!("mm-server-{}.log", uuid::Uuid::new_v4()));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mailmerger"));
+        for (k, v) in &app.vars {
+            cmd.env(k, v);
+        }
+        cmd.env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        )
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("APP_BASE_URL", &base)
+        .env("DELIVERY_LOOP", "true")
+        .env("RUST_LOG", "warn");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let file = std::fs::File::create(&log).unwrap();
+        cmd.stdout(std::process::Stdio::null()).stderr(file);
+        let child = cmd.spawn().expect("the server binary");
+        Server { child, base, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Waits until `/healthz` answers.
+    pub async fn ready(&self) {
+        for _ in 0..300 {
+            if let Ok(res) = reqwest::get(self.url("/healthz")).await
+                && res.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{} never answered /healthz:\n{}",
+            self.base,
+            self.log_text()
+        );
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Calls a server function on this instance, as its own pages would.
+    pub async fn call(&self, client: &Client, function: &str, form: &[(&str, &str)]) -> Response {
+        client
+            .post(self.url(&format!("/api/{function}")))
+            .header(ORIGIN, &self.base)
+            .header(ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}

@@ -8,6 +8,7 @@ mod delivery;
 mod files;
 mod google;
 mod helpers;
+mod instances;
 mod merge;
 mod outages;
 mod security;
