@@ -44,7 +44,9 @@ async fn connect_accounts(app: &TestApp, n: usize) -> Vec<String> {
     emails
 }
 
-fn start(app: &TestApp, db: &str) -> Server {
+/// `lease` tells the instances' claims apart: a claim's `lease_until` is its
+/// `claimed_at` plus the lease of the instance that made it.
+fn start(app: &TestApp, db: &str, lease: &str) -> Server {
     let batch = BATCH.to_string();
     let workers = WORKERS.to_string();
     Server::start(
@@ -55,7 +57,7 @@ fn start(app: &TestApp, db: &str) -> Server {
             ("DELIVERY_WORKERS", &workers),
             ("DELIVERY_BATCH_SIZE", &batch),
             ("HTTP_TIMEOUT_SECS", "5"),
-            ("DELIVERY_LEASE_SECS", "10"),
+            ("DELIVERY_LEASE_SECS", lease),
             ("GMAIL_USER_UNITS_PER_MINUTE", "6000"),
         ],
     )
@@ -76,7 +78,10 @@ async fn three_instances_share_one_queue_one_pace_and_one_cap_and_survive_a_kill
     // Slow enough that a batch is at Gmail much of the time.
     fake.set_delay(Duration::from_millis(300));
 
-    let mut servers: Vec<Server> = (0..3).map(|_| start(&app, &db)).collect();
+    let mut servers: Vec<Server> = ["10", "11", "10"]
+        .iter()
+        .map(|lease| start(&app, &db, lease))
+        .collect();
     for s in &servers {
         s.ready().await;
     }
@@ -85,8 +90,27 @@ async fn three_instances_share_one_queue_one_pace_and_one_cap_and_survive_a_kill
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(fake.sends() >= 1_000, "the instances did not send");
-    // SIGKILL: no chance to hand anything back.
+    // Wait for the victim (the one with the 11 s lease) to hold a batch, give it
+    // a moment to reach Gmail, then SIGKILL: no chance to hand anything back.
+    let victim_holding = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM emails WHERE status = 'sending'
+               AND lease_until - claimed_at = interval '11 seconds'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    while victim_holding().await == 0 && started.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let held = victim_holding().await;
     servers[1].kill();
+    assert!(
+        held > 0,
+        "the kill should land while the victim holds a batch"
+    );
     let killed_at = fake.sends();
 
     // The survivors finish: every account reaches its cap and stops there.
@@ -184,6 +208,10 @@ async fn three_instances_share_one_queue_one_pace_and_one_cap_and_survive_a_kill
         uncertain.len() as i64 <= BATCH * WORKERS,
         "{} uncertain, more than the killed instance could hold",
         uncertain.len()
+    );
+    assert!(
+        !uncertain.is_empty(),
+        "the victim held {held} at the kill, yet none is uncertain"
     );
     let reached = uncertain.iter().filter(|id| seen.contains_key(*id)).count();
     assert_eq!(
