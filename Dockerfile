@@ -48,7 +48,7 @@ RUN --mount=type=cache,id=mailmerger-cargo-registry,target=/usr/local/cargo/regi
 FROM ${RUNTIME_IMAGE}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home mailmerger \
  && mkdir -p /data \
  && chown mailmerger:mailmerger /data

@@ -80,17 +80,25 @@ struct Done {
 }
 
 impl Done {
-    /// Back to the queue as it was: not sent, the attempt not counted.
-    fn handed_back(id: Uuid) -> Done {
+    fn of(id: Uuid, status: &'static str, error: Option<String>) -> Done {
         Done {
             id,
-            status: "queued",
-            error: None,
+            status,
+            error,
             provider_id: None,
             thread_id: None,
             next_attempt_at: None,
+            refund: 0,
+            handed_back: false,
+        }
+    }
+
+    /// Back to the queue as it was: not sent, the attempt not counted.
+    fn handed_back(id: Uuid) -> Done {
+        Done {
             refund: 1,
             handed_back: true,
+            ..Done::of(id, "queued", None)
         }
     }
 }
@@ -254,16 +262,7 @@ impl Deliverer {
             let started = at_transport.into_inner().unwrap_or_else(|p| p.into_inner());
             for id in pending {
                 done.push(if started.contains(&id) {
-                    Done {
-                        id,
-                        status: "uncertain",
-                        error: Some(STOPPED_MID_SEND.into()),
-                        provider_id: None,
-                        thread_id: None,
-                        next_attempt_at: None,
-                        refund: 0,
-                        handed_back: false,
-                    }
+                    Done::of(id, "uncertain", Some(STOPPED_MID_SEND.into()))
                 } else {
                     Done::handed_back(id)
                 });
@@ -375,19 +374,13 @@ impl Deliverer {
             match tokio::time::timeout(wait, self.attachment_memory.acquire_many(kib)).await {
                 Ok(permit) => permit.ok(),
                 Err(_) => {
+                    let why = "Waiting for other messages with large attachments to go.";
                     return Done {
-                        id: row.id,
-                        status: "queued",
-                        error: Some(
-                            "Waiting for other messages with large attachments to go.".into(),
-                        ),
-                        provider_id: None,
-                        thread_id: None,
                         next_attempt_at: Some(
                             OffsetDateTime::now_utc() + time::Duration::seconds(5),
                         ),
                         refund: 1,
-                        handed_back: false,
+                        ..Done::of(row.id, "queued", Some(why.into()))
                     };
                 }
             }
@@ -500,14 +493,8 @@ impl Deliverer {
     fn token_problem(&self, row: &Claimed, e: &TokenError) -> Done {
         match e {
             TokenError::Revoked | TokenError::NotConnected => Done {
-                id: row.id,
-                status: "queued",
-                error: None,
-                provider_id: None,
-                thread_id: None,
-                next_attempt_at: None,
                 refund: 1,
-                handed_back: false,
+                ..Done::of(row.id, "queued", None)
             },
             TokenError::Unavailable(why) => self.finish(
                 row,
@@ -520,16 +507,7 @@ impl Deliverer {
     }
 
     fn finish(&self, row: &Claimed, outcome: Outcome) -> Done {
-        let done = |status, error: Option<String>| Done {
-            id: row.id,
-            status,
-            error,
-            provider_id: None,
-            thread_id: None,
-            next_attempt_at: None,
-            refund: 0,
-            handed_back: false,
-        };
+        let done = |status, error: Option<String>| Done::of(row.id, status, error);
         match outcome {
             Outcome::Sent {
                 provider_id,

@@ -2,6 +2,7 @@
 
 use crate::helpers::{
     Options, Server, TestApp, database_name, free_port, queue_rows, spawn_app_with,
+    spawn_app_with_google,
 };
 use mailmerger::delivery::StepReport;
 use mailmerger::fake_google::Failure;
@@ -11,15 +12,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 async fn app_with(pool: PgPool, vars: Vec<(&'static str, String)>) -> TestApp {
-    spawn_app_with(
-        pool,
-        Options {
-            google: true,
-            vars,
-            ..Default::default()
-        },
-    )
-    .await
+    spawn_app_with_google(pool, vars).await
 }
 
 async fn app(pool: PgPool) -> TestApp {
@@ -723,14 +716,15 @@ async fn a_message_over_a_megabyte_goes_through_gmail_s_upload_endpoint(pool: Pg
     );
 }
 
-#[sqlx::test]
-async fn sigterm_finishes_the_sends_in_flight_and_exits_within_docker_s_grace(pool: PgPool) {
+/// 20 messages for one account; a server with a 5-minute lease, as in
+/// production, whose sends Gmail answers after `delay`; SIGTERM once a batch is
+/// at Gmail. It must exit 0 within docker stop's 10 s.
+async fn sigterm_mid_batch(pool: PgPool, delay: Duration) -> TestApp {
     let db = database_name(&pool);
     let app = app(pool).await;
     app.gmail_user("ada@gmail.test").await;
     queue_rows(&app, 20).await;
-    app.fake().set_delay(Duration::from_millis(800));
-    // A long lease, as in production: nothing here may wait for it.
+    app.fake().set_delay(delay);
     let server = start_server(
         &app,
         &db,
@@ -747,6 +741,12 @@ async fn sigterm_finishes_the_sends_in_flight_and_exits_within_docker_s_grace(po
     let (exit, took) = terminate(server).await;
     assert!(exit.success(), "exited with {exit}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
+    app
+}
+
+#[sqlx::test]
+async fn sigterm_finishes_the_sends_in_flight_and_exits_within_docker_s_grace(pool: PgPool) {
+    let app = sigterm_mid_batch(pool, Duration::from_millis(800)).await;
     // Nothing is left in flight: what was sent is recorded as sent, the rest waits.
     assert_eq!(app.count("sending").await, 0);
     assert_eq!(app.count("uncertain").await, 0);
@@ -765,28 +765,8 @@ async fn sigterm_finishes_the_sends_in_flight_and_exits_within_docker_s_grace(po
 
 #[sqlx::test]
 async fn sigterm_with_gmail_still_answering_records_uncertain_and_exits_in_time(pool: PgPool) {
-    let db = database_name(&pool);
-    let app = app(pool).await;
-    app.gmail_user("ada@gmail.test").await;
-    queue_rows(&app, 20).await;
     // Gmail takes longer than the grace period (8 s) to answer.
-    app.fake().set_delay(Duration::from_secs(20));
-    let server = start_server(
-        &app,
-        &db,
-        free_port(),
-        &[("HTTP_TIMEOUT_SECS", "30"), ("DELIVERY_LEASE_SECS", "300")],
-    );
-    let started = std::time::Instant::now();
-    while app.count("sending").await == 0 && started.elapsed() < Duration::from_secs(30) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    // Claimed; a moment more and the batch is at Gmail (a claimed message not yet
-    // handed to Gmail would go back to the queue instead).
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (exit, took) = terminate(server).await;
-    assert!(exit.success(), "exited with {exit}");
-    assert!(took < Duration::from_secs(10), "took {took:?}");
+    let app = sigterm_mid_batch(pool, Duration::from_secs(20)).await;
     // The batch at Gmail may have gone: uncertain at once, with the reason, not
     // `sending` until a 5-minute lease runs out. The rest waits, untouched.
     assert_eq!(app.count("sending").await, 0);

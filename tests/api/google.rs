@@ -1,19 +1,12 @@
 //! Sign in with Google, Connect Gmail and Disconnect, against the fake Google.
 
-use crate::helpers::{Options, browser_client, consent, page_text, spawn_app_with};
+use crate::helpers::{browser_client, consent, page_text, spawn_app_with_google};
 use mailmerger::fake_google::AutoConsent;
 use reqwest::header::ORIGIN;
 use sqlx::PgPool;
 
 async fn app(pool: PgPool) -> crate::helpers::TestApp {
-    spawn_app_with(
-        pool,
-        Options {
-            google: true,
-            ..Default::default()
-        },
-    )
-    .await
+    spawn_app_with_google(pool, Vec::new()).await
 }
 
 #[sqlx::test]

@@ -147,6 +147,36 @@ pub async fn spawn_app_behind_redis_proxy(pool: PgPool) -> (TestApp, Proxy) {
     (app, proxy)
 }
 
+/// A server function called on the server at `base`, as its hydrated page would.
+pub async fn call_at(
+    base: &str,
+    client: &Client,
+    function: &str,
+    form: &[(&str, &str)],
+) -> Response {
+    client
+        .post(format!("{base}/api/{function}"))
+        .header(ORIGIN, base)
+        .header(ACCEPT, "application/json")
+        .form(form)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// An app with a fake Google of its own, and `vars` on top.
+pub async fn spawn_app_with_google(pool: PgPool, vars: Vec<(&'static str, String)>) -> TestApp {
+    spawn_app_with(
+        pool,
+        Options {
+            google: true,
+            vars,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 pub fn browser_client() -> Client {
     Client::builder()
         .cookie_store(true)
@@ -163,14 +193,7 @@ impl TestApp {
 
     /// Calls a server function the way the hydrated page does.
     pub async fn call(&self, client: &Client, function: &str, form: &[(&str, &str)]) -> Response {
-        client
-            .post(self.url(&format!("/api/{function}")))
-            .header(ORIGIN, &self.base)
-            .header(ACCEPT, "application/json")
-            .form(form)
-            .send()
-            .await
-            .expect("request")
+        call_at(&self.base, client, function, form).await
     }
 
     /// Posts a form the way a browser without wasm does: it accepts HTML and comes
@@ -550,14 +573,7 @@ impl Server {
 
     /// Calls a server function on this instance, as its own pages would.
     pub async fn call(&self, client: &Client, function: &str, form: &[(&str, &str)]) -> Response {
-        client
-            .post(self.url(&format!("/api/{function}")))
-            .header(ORIGIN, &self.base)
-            .header(ACCEPT, "application/json")
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+        call_at(&self.base, client, function, form).await
     }
 
     pub fn kill(&mut self) {

@@ -2,8 +2,8 @@
 //! "Several instances").
 
 use crate::helpers::{
-    Options, Server, TestApp, browser_client, consent, database_name, free_port, queue_rows,
-    spawn_app_with,
+    Server, TestApp, browser_client, consent, database_name, free_port, queue_rows,
+    spawn_app_with_google,
 };
 use sqlx::PgPool;
 use std::collections::{HashMap, HashSet};
@@ -18,14 +18,7 @@ const WORKERS: i64 = 2;
 const UNITS_PER_MINUTE: u64 = 6_000;
 
 async fn app(pool: PgPool) -> TestApp {
-    spawn_app_with(
-        pool,
-        Options {
-            google: true,
-            ..Default::default()
-        },
-    )
-    .await
+    spawn_app_with_google(pool, Vec::new()).await
 }
 
 /// Accounts made the quick way: Sign in with Google, then Connect Gmail.
