@@ -54,14 +54,25 @@ async fn main() {
     let sweeper = server::upkeep::spawn(state.clone(), stopping.clone());
     {
         let storage = state.storage.clone();
+        // Checked (and the bucket made) until it answers: a store started beside
+        // the app, as in compose.yaml, may come up a little later.
         tokio::spawn(async move {
-            match storage.check().await {
-                Ok(()) => tracing::info!(storage = storage.kind(), "file storage answers"),
-                Err(e) => tracing::error!(
-                    storage = storage.kind(),
-                    error = %e,
-                    "file storage is not answering: uploads and attachments will fail until it does"
-                ),
+            let mut wait = std::time::Duration::from_secs(2);
+            loop {
+                match storage.check().await {
+                    Ok(()) => {
+                        tracing::info!(storage = storage.kind(), "file storage answers");
+                        break;
+                    }
+                    Err(e) => tracing::error!(
+                        storage = storage.kind(),
+                        error = %e,
+                        retry_in_secs = wait.as_secs(),
+                        "file storage is not answering: uploads and attachments will fail until it does"
+                    ),
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(60));
             }
         });
     }
