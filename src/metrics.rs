@@ -6,6 +6,7 @@
 //! Handles for the fixed series are registered once, here; the per-route HTTP
 //! series are looked up in this recorder's registry on each request.
 
+use crate::domain::EmailStatus;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
@@ -24,7 +25,11 @@ const SECONDS_BUCKETS: &[f64] = &[
 
 /// The statuses counted in `mailmerger_queue_depth`: mail not yet settled.
 /// Sent and failed mail is counted by `mailmerger_messages_total` as it happens.
-const QUEUE_STATUSES: [&str; 3] = ["queued", "sending", "uncertain"];
+const QUEUE_STATUSES: [EmailStatus; 3] = [
+    EmailStatus::Queued,
+    EmailStatus::Sending,
+    EmailStatus::Uncertain,
+];
 
 pub struct Metrics {
     recorder: PrometheusRecorder,
@@ -38,7 +43,7 @@ pub struct Metrics {
     pub token_refreshes: Counter,
     pub claim_seconds: Histogram,
     pub send_seconds: Histogram,
-    queue_depth: Vec<(&'static str, Gauge)>,
+    queue_depth: Vec<(EmailStatus, Gauge)>,
     pool_connections: Gauge,
     pool_idle: Gauge,
 }
@@ -131,8 +136,10 @@ impl Metrics {
             queue_depth: QUEUE_STATUSES
                 .iter()
                 .map(|s| {
-                    let key =
-                        Key::from_parts("mailmerger_queue_depth", vec![Label::new("status", *s)]);
+                    let key = Key::from_parts(
+                        "mailmerger_queue_depth",
+                        vec![Label::new("status", s.as_str())],
+                    );
                     (*s, recorder.register_gauge(&key, &META))
                 })
                 .collect(),
@@ -187,7 +194,10 @@ impl Metrics {
         {
             Ok(rows) => {
                 for (status, gauge) in &self.queue_depth {
-                    let n = rows.iter().find(|r| r.status == *status).map_or(0, |r| r.n);
+                    let n = rows
+                        .iter()
+                        .find(|r| r.status == status.as_str())
+                        .map_or(0, |r| r.n);
                     gauge.set(n as f64);
                 }
             }

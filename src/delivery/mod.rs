@@ -13,6 +13,7 @@ pub mod mime;
 pub mod transport;
 
 use crate::config::TransportKind;
+use crate::domain::EmailStatus;
 use crate::files::ssr::repo::{self as files, Attachment};
 use crate::files::{MESSAGE_ATTACHMENTS_MAX_BYTES, format_size};
 use crate::google::ssr::accounts::{self, TokenError};
@@ -68,7 +69,7 @@ const ATTACHMENT_MEMORY_KIB: usize = 96 * 1024;
 /// A result to record for one claimed row.
 struct Done {
     id: Uuid,
-    status: &'static str,
+    status: EmailStatus,
     error: Option<String>,
     provider_id: Option<String>,
     thread_id: Option<String>,
@@ -80,7 +81,7 @@ struct Done {
 }
 
 impl Done {
-    fn of(id: Uuid, status: &'static str, error: Option<String>) -> Done {
+    fn of(id: Uuid, status: EmailStatus, error: Option<String>) -> Done {
         Done {
             id,
             status,
@@ -98,7 +99,7 @@ impl Done {
         Done {
             refund: 1,
             handed_back: true,
-            ..Done::of(id, "queued", None)
+            ..Done::of(id, EmailStatus::Queued, None)
         }
     }
 }
@@ -262,7 +263,7 @@ impl Deliverer {
             let started = at_transport.into_inner().unwrap_or_else(|p| p.into_inner());
             for id in pending {
                 done.push(if started.contains(&id) {
-                    Done::of(id, "uncertain", Some(STOPPED_MID_SEND.into()))
+                    Done::of(id, EmailStatus::Uncertain, Some(STOPPED_MID_SEND.into()))
                 } else {
                     Done::handed_back(id)
                 });
@@ -274,9 +275,9 @@ impl Deliverer {
 
         for d in &done {
             match d.status {
-                "sent" => report.sent += 1,
-                "failed" => report.failed += 1,
-                "uncertain" => report.uncertain += 1,
+                EmailStatus::Sent => report.sent += 1,
+                EmailStatus::Failed => report.failed += 1,
+                EmailStatus::Uncertain => report.uncertain += 1,
                 _ if d.handed_back => report.handed_back += 1,
                 _ if d.refund > 0 => report.held += 1,
                 _ => report.retried += 1,
@@ -380,7 +381,7 @@ impl Deliverer {
                             OffsetDateTime::now_utc() + time::Duration::seconds(5),
                         ),
                         refund: 1,
-                        ..Done::of(row.id, "queued", Some(why.into()))
+                        ..Done::of(row.id, EmailStatus::Queued, Some(why.into()))
                     };
                 }
             }
@@ -494,7 +495,7 @@ impl Deliverer {
         match e {
             TokenError::Revoked | TokenError::NotConnected => Done {
                 refund: 1,
-                ..Done::of(row.id, "queued", None)
+                ..Done::of(row.id, EmailStatus::Queued, None)
             },
             TokenError::Unavailable(why) => self.finish(
                 row,
@@ -515,21 +516,21 @@ impl Deliverer {
             } => Done {
                 provider_id,
                 thread_id,
-                ..done("sent", None)
+                ..done(EmailStatus::Sent, None)
             },
             Outcome::Failed { reason } => {
                 tracing::info!(reason, "message failed");
-                done("failed", Some(reason))
+                done(EmailStatus::Failed, Some(reason))
             }
             Outcome::Uncertain { reason } => {
                 tracing::warn!(reason, "message uncertain");
-                done("uncertain", Some(reason))
+                done(EmailStatus::Uncertain, Some(reason))
             }
             Outcome::Retry { reason, not_before } => {
                 let max = self.state.config.delivery.max_attempts;
                 if row.attempts >= max {
                     done(
-                        "failed",
+                        EmailStatus::Failed,
                         Some(format!("Gave up after {} attempts. {reason}", row.attempts)),
                     )
                 } else {
@@ -538,11 +539,14 @@ impl Deliverer {
                     tracing::info!(reason, attempts = row.attempts, "retry scheduled");
                     Done {
                         next_attempt_at: Some(at),
-                        ..done("queued", Some(reason))
+                        ..done(EmailStatus::Queued, Some(reason))
                     }
                 }
             }
-            Outcome::Unauthorized => done("queued", Some("Gmail refused the access token.".into())),
+            Outcome::Unauthorized => done(
+                EmailStatus::Queued,
+                Some("Gmail refused the access token.".into()),
+            ),
         }
     }
 

@@ -2,12 +2,14 @@
 //! at the edge; inner code never re-checks strings.
 
 mod email;
+mod email_status;
 mod next_path;
 mod password;
 mod person_name;
 mod user;
 
 pub use email::EmailAddress;
+pub use email_status::EmailStatus;
 pub use next_path::safe_next_path;
 pub use password::Password;
 pub use person_name::PersonName;
