@@ -179,6 +179,37 @@ mod ssr {
         }
     }
 
+    /// For raw axum routes (Google's redirects, file downloads): the status of the
+    /// variant and a page that says what happened, so a bug shows as an error with
+    /// its reference, not as an outage.
+    impl axum::response::IntoResponse for AppError {
+        fn into_response(self) -> axum::response::Response {
+            use crate::server::unavailable::{error_page, page};
+            let status = self.status();
+            match &self {
+                AppError::Unavailable => page(),
+                AppError::Busy { retry_after } | AppError::RateLimited { retry_after } => {
+                    error_page(
+                        status,
+                        "Please wait a moment",
+                        &self.to_string(),
+                        Some(*retry_after),
+                    )
+                }
+                AppError::NotFound => error_page(
+                    status,
+                    "Not found",
+                    "That page or file does not exist.",
+                    None,
+                ),
+                AppError::Internal { .. } => {
+                    error_page(status, "Something went wrong", &self.to_string(), None)
+                }
+                _ => error_page(status, "That did not work", &self.to_string(), None),
+            }
+        }
+    }
+
     /// The request's id (`x-request-id`), so the reference finds its log lines;
     /// a fresh one outside a request.
     fn new_reference() -> String {
@@ -213,5 +244,45 @@ mod ssr {
         fn from(err: anyhow::Error) -> Self {
             AppError::internal(err)
         }
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::AppError;
+    use axum::response::IntoResponse;
+
+    async fn page(e: AppError) -> (u16, Option<String>, String) {
+        let res = e.into_response();
+        let status = res.status().as_u16();
+        let retry = res
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, retry, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn raw_routes_show_what_happened_not_an_outage() {
+        let (status, _, body) = page(AppError::Internal {
+            reference: "abc123def456".into(),
+        })
+        .await;
+        assert_eq!(status, 500);
+        assert!(body.contains("quote reference abc123def456"), "{body}");
+        assert!(!body.contains("temporarily unavailable"), "{body}");
+        let (status, _, body) = page(AppError::NotFound).await;
+        assert_eq!(status, 404);
+        assert!(body.contains("does not exist"), "{body}");
+        let (status, retry, _) = page(AppError::Unavailable).await;
+        assert_eq!((status, retry.as_deref()), (503, Some("5")));
+        let (status, retry, body) = page(AppError::RateLimited { retry_after: 30 }).await;
+        assert_eq!((status, retry.as_deref()), (429, Some("30")));
+        assert!(body.contains("Try again in 30 seconds"), "{body}");
+        let (_, _, body) = page(AppError::BadRequest("<b>no</b>".into())).await;
+        assert!(body.contains("&lt;b&gt;no&lt;/b&gt;"), "{body}");
     }
 }

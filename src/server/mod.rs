@@ -8,7 +8,7 @@ mod login_gate;
 pub mod request_id;
 mod same_origin;
 pub mod startup;
-mod unavailable;
+pub mod unavailable;
 pub mod upkeep;
 
 pub use unavailable::page as unavailable_page;

@@ -60,7 +60,7 @@ async fn download(
     let user_id = match session::user_id(&session).await {
         Ok(Some(id)) => id,
         Ok(None) => return Redirect::to("/login?next=%2Ffiles").into_response(),
-        Err(_) => return crate::server::unavailable_page(),
+        Err(e) => return e.into_response(),
     };
     let Ok(id) = Uuid::parse_str(&id) else {
         return not_found();
@@ -68,7 +68,7 @@ async fn download(
     let file = match repo::stored(&state.pool, user_id, id).await {
         Ok(Some(file)) => file,
         Ok(None) => return not_found(),
-        Err(_) => return crate::server::unavailable_page(),
+        Err(e) => return e.into_response(),
     };
     let object = match state.storage.get(&file.key).await {
         Ok(object) => object,

@@ -9,6 +9,7 @@ use super::accounts::{self, ConnectOutcome};
 use super::client::{Intent, can_send};
 use crate::auth::ssr::session;
 use crate::domain::{PersonName, safe_next_path};
+use crate::error::AppError;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Form, Query, State};
@@ -63,7 +64,7 @@ async fn start_connect(State(state): State<AppState>, session: Session) -> Respo
     let user_id = match session::user_id(&session).await {
         Ok(Some(id)) => id,
         Ok(None) => return Redirect::to("/login?next=%2Fsettings").into_response(),
-        Err(_) => return crate::server::unavailable_page(),
+        Err(e) => return e.into_response(),
     };
     start(&state, &session, Intent::Connect, None, Some(user_id)).await
 }
@@ -100,8 +101,8 @@ async fn start(
     if user_id.is_none() {
         session.set_expiry(Some(session::idle_expiry(session::PENDING_SIGN_IN)));
     }
-    if session.insert(FLOW, &flow).await.is_err() {
-        return crate::server::unavailable_page();
+    if let Err(e) = session.insert(FLOW, &flow).await {
+        return AppError::from(e).into_response();
     }
     Redirect::to(start.url.as_str()).into_response()
 }
@@ -121,7 +122,7 @@ async fn callback(
 ) -> Response {
     let flow: Option<Flow> = match session.remove(FLOW).await {
         Ok(flow) => flow,
-        Err(_) => return crate::server::unavailable_page(),
+        Err(e) => return AppError::from(e).into_response(),
     };
     // The state must be the one this browser was sent off with.
     let Some(flow) = flow.filter(|f| q.state.as_deref() == Some(f.state.as_str())) else {
@@ -199,7 +200,7 @@ async fn sign_in(
             match crate::auth::ssr::users::find_credentials(&state.pool, &normalized).await {
                 Ok(Some(_)) => return back_to_login("email_taken"),
                 Ok(None) => {}
-                Err(_) => return crate::server::unavailable_page(),
+                Err(e) => return e.into_response(),
             }
             let name = info
                 .name
@@ -215,13 +216,10 @@ async fn sign_in(
                 Err(_) => return back_to_login("email_taken"),
             }
         }
-        Err(_) => return crate::server::unavailable_page(),
+        Err(e) => return e.into_response(),
     };
-    if session::log_in_with(session, user_id, state.config.session_idle)
-        .await
-        .is_err()
-    {
-        return crate::server::unavailable_page();
+    if let Err(e) = session::log_in_with(session, user_id, state.config.session_idle).await {
+        return e.into_response();
     }
     Redirect::to(&destination).into_response()
 }
