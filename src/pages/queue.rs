@@ -4,7 +4,7 @@ use crate::components::attach::Attached;
 use crate::components::form::{FormAlert, action_error, field_error};
 use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
-use crate::queue::{QueuePage, UpdateQueue, list_queue};
+use crate::queue::{QueueAction, QueuePage, UpdateQueue, list_queue};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -110,7 +110,7 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
     view! {
         {notice}
         <ActionForm action=update attr:class="inline-form send-all">
-            <input type="hidden" name="action" value="send_now" />
+            <input type="hidden" name="action" value=QueueAction::SendNow.value() />
             <input type="hidden" name="all_matching" value="on" />
             <button type="submit" class="primary">{format!("Send all {total} now")}</button>
         </ActionForm>
@@ -137,10 +137,10 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                 <FormAlert error />
                 <p class="field-error">{move || ids_error.get()}</p>
                 <div class="bulk-actions">
-                    <button type="submit" name="action" value="send_now">
+                    <button type="submit" name="action" value=QueueAction::SendNow.value()>
                         "Send selected now"
                     </button>
-                    <button type="submit" name="action" value="delete" class="danger" on:click=move |ev| {
+                    <button type="submit" name="action" value=QueueAction::Delete.value() class="danger" on:click=move |ev| {
                         let n = if all.get_untracked() { total as usize } else { selected.get_untracked() };
                         let message = if n == 1 {
                             "Delete 1 queued message? It will not be sent.".to_string()
@@ -158,7 +158,7 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                         <input id="field-send_at" name="send_at" type="datetime-local" />
                         <p class="field-error">{move || when_error.get()}</p>
                     </div>
-                    <button type="submit" name="action" value="reschedule">
+                    <button type="submit" name="action" value=QueueAction::Reschedule.value()>
                         "Reschedule selected"
                     </button>
                 </div>
@@ -206,7 +206,7 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                                             {(row.status == "queued").then(|| {
                                                 let label = format!("Send the message to {} now", row.to);
                                                 view! {
-                                                    <button type="submit" class="small" name="action" value=format!("send:{}", row.id) aria-label=label>"Send now"</button>
+                                                    <button type="submit" class="small" name="action" value=QueueAction::SendOne(row.id).value() aria-label=label>"Send now"</button>
                                                 }
                                             })}
                                             {row.editable.then(|| {

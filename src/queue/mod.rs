@@ -14,6 +14,59 @@ pub mod ssr;
 
 pub const PAGE_SIZE: i64 = 50;
 
+/// What the queue page's buttons ask for. A form posts it as the button's value
+/// (`delete`, `send_now`, `reschedule`, or `send:<id>` for a row's own "Send
+/// now"), parsed once, at the boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueAction {
+    /// Cancel the selected messages.
+    Delete,
+    /// Make the selected messages due now.
+    SendNow,
+    /// Move the selected messages to the time in `send_at`.
+    Reschedule,
+    /// One row's "Send now".
+    SendOne(Uuid),
+}
+
+impl QueueAction {
+    /// The value a button carries.
+    pub fn value(self) -> String {
+        match self {
+            QueueAction::Delete => "delete".into(),
+            QueueAction::SendNow => "send_now".into(),
+            QueueAction::Reschedule => "reschedule".into(),
+            QueueAction::SendOne(id) => format!("send:{id}"),
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<QueueAction> {
+        match value {
+            "delete" => Some(QueueAction::Delete),
+            "send_now" => Some(QueueAction::SendNow),
+            "reschedule" => Some(QueueAction::Reschedule),
+            other => other
+                .strip_prefix("send:")
+                .and_then(|id| Uuid::parse_str(id).ok())
+                .map(QueueAction::SendOne),
+        }
+    }
+}
+
+impl Serialize for QueueAction {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.value())
+    }
+}
+
+impl<'de> Deserialize<'de> for QueueAction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(d)?;
+        QueueAction::parse(&value)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown queue action {value:?}")))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueuedEmailView {
     pub id: Uuid,
@@ -90,7 +143,7 @@ pub async fn list_queue(
 /// Deletes (cancels) or reschedules the selected queued messages, or all of them.
 #[server(endpoint = "queue/update")]
 pub async fn update_queue(
-    action: String,
+    action: QueueAction,
     #[server(default)] ids: Vec<Uuid>,
     #[server(default)] all_matching: Option<String>,
     #[server(default)] send_at: String,
@@ -98,12 +151,10 @@ pub async fn update_queue(
     use ssr::repo::{self, Selection};
     let user_id = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
     let pool = crate::auth::ssr::state().pool;
-    // A row's own "Send now" button: `send:<id>`.
-    let one: Vec<Uuid> = action
-        .strip_prefix("send:")
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .into_iter()
-        .collect();
+    let one = match action {
+        QueueAction::SendOne(id) => vec![id],
+        _ => Vec::new(),
+    };
     let selection = if !one.is_empty() {
         Selection::Ids(&one)
     } else if all_matching.is_some() {
@@ -114,9 +165,9 @@ pub async fn update_queue(
         Selection::Ids(&ids)
     };
     let mut back = "/queue".to_string();
-    let changed = match action.as_str() {
-        "delete" => repo::cancel(&pool, user_id, selection).await?,
-        a if a == "send_now" || a.starts_with("send:") => {
+    let changed = match action {
+        QueueAction::Delete => repo::cancel(&pool, user_id, selection).await?,
+        QueueAction::SendNow | QueueAction::SendOne(_) => {
             let n = repo::send_now(&pool, user_id, selection).await?;
             back = format!(
                 "/queue?sending={}",
@@ -124,16 +175,37 @@ pub async fn update_queue(
             );
             n
         }
-        "reschedule" => {
+        QueueAction::Reschedule => {
             let zone = ssr::zone::UserZone::of_user(&pool, user_id).await?;
             let at = zone
                 .parse_local(&send_at)
                 .map_err(|m| AppError::field("send_at", m))?;
             repo::reschedule(&pool, user_id, selection, at).await?
         }
-        _ => return Err(AppError::BadRequest("Unknown action.".into())),
     };
-    tracing::info!(%user_id, action, changed, "queue updated");
+    tracing::info!(%user_id, action = %action.value(), changed, "queue updated");
     leptos_axum::redirect(&back);
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::QueueAction;
+    use uuid::Uuid;
+
+    #[test]
+    fn queue_actions_parse_once_and_round_trip() {
+        let id = Uuid::new_v4();
+        for a in [
+            QueueAction::Delete,
+            QueueAction::SendNow,
+            QueueAction::Reschedule,
+            QueueAction::SendOne(id),
+        ] {
+            assert_eq!(QueueAction::parse(&a.value()), Some(a));
+        }
+        for bad in ["", "send:", "send:not-a-uuid", "DELETE", "drop"] {
+            assert_eq!(QueueAction::parse(bad), None, "{bad}");
+        }
+    }
 }
