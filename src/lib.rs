@@ -28,6 +28,8 @@ pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod delivery;
 #[cfg(feature = "ssr")]
+pub mod emails;
+#[cfg(feature = "ssr")]
 pub mod fake_google;
 #[cfg(feature = "ssr")]
 pub mod limits;

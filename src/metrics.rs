@@ -183,22 +183,10 @@ impl Metrics {
     /// Reads the queue depth and the pool's use, and folds recent histogram
     /// samples in. The upkeep task calls this every 15 s; a scrape never queries.
     pub async fn refresh(&self, pool: &PgPool) {
-        let statuses: Vec<String> = QUEUE_STATUSES.iter().map(|s| s.to_string()).collect();
-        match sqlx::query!(
-            r#"SELECT status AS "status!", count(*) AS "n!" FROM emails
-               WHERE status = ANY($1) GROUP BY status"#,
-            &statuses
-        )
-        .fetch_all(pool)
-        .await
-        {
-            Ok(rows) => {
+        match crate::emails::read::count_by_status(pool, &QUEUE_STATUSES).await {
+            Ok(counts) => {
                 for (status, gauge) in &self.queue_depth {
-                    let n = rows
-                        .iter()
-                        .find(|r| r.status == status.as_str())
-                        .map_or(0, |r| r.n);
-                    gauge.set(n as f64);
+                    gauge.set(counts.get(status).copied().unwrap_or(0) as f64);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not read the queue depth for /metrics"),

@@ -30,6 +30,8 @@ pub struct AppState {
     pub rendering: Arc<CpuPool>,
     /// This app's own metrics recorder (`/metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The claim-time checks and outcome hooks every message goes through.
+    pub rules: Arc<crate::emails::Rules>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -76,6 +78,7 @@ impl AppState {
             hashing: Arc::new(hashing),
             rendering: Arc::new(rendering),
             metrics: Arc::new(crate::metrics::Metrics::new()),
+            rules: Arc::new(crate::emails::Rules::standard()),
             keys: RedisKeys::new(config.redis_key_prefix.clone()),
             cipher: TokenCipher::new(&config.secret_key),
             google,

@@ -4,6 +4,7 @@ use crate::components::attach::Attached;
 use crate::components::form::{FormAlert, action_error, field_error};
 use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
+use crate::domain::EmailStatus;
 use crate::queue::{QueueAction, QueuePage, UpdateQueue, list_queue};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -193,8 +194,8 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                                         <td>{row.subject.clone()}<Attached names=row.attachments.clone() /></td>
                                         <td class="when">{row.when}</td>
                                         <td>
-                                            {match (row.status.as_str(), row.retry_reason.clone()) {
-                                                ("sending", _) => view! { <span class="status sending">"Sending"</span> }.into_any(),
+                                            {match (row.status, row.retry_reason.clone()) {
+                                                (EmailStatus::Sending, _) => view! { <span class="status sending">"Sending"</span> }.into_any(),
                                                 (_, Some(reason)) => view! {
                                                     <span class="status retrying">"Retrying"</span>
                                                     <span class="hint">{reason}</span>
@@ -203,7 +204,7 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                                             }}
                                         </td>
                                         <td class="row-actions">
-                                            {(row.status == "queued").then(|| {
+                                            {(row.status == EmailStatus::Queued).then(|| {
                                                 let label = format!("Send the message to {} now", row.to);
                                                 view! {
                                                     <button type="submit" class="small" name="action" value=QueueAction::SendOne(row.id).value() aria-label=label>"Send now"</button>

@@ -5,7 +5,8 @@ use crate::components::attach::Attached;
 use crate::components::form::{FormAlert, action_error, field_error};
 use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
-use crate::queue::sent::{FILTERS, ResolveSent, SentEmailView, SentPage, list_sent};
+use crate::domain::EmailStatus;
+use crate::queue::sent::{FILTERS, ResolveSent, SentEmailView, SentPage, filter_value, list_sent};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -88,24 +89,25 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
     let error = action_error(resolve);
     let ids_error = field_error(error, "ids");
     let counts = page.counts;
-    let current = page.filter.clone();
+    let current = page.filter;
     let tabs = FILTERS
         .iter()
         .map(|&(f, label)| {
             let n = match f {
-                "sent" => counts.sent,
-                "failed" => counts.failed,
-                "uncertain" => counts.uncertain,
+                Some(EmailStatus::Sent) => counts.sent,
+                Some(EmailStatus::Failed) => counts.failed,
+                Some(EmailStatus::Uncertain) => counts.uncertain,
                 _ => counts.sent + counts.failed + counts.uncertain,
             };
             let here = (current == f).then_some("page");
-            view! { <li><a href=format!("/sent?filter={f}") aria-current=here>{format!("{label} ({n})")}</a></li> }
+            view! { <li><a href=format!("/sent?filter={}", filter_value(f)) aria-current=here>{format!("{label} ({n})")}</a></li> }
         })
         .collect_view();
-    let filter = page.filter.clone();
+    let filter = filter_value(page.filter);
     let empty = page.rows.is_empty();
-    let show_retry = matches!(filter.as_str(), "all" | "failed") && counts.failed > 0;
-    let show_uncertain = matches!(filter.as_str(), "all" | "uncertain") && counts.uncertain > 0;
+    let show_retry = matches!(page.filter, None | Some(EmailStatus::Failed)) && counts.failed > 0;
+    let show_uncertain =
+        matches!(page.filter, None | Some(EmailStatus::Uncertain)) && counts.uncertain > 0;
     view! {
         <nav class="tabs" aria-label="Filter"><ul>{tabs}</ul></nav>
         {(counts.uncertain > 0).then(|| view! {
@@ -124,7 +126,7 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
         } else {
             view! {
                 <ActionForm action=resolve attr:class="queue-form" attr:novalidate=true>
-                    <input type="hidden" name="filter" value=filter.clone() />
+                    <input type="hidden" name="filter" value=filter />
                     <FormAlert error />
                     <p class="field-error">{move || ids_error.get()}</p>
                     {(show_retry || show_uncertain).then(|| view! {
@@ -155,9 +157,9 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
             }.into_any()
         }}
         <nav class="pager" aria-label="Pages">
-            {(page.page > 1).then(|| view! { <a href=format!("/sent?filter={}&page={}", page.filter, page.page - 1)>"Previous page"</a> })}
+            {(page.page > 1).then(|| view! { <a href=format!("/sent?filter={}&page={}", filter_value(page.filter), page.page - 1)>"Previous page"</a> })}
             <span>{format!("Page {} of {}", page.page, page.pages)}</span>
-            {(page.page < page.pages).then(|| view! { <a href=format!("/sent?filter={}&page={}", page.filter, page.page + 1)>"Next page"</a> })}
+            {(page.page < page.pages).then(|| view! { <a href=format!("/sent?filter={}&page={}", filter_value(page.filter), page.page + 1)>"Next page"</a> })}
         </nav>
     }
 }
@@ -165,15 +167,16 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
 #[component]
 fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
     let select_id = format!("select-{}", row.id);
-    let (label, class) = match row.status.as_str() {
-        "sent" => ("Sent", "sent"),
-        "failed" => ("Failed", "failed"),
-        _ => ("Needs a decision", "uncertain"),
+    let label = match row.status {
+        EmailStatus::Sent => "Sent",
+        EmailStatus::Failed => "Failed",
+        _ => "Needs a decision",
     };
-    let actionable = row.status != "sent";
+    let class = row.status.as_str();
+    let actionable = row.status != EmailStatus::Sent;
     let to = row.to.clone();
-    let details = match row.status.as_str() {
-        "sent" => match (row.gmail_link.clone(), row.gmail_message_id.clone()) {
+    let details = match row.status {
+        EmailStatus::Sent => match (row.gmail_link.clone(), row.gmail_message_id.clone()) {
             (Some(link), Some(id)) => view! {
                 <span class="mono">{id}</span> " "
                 <a href=link target="_blank" rel="noopener noreferrer">"Open in Gmail"</a>
@@ -181,7 +184,7 @@ fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
             .into_any(),
             _ => view! { <span class="muted">{row.via.clone()}</span> }.into_any(),
         },
-        "failed" => view! {
+        EmailStatus::Failed => view! {
             <span>{row.error.clone().unwrap_or_default()}</span> " "
             <button type="submit" class="small" name="action" value=format!("retry:{}", row.id)
                 aria-label=format!("Retry the message to {to}")>"Retry"</button>

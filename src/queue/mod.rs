@@ -76,8 +76,8 @@ pub struct QueuedEmailView {
     pub when: String,
     /// Written on Write email (merge rows are rescheduled or deleted, not edited).
     pub editable: bool,
-    /// `queued` or `sending`.
-    pub status: String,
+    /// Queued or sending.
+    pub status: crate::domain::EmailStatus,
     /// Why the last attempt did not go, while a retry waits.
     pub retry_reason: Option<String>,
     /// The names of the files it attaches.
@@ -115,7 +115,7 @@ pub async fn list_queue(
     let zone = ssr::zone::UserZone::of_user(&pool, user_id).await?;
     let page = page.max(1);
     let (rows, total) =
-        ssr::repo::list_queued(&pool, user_id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+        crate::emails::read::queued(&pool, user_id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     Ok(QueuePage {
         rows: rows
             .into_iter()
@@ -148,7 +148,7 @@ pub async fn update_queue(
     #[server(default)] all_matching: Option<String>,
     #[server(default)] send_at: String,
 ) -> Result<u64, AppError> {
-    use ssr::repo::{self, Selection};
+    use crate::emails::{Action, Selection, act};
     let user_id = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
     let pool = crate::auth::ssr::state().pool;
     let one = match action {
@@ -166,9 +166,9 @@ pub async fn update_queue(
     };
     let mut back = "/queue".to_string();
     let changed = match action {
-        QueueAction::Delete => repo::cancel(&pool, user_id, selection).await?,
+        QueueAction::Delete => act(&pool, user_id, selection, Action::Cancel).await?,
         QueueAction::SendNow | QueueAction::SendOne(_) => {
-            let n = repo::send_now(&pool, user_id, selection).await?;
+            let n = act(&pool, user_id, selection, Action::SendNow).await?;
             back = format!(
                 "/queue?sending={}",
                 time::OffsetDateTime::now_utc().unix_timestamp()
@@ -180,7 +180,7 @@ pub async fn update_queue(
             let at = zone
                 .parse_local(&send_at)
                 .map_err(|m| AppError::field("send_at", m))?;
-            repo::reschedule(&pool, user_id, selection, at).await?
+            act(&pool, user_id, selection, Action::Reschedule(at)).await?
         }
     };
     tracing::info!(%user_id, action = %action.value(), changed, "queue updated");

@@ -2,6 +2,7 @@
 //! about a message that failed or may have gone out. Also the progress of what
 //! is being sent now.
 
+use crate::domain::EmailStatus;
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -12,8 +13,8 @@ pub struct SentEmailView {
     pub id: Uuid,
     pub to: String,
     pub subject: String,
-    /// sent, failed or uncertain.
-    pub status: String,
+    /// Sent, failed or uncertain.
+    pub status: EmailStatus,
     /// When it was sent, or when it failed, in the user's zone.
     pub when: String,
     pub gmail_message_id: Option<String>,
@@ -36,7 +37,8 @@ pub struct Counts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentPage {
     pub rows: Vec<SentEmailView>,
-    pub filter: String,
+    /// One status, or all finished ones.
+    pub filter: Option<EmailStatus>,
     pub total: i64,
     pub page: i64,
     pub pages: i64,
@@ -59,12 +61,27 @@ pub struct Progress {
     pub held: bool,
 }
 
-pub const FILTERS: &[(&str, &str)] = &[
-    ("all", "All"),
-    ("sent", "Sent"),
-    ("failed", "Failed"),
-    ("uncertain", "Needs a decision"),
+/// The page's tabs: all finished messages, or one status.
+pub const FILTERS: &[(Option<EmailStatus>, &str)] = &[
+    (None, "All"),
+    (Some(EmailStatus::Sent), "Sent"),
+    (Some(EmailStatus::Failed), "Failed"),
+    (Some(EmailStatus::Uncertain), "Needs a decision"),
 ];
+
+/// A filter as the page's address spells it (`?filter=`).
+pub fn filter_value(filter: Option<EmailStatus>) -> &'static str {
+    filter.map_or("all", EmailStatus::as_str)
+}
+
+/// The filter an address names; anything else is all.
+pub fn parse_filter(raw: &str) -> Option<EmailStatus> {
+    FILTERS
+        .iter()
+        .map(|(f, _)| *f)
+        .find(|f| filter_value(*f) == raw)
+        .flatten()
+}
 
 #[server(endpoint = "sent/list")]
 pub async fn list_sent(
@@ -80,16 +97,17 @@ pub async fn list_sent(
         None => None,
     };
     let pool = state.pool.clone();
-    let filter = if FILTERS.iter().any(|(f, _)| *f == filter) {
-        filter
-    } else {
-        "all".to_string()
-    };
+    let filter = parse_filter(&filter);
     let zone = UserZone::of_user(&pool, user_id).await?;
     let page = page.max(1);
     let size = super::PAGE_SIZE;
-    let (rows, total, counts) =
-        super::ssr::history::list(&pool, user_id, &filter, size, (page - 1) * size).await?;
+    let (rows, total, c) =
+        crate::emails::read::history(&pool, user_id, filter, size, (page - 1) * size).await?;
+    let counts = Counts {
+        sent: c.sent,
+        failed: c.failed,
+        uncertain: c.uncertain,
+    };
     Ok(SentPage {
         rows: rows
             .into_iter()
@@ -136,9 +154,10 @@ pub async fn resolve_sent(
     #[server(default)] ids: Vec<Uuid>,
     #[server(default)] filter: String,
 ) -> Result<u64, AppError> {
-    use super::ssr::history::{self, Resolution};
+    use crate::emails::{self, Resolution};
     let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let pool = crate::auth::ssr::state().pool;
+    let state = crate::auth::ssr::state();
+    let pool = &state.pool;
     // A row's own button: `retry:<id>`, `send_again:<id>`, `mark_sent:<id>`.
     let (action, ids) = match action.split_once(':') {
         Some((a, id)) => (
@@ -156,10 +175,10 @@ pub async fn resolve_sent(
         "mark_sent" => Resolution::MarkSent,
         _ => return Err(AppError::BadRequest("Unknown action.".into())),
     };
-    let changed = history::resolve(&pool, user_id, &ids, resolution).await?;
+    let changed = emails::resolve(pool, &state.rules, user_id, &ids, resolution).await?;
     if changed == 0
         && resolution != Resolution::MarkSent
-        && history::missing_files(&pool, user_id, &ids).await? > 0
+        && emails::missing_files(pool, user_id, &ids).await? > 0
     {
         return Err(AppError::field(
             "ids",
@@ -171,19 +190,11 @@ pub async fn resolve_sent(
         return Err(AppError::NotFound);
     }
     tracing::info!(%user_id, action, changed, "messages resolved");
+    let filter = filter_value(parse_filter(&filter));
     let back = match resolution {
-        Resolution::MarkSent => format!("/sent?filter={}&marked={changed}", filter_or_all(&filter)),
-        _ => format!("/sent?filter={}&requeued={changed}", filter_or_all(&filter)),
+        Resolution::MarkSent => format!("/sent?filter={filter}&marked={changed}"),
+        _ => format!("/sent?filter={filter}&requeued={changed}"),
     };
     leptos_axum::redirect(&back);
     Ok(changed)
-}
-
-#[cfg(feature = "ssr")]
-fn filter_or_all(filter: &str) -> &str {
-    if FILTERS.iter().any(|(f, _)| *f == filter) {
-        filter
-    } else {
-        "all"
-    }
 }

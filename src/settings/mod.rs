@@ -158,16 +158,17 @@ pub mod ssr {
 
     pub async fn load(state: &AppState, user_id: Uuid) -> Result<SettingsView, AppError> {
         let u = sqlx::query!(
-            r#"SELECT time_zone, daily_send_cap, send_gap_seconds,
-                      (SELECT coalesce(sum(cardinality(to_addrs) + cardinality(cc_addrs)
-                                           + cardinality(bcc_addrs)), 0)::int8
-                       FROM emails WHERE user_id = $1 AND claimed_at > now() - interval '24 hours'
-                         AND status IN ('sending', 'sent', 'uncertain')) AS "sent!"
-               FROM users WHERE id = $1"#,
+            "SELECT time_zone, daily_send_cap, send_gap_seconds FROM users WHERE id = $1",
             user_id
         )
         .fetch_one(&state.pool)
         .await?;
+        let mut conn = state.pool.acquire().await?;
+        let now = time::OffsetDateTime::now_utc();
+        let sent = crate::emails::read::recipients_last_24h(&mut conn, &[user_id], now)
+            .await?
+            .get(&user_id)
+            .map_or(0, |u| u.0);
         let gmail = accounts::find_for_user(&state.pool, user_id)
             .await?
             .map(|a| GmailView {
@@ -185,7 +186,7 @@ pub mod ssr {
             outbox_dir: (transport == TransportKind::Outbox)
                 .then(|| state.config.outbox_dir.display().to_string()),
             gmail,
-            sent_last_24h: u.sent,
+            sent_last_24h: sent,
         })
     }
 
@@ -199,7 +200,7 @@ pub mod ssr {
         let mut tx = state.pool.begin().await?;
         sqlx::query!(
             "UPDATE users SET time_zone = $2, daily_send_cap = $3, send_gap_seconds = $4,
-                    pace_next_at = '-infinity', updated_at = now()
+                    updated_at = now()
              WHERE id = $1",
             user_id,
             zone,
@@ -208,10 +209,8 @@ pub mod ssr {
         )
         .execute(&mut *tx)
         .await?;
-        // A higher cap may free held mail now.
-        sqlx::query!("SELECT pg_notify('mm_delivery', '')")
-            .execute(&mut *tx)
-            .await?;
+        // A higher cap or a shorter gap may free held mail now.
+        crate::emails::release(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -11,5 +11,6 @@ mod helpers;
 mod instances;
 mod merge;
 mod outages;
+mod rules;
 mod security;
 mod templates;

@@ -23,10 +23,9 @@ fn kind_of(raw: &str) -> FileKind {
 /// The user's files, with how many queued messages will attach each.
 #[tracing::instrument(skip_all, fields(%user_id))]
 pub async fn list(pool: &PgPool, user_id: Uuid) -> Result<Vec<FileView>, AppError> {
+    let uses = crate::emails::read::pending_file_uses(pool, user_id).await?;
     let rows = sqlx::query!(
-        r#"SELECT f.id, f.kind, f.name, f.content_type, f.size_bytes,
-                  (SELECT count(*) FROM email_attachments a JOIN emails e ON e.id = a.email_id
-                   WHERE a.file_id = f.id AND e.status IN ('queued', 'sending')) AS "queued_uses!"
+        r#"SELECT f.id, f.kind, f.name, f.content_type, f.size_bytes
            FROM files f WHERE f.user_id = $1
            ORDER BY array_position(ARRAY['resume', 'cover_letter', 'attachment'], f.kind), lower(f.name)"#,
         user_id
@@ -41,7 +40,7 @@ pub async fn list(pool: &PgPool, user_id: Uuid) -> Result<Vec<FileView>, AppErro
             name: r.name,
             content_type: r.content_type,
             size_bytes: r.size_bytes as u64,
-            queued_uses: r.queued_uses,
+            queued_uses: uses.get(&r.id).copied().unwrap_or(0),
         })
         .collect())
 }
@@ -165,15 +164,9 @@ pub async fn save(state: &AppState, new: &NewFile) -> Result<bool, String> {
     .map_err(failed)?;
     if let Some(old) = &existing {
         // Messages not sent yet will attach it under its new name.
-        sqlx::query!(
-            "UPDATE email_attachments a SET name = $2 FROM emails e
-             WHERE a.file_id = $1 AND e.id = a.email_id AND e.status IN ('queued', 'sending')",
-            old.id,
-            new.name,
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(failed)?;
+        crate::emails::rename_pending_attachments(&mut tx, old.id, &new.name)
+            .await
+            .map_err(failed)?;
         schedule_deletion(&mut tx, new.user_id, &old.storage_key)
             .await
             .map_err(failed)?;

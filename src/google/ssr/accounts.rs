@@ -129,9 +129,7 @@ pub async fn connect(
     .execute(&mut *tx)
     .await?;
     // Mail held while the account was disconnected can go now.
-    sqlx::query!("SELECT pg_notify('mm_delivery', '')")
-        .execute(&mut *tx)
-        .await?;
+    crate::emails::release(&mut tx, user_id).await?;
     tx.commit().await?;
     Ok(if status == "connected" {
         ConnectOutcome::Connected

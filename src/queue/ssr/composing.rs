@@ -4,6 +4,7 @@ use super::merging::address_list;
 use super::zone::UserZone;
 use super::{Sender, check_recipient_count};
 use crate::auth::ssr::state;
+use crate::domain::EmailAddress;
 use crate::error::{AppError, FieldErrors};
 use crate::files::ssr::repo as files;
 use crate::merge::normalize_key;
@@ -67,16 +68,9 @@ pub async fn start(
         ..Draft::default()
     };
     if let Some(id) = edit {
-        let row = sqlx::query!(
-            r#"SELECT id, template_id, to_addrs, cc_addrs, bcc_addrs, subject_source, body_source,
-                      merge_values AS "merge_values: sqlx::types::Json<BTreeMap<String, String>>"
-               FROM emails WHERE id = $1 AND user_id = $2 AND status = 'queued'"#,
-            id,
-            user_id,
-        )
-        .fetch_optional(&state.pool)
-        .await?
-        .ok_or(AppError::NotFound)?;
+        let row = crate::emails::read::queued_draft(&state.pool, user_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let (Some(subject), Some(body)) = (row.subject_source, row.body_source) else {
             return Err(AppError::BadRequest(
                 "Messages from a mail merge can be rescheduled or deleted from the queue, not edited one by one.".into(),
@@ -89,7 +83,7 @@ pub async fn start(
         draft.bcc = row.bcc_addrs.join(", ");
         draft.subject = subject;
         draft.body = body;
-        draft.values = row.merge_values.0;
+        draft.values = row.values;
         draft.attach = crate::files::ssr::repo::attached_to(&state.pool, row.id).await?;
     } else if let Some(template_id) = template_id {
         let t = crate::templates::ssr::repo::get(&state.pool, user_id, template_id)
@@ -103,9 +97,9 @@ pub async fn start(
 }
 
 struct Checked {
-    to: Vec<String>,
-    cc: Vec<String>,
-    bcc: Vec<String>,
+    to: Vec<EmailAddress>,
+    cc: Vec<EmailAddress>,
+    bcc: Vec<EmailAddress>,
     markdown: String,
     subject: String,
     values: BTreeMap<String, String>,
@@ -184,7 +178,12 @@ pub fn preview(
     let c = check(to, "", "", subject, body, values, false)?;
     Ok(MessagePreview {
         line: 0,
-        to: c.to.join(", "),
+        to: c
+            .to
+            .iter()
+            .map(EmailAddress::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
         subject: c.rendered.subject,
         html: c.rendered.html,
         text: c.rendered.text,
@@ -207,42 +206,36 @@ pub async fn queue(user_id: Uuid, m: Message<'_>) -> Result<(Uuid, bool), AppErr
         let mine = files::list(&state.pool, user_id).await?;
         files::chosen(&mine, m.attach)?
     };
-    let values = sqlx::types::Json(&c.values);
+    let template_id = match (m.id, m.template_id) {
+        (None, Some(t)) => crate::templates::ssr::repo::get(&state.pool, user_id, t)
+            .await?
+            .map(|t| t.id),
+        _ => None,
+    };
+    let shared = crate::emails::Enqueue {
+        user_id,
+        template_id,
+        import_id: None,
+        cc: &c.cc,
+        bcc: &c.bcc,
+        send_at,
+        subject_source: &c.subject,
+        body_source: &c.markdown,
+    };
+    let email = crate::emails::NewEmail {
+        to: c.to,
+        message: c.rendered,
+        values: c.values,
+    };
     let mut tx = state.pool.begin().await?;
     if let Some(id) = m.id {
-        let updated = sqlx::query!(
-            "UPDATE emails SET to_addrs = $3, cc_addrs = $4, bcc_addrs = $5, subject = $6, body_html = $7,
-                 body_text = $8, subject_source = $9, body_source = $10, merge_values = $11, send_at = $12,
-                 updated_at = now()
-             WHERE id = $1 AND user_id = $2 AND status = 'queued'",
-            id,
-            user_id,
-            &c.to,
-            &c.cc,
-            &c.bcc,
-            c.rendered.subject,
-            c.rendered.html,
-            c.rendered.text,
-            c.subject,
-            c.markdown,
-            values as _,
-            send_at,
-        )
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
+        if !crate::emails::replace_queued(&mut tx, id, &shared, &email).await? {
             return Err(AppError::NotFound);
         }
         files::reattach(&mut tx, id, &files).await?;
         tx.commit().await?;
         return Ok((id, true));
     }
-    let template_id = match m.template_id {
-        Some(t) => crate::templates::ssr::repo::get(&state.pool, user_id, t)
-            .await?
-            .map(|t| t.id),
-        None => None,
-    };
     if let Some(key) = m.submission
         && let Some(earlier) =
             super::submissions::claim(&mut tx, user_id, key, &m.fingerprint()).await?
@@ -251,27 +244,9 @@ pub async fn queue(user_id: Uuid, m: Message<'_>) -> Result<(Uuid, bool), AppErr
         tracing::info!(%user_id, email_id = %first, "repeated submit: nothing more queued");
         return Ok((first, false));
     }
-    let id = Uuid::now_v7();
-    sqlx::query!(
-        "INSERT INTO emails (id, user_id, template_id, to_addrs, cc_addrs, bcc_addrs, subject, body_html,
-                             body_text, subject_source, body_source, merge_values, send_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        id,
-        user_id,
-        template_id,
-        &c.to,
-        &c.cc,
-        &c.bcc,
-        c.rendered.subject,
-        c.rendered.html,
-        c.rendered.text,
-        c.subject,
-        c.markdown,
-        values as _,
-        send_at,
-    )
-    .execute(&mut *tx)
-    .await?;
+    let id = crate::emails::enqueue(&mut tx, &shared, vec![email])
+        .await?
+        .remove(0);
     files::attach(&mut tx, &[id], &files, &[]).await?;
     if let Some(key) = m.submission {
         super::submissions::record(&mut tx, user_id, key, Some(id), 1).await?;

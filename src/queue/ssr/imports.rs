@@ -46,17 +46,23 @@ pub async fn get(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Import, AppEr
 /// Deletes imports older than `days` that no message still waiting to go (or
 /// awaiting a decision) came from, 500 at a time. Returns how many.
 pub async fn expire(pool: &PgPool, days: i32) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query!(
-        "DELETE FROM merge_imports WHERE id IN (
-             SELECT m.id FROM merge_imports m
-             WHERE m.created_at < now() - make_interval(days => $1)
-               AND NOT EXISTS (SELECT 1 FROM emails e
-                               WHERE e.import_id = m.id
-                                 AND e.status IN ('queued', 'sending', 'uncertain'))
-             ORDER BY m.created_at LIMIT 500)",
+    let mut tx = pool.begin().await?;
+    let old = sqlx::query_scalar!(
+        "SELECT id FROM merge_imports WHERE created_at < now() - make_interval(days => $1)
+         ORDER BY created_at LIMIT 500 FOR UPDATE SKIP LOCKED",
         days
     )
-    .execute(pool)
-    .await?
-    .rows_affected())
+    .fetch_all(&mut *tx)
+    .await?;
+    if old.is_empty() {
+        return Ok(0);
+    }
+    let kept = crate::emails::read::imports_in_use(&mut tx, &old).await?;
+    let gone: Vec<Uuid> = old.into_iter().filter(|id| !kept.contains(id)).collect();
+    let n = sqlx::query!("DELETE FROM merge_imports WHERE id = ANY($1)", &gone)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(n)
 }

@@ -1,6 +1,6 @@
 //! The merge report and queueing, on top of the merge engine.
 
-use super::{Sender, check_recipient_count, imports, repo, zone::UserZone};
+use super::{Sender, check_recipient_count, imports, zone::UserZone};
 use crate::auth::ssr::state;
 use crate::domain::EmailAddress;
 use crate::error::{AppError, FieldErrors};
@@ -205,14 +205,12 @@ pub async fn report(
 }
 
 /// Parses a comma-separated list of addresses.
-pub fn address_list(raw: &str) -> Result<Vec<String>, String> {
+pub fn address_list(raw: &str) -> Result<Vec<EmailAddress>, String> {
     raw.split([',', ';'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            EmailAddress::parse(s)
-                .map(EmailAddress::into_inner)
-                .map_err(|_| format!("\"{s}\" is not a valid email address."))
+            EmailAddress::parse(s).map_err(|_| format!("\"{s}\" is not a valid email address."))
         })
         .collect()
 }
@@ -278,13 +276,14 @@ pub async fn queue(
     }
     let template = compiled(user_id, template_id).await?;
     let mine = files::list(&state.pool, user_id).await?;
-    let shared = files::chosen(&mine, &choice.attach)?;
+    // The files every message attaches.
+    let every = files::chosen(&mine, &choice.attach)?;
     let named = by_name(&mine);
     let column = attachment_column(&table, choice.attachment_column);
     let source = crate::templates::ssr::repo::get(&state.pool, user_id, template_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let shared_bytes: u64 = shared.iter().map(|f| f.2).sum();
+    let shared_bytes: u64 = every.iter().map(|f| f.2).sum();
     let attaching_column = column.clone();
     let email_column = email_column.to_string();
 
@@ -339,7 +338,7 @@ pub async fn queue(
             })
             .await
     });
-    let batch = repo::Batch {
+    let shared = crate::emails::Enqueue {
         user_id,
         template_id: Some(template_id),
         import_id: Some(import_id),
@@ -353,9 +352,17 @@ pub async fn queue(
     while let Some(chunk) = incoming.recv().await {
         let per_row: Vec<Option<(Uuid, String)>> =
             chunk.iter().map(|r| r.attachment.clone()).collect();
-        let inserted = repo::insert_batch(&mut tx, &batch, chunk).await?;
-        if !shared.is_empty() || column.is_some() {
-            files::attach(&mut tx, &inserted, &shared, &per_row).await?;
+        let messages = chunk
+            .into_iter()
+            .map(|r| crate::emails::NewEmail {
+                to: vec![r.to],
+                message: r.message,
+                values: r.values,
+            })
+            .collect();
+        let inserted = crate::emails::enqueue(&mut tx, &shared, messages).await?;
+        if !every.is_empty() || column.is_some() {
+            files::attach(&mut tx, &inserted, &every, &per_row).await?;
         }
         ids.extend(inserted);
     }
@@ -387,11 +394,10 @@ mod tests {
 
     #[test]
     fn address_lists_are_split_and_checked() {
-        assert_eq!(
-            address_list(" a@x.io, B@Y.io ;").unwrap(),
-            ["a@x.io", "B@y.io"]
-        );
-        assert_eq!(address_list("").unwrap(), Vec::<String>::new());
+        let list = address_list(" a@x.io, B@Y.io ;").unwrap();
+        let list: Vec<&str> = list.iter().map(|a| a.as_str()).collect();
+        assert_eq!(list, ["a@x.io", "B@y.io"]);
+        assert!(address_list("").unwrap().is_empty());
         assert!(
             address_list("a@x.io, nope")
                 .unwrap_err()

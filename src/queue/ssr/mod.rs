@@ -4,7 +4,6 @@ pub mod composing;
 pub mod history;
 pub mod imports;
 pub mod merging;
-pub mod repo;
 pub mod submissions;
 pub mod upload;
 pub mod zone;

@@ -1,0 +1,181 @@
+//! What users do to their own messages: cancel, reschedule or send queued ones
+//! now, and decide about failed and uncertain ones. Every statement is scoped to
+//! the user: another user's id changes nothing.
+
+use super::Rules;
+use super::outcome::{Recorded, run_hooks};
+use crate::domain::EmailStatus;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Which queued messages an action applies to.
+pub enum Selection<'a> {
+    Ids(&'a [Uuid]),
+    AllQueued,
+}
+
+impl Selection<'_> {
+    fn parts(&self) -> (Vec<Uuid>, bool) {
+        match self {
+            Selection::Ids(ids) => (ids.to_vec(), false),
+            Selection::AllQueued => (Vec::new(), true),
+        }
+    }
+}
+
+/// What to do to queued messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Cancel,
+    Reschedule(OffsetDateTime),
+    /// Due now, a retry waiting for its next attempt included.
+    SendNow,
+}
+
+/// Applies an action to the user's selected messages that are still queued (one
+/// being sent is not touched). Returns how many changed.
+#[tracing::instrument(skip(pool, selection), fields(%user_id))]
+pub async fn act(
+    pool: &PgPool,
+    user_id: Uuid,
+    selection: Selection<'_>,
+    action: Action,
+) -> Result<u64, sqlx::Error> {
+    let (ids, all) = selection.parts();
+    let (cancel, reschedule, now) = match action {
+        Action::Cancel => (true, None, false),
+        Action::Reschedule(at) => (false, Some(at), false),
+        Action::SendNow => (false, None, true),
+    };
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query!(
+        "UPDATE emails SET
+             status = CASE WHEN $4 THEN 'cancelled' ELSE status END,
+             send_at = CASE WHEN $6 THEN least(send_at, now()) ELSE coalesce($5, send_at) END,
+             next_attempt_at = CASE WHEN $6 THEN NULL ELSE next_attempt_at END,
+             updated_at = now()
+         WHERE user_id = $1 AND status = 'queued' AND ($3 OR id = ANY($2))",
+        user_id,
+        &ids,
+        all,
+        cancel,
+        reschedule,
+        now,
+    )
+    .execute(&mut *tx)
+    .await?;
+    if !cancel && done.rows_affected() > 0 {
+        super::wake(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// A failed message goes back in the queue, attempts reset.
+    Retry,
+    /// An uncertain message is sent again (same Message-ID, so clients that got
+    /// the first can tell it is the same message).
+    SendAgain,
+    /// The user checked Gmail: it went out. An outcome like delivery's, so the
+    /// outcome hooks run.
+    MarkSent,
+}
+
+/// Applies the user's decision to their failed or uncertain messages. Returns
+/// how many changed.
+#[tracing::instrument(skip(pool, rules, ids), fields(%user_id))]
+pub async fn resolve(
+    pool: &PgPool,
+    rules: &Rules,
+    user_id: Uuid,
+    ids: &[Uuid],
+    resolution: Resolution,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let changed = match resolution {
+        Resolution::Retry | Resolution::SendAgain => {
+            let from = if resolution == Resolution::Retry {
+                EmailStatus::Failed
+            } else {
+                EmailStatus::Uncertain
+            };
+            let n = sqlx::query!(
+                "UPDATE emails SET status = 'queued', attempts = 0, next_attempt_at = NULL,
+                        send_at = least(send_at, now()), last_error = NULL, lease_id = NULL,
+                        lease_until = NULL, claimed_at = NULL, updated_at = now()
+                 WHERE user_id = $1 AND id = ANY($2) AND status = $3
+                   -- Not without a file it attaches (deleted since it was queued).
+                   AND NOT EXISTS (SELECT 1 FROM email_attachments a
+                                   WHERE a.email_id = emails.id AND a.file_id IS NULL)",
+                user_id,
+                ids,
+                from.as_str(),
+            )
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if n > 0 {
+                super::wake(&mut tx).await?;
+            }
+            n
+        }
+        Resolution::MarkSent => {
+            let rows = sqlx::query!(
+                "UPDATE emails SET status = 'sent', sent_at = coalesce(claimed_at, now()),
+                        last_error = NULL, lease_id = NULL, updated_at = now()
+                 WHERE user_id = $1 AND id = ANY($2) AND status = 'uncertain'
+                 RETURNING id, gmail_thread_id",
+                user_id,
+                ids,
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let recorded: Vec<Recorded> = rows
+                .into_iter()
+                .map(|r| Recorded {
+                    id: r.id,
+                    user_id,
+                    status: EmailStatus::Sent,
+                    thread_id: r.gmail_thread_id,
+                })
+                .collect();
+            run_hooks(rules, &mut tx, &recorded).await?;
+            recorded.len() as u64
+        }
+    };
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// How many of these messages attach a file that has since been deleted.
+pub async fn missing_files(pool: &PgPool, user_id: Uuid, ids: &[Uuid]) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(DISTINCT e.id) AS "n!" FROM emails e JOIN email_attachments a ON a.email_id = e.id
+           WHERE e.user_id = $1 AND e.id = ANY($2) AND a.file_id IS NULL"#,
+        user_id,
+        ids
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// A replaced file keeps its new name in the messages not sent yet that attach
+/// it (sent ones keep the name they went with).
+pub async fn rename_pending_attachments(
+    conn: &mut sqlx::PgConnection,
+    file_id: Uuid,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE email_attachments a SET name = $2 FROM emails e
+         WHERE a.file_id = $1 AND e.id = a.email_id AND e.status IN ('queued', 'sending')",
+        file_id,
+        name,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

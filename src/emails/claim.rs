@@ -1,0 +1,245 @@
+//! Claiming: the accounts that may send now, their due messages locked, the
+//! claim-time checks asked, the pace and the daily cap applied (`allot.rs`), and
+//! the rows taken under a lease, all in one transaction at one time.
+
+use super::Rules;
+use super::allot::{self, Account, Candidate};
+use super::checks::{self, ClaimContext};
+use crate::config::{DeliveryConfig, TransportKind};
+use crate::delivery::mime::{File, Outgoing};
+use sqlx::PgPool;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A row this loop owns until its lease ends.
+pub struct Claimed {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    pub attempts: i32,
+    pub message_id: String,
+    pub from_name: String,
+    pub from_address: String,
+}
+
+impl Claimed {
+    pub fn outgoing<'a>(&'a self, files: &'a [File]) -> Outgoing<'a> {
+        Outgoing {
+            from_name: &self.from_name,
+            from_address: &self.from_address,
+            to: &self.to,
+            cc: &self.cc,
+            bcc: &self.bcc,
+            subject: &self.subject,
+            html: &self.html,
+            text: &self.text,
+            message_id: &self.message_id,
+            files,
+        }
+    }
+}
+
+/// One claim of at most `config.batch_size` messages for `lease_id`. `host` is
+/// the right-hand side of new Message-IDs.
+pub async fn claim(
+    pool: &PgPool,
+    rules: &Rules,
+    config: &DeliveryConfig,
+    transport: TransportKind,
+    host: &str,
+    lease_id: Uuid,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let now: OffsetDateTime = sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
+        .fetch_one(&mut *tx)
+        .await?;
+
+    // Accounts with due mail whose pace slot is open, the longest waiting first.
+    let users = sqlx::query!(
+        r#"SELECT u.id, u.name, u.daily_send_cap, u.send_gap_seconds,
+                  coalesce(g.email, u.email) AS "from_address!"
+           FROM users u LEFT JOIN google_accounts g ON g.user_id = u.id
+           WHERE u.id IN (
+                   SELECT e.user_id FROM emails e
+                   JOIN users eu ON eu.id = e.user_id
+                   WHERE e.status = 'queued' AND e.due_at <= $1 AND eu.pace_next_at <= $1
+                   ORDER BY e.due_at LIMIT 1000)
+             AND u.pace_next_at <= $1
+           ORDER BY u.pace_next_at
+           LIMIT $2
+           FOR UPDATE OF u SKIP LOCKED"#,
+        now,
+        config.batch_size,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if users.is_empty() {
+        tx.commit().await?;
+        return Ok(Vec::new());
+    }
+    let user_ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+
+    // Recipients claimed in the last 24 hours, per account (the daily cap).
+    let usage = super::read::recipients_last_24h(&mut tx, &user_ids, now).await?;
+
+    let slots: Vec<allot::Slot> = users
+        .iter()
+        .map(|u| allot::pace(config, u.send_gap_seconds, now, rand::random()))
+        .collect();
+    let bursts: Vec<i64> = slots.iter().map(|s| s.burst).collect();
+    let limits = allot::share(&bursts, config.batch_size);
+    let accounts: Vec<Account> = users
+        .iter()
+        .zip(&slots)
+        .map(|(u, slot)| {
+            let (used, oldest) = usage.get(&u.id).copied().unwrap_or((0, None));
+            Account {
+                id: u.id,
+                cap: u.daily_send_cap as i64,
+                used,
+                oldest,
+                next_slot: slot.next,
+            }
+        })
+        .collect();
+
+    let candidates: Vec<Candidate> = sqlx::query!(
+        r#"SELECT c.id AS "id!", c.user_id AS "user_id!", c.recipients AS "recipients!"
+           FROM unnest($1::uuid[], $2::int8[]) AS x(uid, lim)
+           CROSS JOIN LATERAL (
+               SELECT e.id, e.user_id,
+                      cardinality(e.to_addrs) + cardinality(e.cc_addrs) + cardinality(e.bcc_addrs) AS recipients
+               FROM emails e
+               WHERE e.user_id = x.uid AND e.status = 'queued' AND e.due_at <= $3
+               ORDER BY e.due_at, e.id
+               LIMIT x.lim
+               FOR UPDATE OF e SKIP LOCKED
+           ) c"#,
+        &user_ids,
+        &limits,
+        now,
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|r| Candidate {
+        id: r.id,
+        user_id: r.user_id,
+        recipients: r.recipients as i64,
+    })
+    .collect();
+
+    // The claim-time checks, then the cap on what they leave.
+    let context = ClaimContext {
+        now,
+        transport,
+        accounts: &accounts,
+        candidates: &candidates,
+    };
+    let mut verdicts = Vec::new();
+    for check in &rules.checks {
+        let found = check.check(&mut tx, &context).await?;
+        if !found.is_empty() {
+            tracing::debug!(check = check.name(), verdicts = found.len(), "claim check");
+        }
+        verdicts.extend(found);
+    }
+    let applied = checks::apply(&candidates, verdicts);
+    let allotment = allot::allot(&accounts, &applied.remaining, now);
+
+    let (park_ids, park_at): (Vec<Uuid>, Vec<OffsetDateTime>) =
+        applied.held.iter().chain(&allotment.park).copied().unzip();
+    if !park_ids.is_empty() {
+        sqlx::query!(
+            "UPDATE users SET pace_next_at = x.at FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, at)
+             WHERE users.id = x.id",
+            &park_ids,
+            &park_at,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !applied.deferred.is_empty() {
+        let (ids, until): (Vec<Uuid>, Vec<OffsetDateTime>) =
+            applied.deferred.iter().copied().unzip();
+        sqlx::query!(
+            "UPDATE emails e SET next_attempt_at = x.until, updated_at = $3
+             FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, until)
+             WHERE e.id = x.id AND e.status = 'queued'",
+            &ids,
+            &until,
+            now,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !applied.failed.is_empty() {
+        let (ids, reasons): (Vec<Uuid>, Vec<String>) = applied.failed.into_iter().unzip();
+        sqlx::query!(
+            "UPDATE emails e SET status = 'failed', last_error = x.reason, updated_at = $3
+             FROM unnest($1::uuid[], $2::text[]) AS x(id, reason)
+             WHERE e.id = x.id AND e.status = 'queued'",
+            &ids,
+            &reasons,
+            now,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if allotment.take.is_empty() {
+        tx.commit().await?;
+        return Ok(Vec::new());
+    }
+
+    let lease_secs = config.lease.as_secs_f64();
+    let rows = sqlx::query!(
+        r#"UPDATE emails SET status = 'sending', lease_id = $2,
+                  lease_until = $5::timestamptz + make_interval(secs => $3::float8), claimed_at = $5,
+                  attempts = attempts + 1, transport = $4, last_error = NULL,
+                  message_id = coalesce(message_id, '<' || id::text || '@' || $6 || '>'),
+                  updated_at = $5
+           WHERE id = ANY($1)
+           RETURNING id, user_id, to_addrs, cc_addrs, bcc_addrs, subject, body_html, body_text,
+                     attempts, message_id AS "message_id!""#,
+        &allotment.take,
+        lease_id,
+        lease_secs,
+        transport.as_str(),
+        now,
+        host,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+
+    let senders: HashMap<Uuid, (&str, &str)> = users
+        .iter()
+        .map(|u| (u.id, (u.name.as_str(), u.from_address.as_str())))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (name, address) = senders.get(&r.user_id).copied().unwrap_or(("", ""));
+            Claimed {
+                id: r.id,
+                user_id: r.user_id,
+                to: r.to_addrs,
+                cc: r.cc_addrs,
+                bcc: r.bcc_addrs,
+                subject: r.subject,
+                html: r.body_html,
+                text: r.body_text,
+                attempts: r.attempts,
+                message_id: r.message_id,
+                from_name: name.to_string(),
+                from_address: address.to_string(),
+            }
+        })
+        .collect())
+}

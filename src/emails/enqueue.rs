@@ -1,0 +1,124 @@
+//! The one way mail enters the queue, and the one way a queued message is
+//! changed in place (Write email's edit).
+
+use crate::domain::EmailAddress;
+use crate::merge::render::Rendered;
+use sqlx::types::Json;
+use sqlx::{PgConnection, Postgres, Transaction};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// What the messages of one enqueue share.
+pub struct Enqueue<'a> {
+    pub user_id: Uuid,
+    pub template_id: Option<Uuid>,
+    /// The CSV import a merge came from.
+    pub import_id: Option<Uuid>,
+    pub cc: &'a [EmailAddress],
+    pub bcc: &'a [EmailAddress],
+    pub send_at: OffsetDateTime,
+    /// The template as written (subject and Markdown body), so that each message
+    /// can be reopened in Write email with its values.
+    pub subject_source: &'a str,
+    pub body_source: &'a str,
+}
+
+/// One message: its recipients, as rendered, and the values it was rendered with.
+pub struct NewEmail {
+    pub to: Vec<EmailAddress>,
+    pub message: Rendered,
+    pub values: BTreeMap<String, String>,
+}
+
+fn strings(list: &[EmailAddress]) -> Vec<String> {
+    list.iter().map(|a| a.as_str().to_string()).collect()
+}
+
+/// Queues the messages in the caller's transaction, in one statement, and wakes
+/// delivery when it commits. The messages are taken, not copied: the caller
+/// bounds how many (and how large) it passes at once.
+#[tracing::instrument(skip_all, fields(user_id = %shared.user_id, messages = emails.len()))]
+pub async fn enqueue(
+    tx: &mut Transaction<'_, Postgres>,
+    shared: &Enqueue<'_>,
+    emails: Vec<NewEmail>,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let ids: Vec<Uuid> = emails.iter().map(|_| Uuid::now_v7()).collect();
+    let mut to = Vec::with_capacity(emails.len());
+    let mut subjects = Vec::with_capacity(emails.len());
+    let mut html = Vec::with_capacity(emails.len());
+    let mut text = Vec::with_capacity(emails.len());
+    let mut values = Vec::with_capacity(emails.len());
+    for e in emails {
+        to.push(serde_json::Value::from(strings(&e.to)));
+        values.push(serde_json::to_value(&e.values).unwrap_or_default());
+        subjects.push(e.message.subject);
+        html.push(e.message.html);
+        text.push(e.message.text);
+    }
+    let result = sqlx::query!(
+        "INSERT INTO emails (id, user_id, template_id, import_id, to_addrs, cc_addrs, bcc_addrs,
+                             subject, body_html, body_text, send_at, subject_source, body_source,
+                             merge_values)
+         SELECT u.id, $1, $2, $3, ARRAY(SELECT jsonb_array_elements_text(u.to_addrs)), $4, $5,
+                u.subject, u.html, u.text, $6, $12, $13, u.merge_values
+         FROM UNNEST($7::uuid[], $8::jsonb[], $9::text[], $10::text[], $11::text[], $14::jsonb[])
+              AS u(id, to_addrs, subject, html, text, merge_values)",
+        shared.user_id,
+        shared.template_id,
+        shared.import_id,
+        &strings(shared.cc),
+        &strings(shared.bcc),
+        shared.send_at,
+        &ids,
+        &to,
+        &subjects,
+        &html,
+        &text,
+        shared.subject_source,
+        shared.body_source,
+        &values,
+    )
+    .execute(&mut **tx)
+    .await?;
+    debug_assert_eq!(result.rows_affected(), ids.len() as u64);
+    super::wake(tx).await?;
+    Ok(ids)
+}
+
+/// Replaces a message that is still queued (Write email's edit), in the
+/// caller's transaction. Returns false when it is not the user's or no longer
+/// queued (it went meanwhile): then nothing changed.
+pub async fn replace_queued(
+    conn: &mut PgConnection,
+    id: Uuid,
+    shared: &Enqueue<'_>,
+    email: &NewEmail,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query!(
+        "UPDATE emails SET to_addrs = $3, cc_addrs = $4, bcc_addrs = $5, subject = $6, body_html = $7,
+             body_text = $8, subject_source = $9, body_source = $10, merge_values = $11, send_at = $12,
+             updated_at = now()
+         WHERE id = $1 AND user_id = $2 AND status = 'queued'",
+        id,
+        shared.user_id,
+        &strings(&email.to),
+        &strings(shared.cc),
+        &strings(shared.bcc),
+        email.message.subject,
+        email.message.html,
+        email.message.text,
+        shared.subject_source,
+        shared.body_source,
+        Json(&email.values) as _,
+        shared.send_at,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    super::wake(conn).await?;
+    Ok(true)
+}

@@ -1,0 +1,179 @@
+//! Outcomes: what delivery records for the rows it claimed, the outcome hooks
+//! that run in the same transaction, lease expiry, and when to look next.
+
+use super::Rules;
+use crate::domain::EmailStatus;
+use async_trait::async_trait;
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A result to record for one claimed row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    pub id: Uuid,
+    pub status: EmailStatus,
+    pub error: Option<String>,
+    pub provider_id: Option<String>,
+    pub thread_id: Option<String>,
+    pub next_attempt_at: Option<OffsetDateTime>,
+    /// 1 when the attempt does not count (held, or handed back).
+    pub refund: i32,
+    /// Put back unsent because the instance is stopping.
+    pub handed_back: bool,
+}
+
+impl Done {
+    pub fn of(id: Uuid, status: EmailStatus, error: Option<String>) -> Done {
+        Done {
+            id,
+            status,
+            error,
+            provider_id: None,
+            thread_id: None,
+            next_attempt_at: None,
+            refund: 0,
+            handed_back: false,
+        }
+    }
+
+    /// Back to the queue as it was: not sent, the attempt not counted.
+    pub fn handed_back(id: Uuid) -> Done {
+        Done {
+            refund: 1,
+            handed_back: true,
+            ..Done::of(id, EmailStatus::Queued, None)
+        }
+    }
+}
+
+/// An outcome as it was written: only rows the claim still owned are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub status: EmailStatus,
+    pub thread_id: Option<String>,
+}
+
+/// Runs inside the transaction that records outcomes (delivery's, and a user's
+/// "Mark as sent"), so what follows from them commits with them or not at all.
+/// An error rolls the outcomes back: the rows stay `sending` and their lease
+/// expiry makes them `uncertain`, never lost and never sent twice silently.
+#[async_trait]
+pub trait OutcomeHook: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn recorded(
+        &self,
+        conn: &mut PgConnection,
+        outcomes: &[Recorded],
+    ) -> Result<(), sqlx::Error>;
+}
+
+pub(super) async fn run_hooks(
+    rules: &Rules,
+    conn: &mut PgConnection,
+    recorded: &[Recorded],
+) -> Result<(), sqlx::Error> {
+    if recorded.is_empty() {
+        return Ok(());
+    }
+    for hook in &rules.hooks {
+        hook.recorded(&mut *conn, recorded).await.inspect_err(|e| {
+            tracing::warn!(hook = hook.name(), error = %e, "outcome hook failed");
+        })?;
+    }
+    Ok(())
+}
+
+/// Writes a batch of results in one statement, runs the outcome hooks, and
+/// wakes the loops if any went back to the queue. Only rows this claim still
+/// owns change: a row that the user sent again or marked meanwhile keeps their
+/// choice.
+pub async fn record(
+    pool: &PgPool,
+    rules: &Rules,
+    lease_id: Uuid,
+    done: &[Done],
+) -> Result<Vec<Recorded>, sqlx::Error> {
+    let ids: Vec<Uuid> = done.iter().map(|d| d.id).collect();
+    let statuses: Vec<&str> = done.iter().map(|d| d.status.as_str()).collect();
+    let errors: Vec<Option<String>> = done.iter().map(|d| d.error.clone()).collect();
+    let provider: Vec<Option<String>> = done.iter().map(|d| d.provider_id.clone()).collect();
+    let threads: Vec<Option<String>> = done.iter().map(|d| d.thread_id.clone()).collect();
+    let next: Vec<Option<OffsetDateTime>> = done.iter().map(|d| d.next_attempt_at).collect();
+    let refunds: Vec<i32> = done.iter().map(|d| d.refund).collect();
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query!(
+        r#"UPDATE emails e SET status = r.status, last_error = r.error,
+                  gmail_message_id = coalesce(r.provider_id, e.gmail_message_id),
+                  gmail_thread_id = coalesce(r.thread_id, e.gmail_thread_id),
+                  sent_at = CASE WHEN r.status = 'sent' THEN now() ELSE e.sent_at END,
+                  next_attempt_at = r.next_attempt_at,
+                  attempts = e.attempts - r.refund,
+                  claimed_at = CASE WHEN r.status = 'queued' THEN NULL ELSE e.claimed_at END,
+                  lease_until = NULL, updated_at = now()
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                       $6::timestamptz[], $7::int4[])
+                AS r(id, status, error, provider_id, thread_id, next_attempt_at, refund)
+           WHERE e.id = r.id AND e.lease_id = $8 AND e.status IN ('sending', 'uncertain')
+           RETURNING e.id, e.user_id, e.status, e.gmail_thread_id"#,
+        &ids,
+        &statuses as &[&str],
+        &errors as &[Option<String>],
+        &provider as &[Option<String>],
+        &threads as &[Option<String>],
+        &next as &[Option<OffsetDateTime>],
+        &refunds,
+        lease_id,
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let recorded: Vec<Recorded> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(Recorded {
+                id: r.id,
+                user_id: r.user_id,
+                status: EmailStatus::parse(&r.status)?,
+                thread_id: r.gmail_thread_id,
+            })
+        })
+        .collect();
+    run_hooks(rules, &mut tx, &recorded).await?;
+    if recorded.iter().any(|r| r.status == EmailStatus::Queued) {
+        super::wake(&mut tx).await?;
+    }
+    tx.commit().await?;
+    Ok(recorded)
+}
+
+pub const LEASE_EXPIRED: &str = "Sending was interrupted (the server stopped or lost contact) after the message may have reached Gmail. Check your Gmail Sent folder, then send it again or mark it as sent.";
+
+/// Marks `sending` rows whose lease ran out as `uncertain`: the process that
+/// held them died or stalled after Gmail may have accepted them.
+pub async fn expire_leases(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE emails SET status = 'uncertain', lease_until = NULL, updated_at = now(), last_error = $1
+         WHERE status = 'sending' AND lease_until < now()",
+        LEASE_EXPIRED,
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The earliest future time at which a claim could find work.
+pub async fn next_event(pool: &PgPool) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT least(
+              (SELECT min(due_at) FROM emails WHERE status = 'queued' AND due_at > now()),
+              (SELECT min(lease_until) FROM emails WHERE status = 'sending'),
+              (SELECT min(u.pace_next_at) FROM users u
+                WHERE u.pace_next_at > now()
+                  AND EXISTS (SELECT 1 FROM emails e WHERE e.user_id = u.id AND e.status = 'queued'))
+           ) AS next"#
+    )
+    .fetch_one(pool)
+    .await
+}

@@ -1,0 +1,315 @@
+//! What the pages read of `emails`: the queue, the history, the progress of what
+//! is going out, a queued message to edit, and the counts other capabilities
+//! show (a file's pending uses, the last 24 hours' recipients).
+
+use crate::domain::EmailStatus;
+use sqlx::{PgConnection, PgPool};
+use std::collections::{BTreeMap, HashMap};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub struct QueuedRow {
+    pub id: Uuid,
+    pub to_addrs: Vec<String>,
+    pub subject: String,
+    pub send_at: OffsetDateTime,
+    pub status: EmailStatus,
+    pub editable: bool,
+    /// Why the last attempt did not go (a retry is scheduled).
+    pub last_error: Option<String>,
+    pub attachments: Vec<String>,
+}
+
+/// A page of the user's messages still to go (queued or being sent), due first,
+/// and how many there are in all.
+#[tracing::instrument(skip(pool))]
+pub async fn queued(
+    pool: &PgPool,
+    user_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<QueuedRow>, i64), sqlx::Error> {
+    let total = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM emails WHERE user_id = $1 AND status IN ('queued', 'sending')"#,
+        user_id
+    )
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query!(
+        r#"SELECT id, to_addrs, subject, due_at AS "send_at!", status,
+                  body_source IS NOT NULL AND status = 'queued' AS "editable!", last_error,
+                  ARRAY(SELECT a.name FROM email_attachments a WHERE a.email_id = emails.id ORDER BY a.position) AS "attachments!"
+           FROM emails
+           WHERE user_id = $1 AND status IN ('queued', 'sending')
+           ORDER BY due_at, id LIMIT $2 OFFSET $3"#,
+        user_id,
+        limit,
+        offset,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok((
+        rows.into_iter()
+            .map(|r| QueuedRow {
+                id: r.id,
+                to_addrs: r.to_addrs,
+                subject: r.subject,
+                send_at: r.send_at,
+                status: status(&r.status),
+                editable: r.editable,
+                last_error: r.last_error,
+                attachments: r.attachments,
+            })
+            .collect(),
+        total,
+    ))
+}
+
+/// A status read from the table; its CHECK constraint allows no other.
+fn status(raw: &str) -> EmailStatus {
+    EmailStatus::parse(raw).unwrap_or(EmailStatus::Uncertain)
+}
+
+pub struct HistoryRow {
+    pub id: Uuid,
+    pub to_addrs: Vec<String>,
+    pub subject: String,
+    pub status: EmailStatus,
+    pub sent_at: Option<OffsetDateTime>,
+    pub updated_at: OffsetDateTime,
+    pub gmail_message_id: Option<String>,
+    pub transport: Option<String>,
+    pub last_error: Option<String>,
+    pub attachments: Vec<String>,
+}
+
+/// The finished messages: sent, failed or uncertain.
+pub const FINISHED: [EmailStatus; 3] = [
+    EmailStatus::Sent,
+    EmailStatus::Failed,
+    EmailStatus::Uncertain,
+];
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FinishedCounts {
+    pub sent: i64,
+    pub failed: i64,
+    pub uncertain: i64,
+}
+
+/// A page of the user's finished messages, newest first, of one status or all
+/// (`only`), with how many match and the counts of each status.
+#[tracing::instrument(skip(pool))]
+pub async fn history(
+    pool: &PgPool,
+    user_id: Uuid,
+    only: Option<EmailStatus>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<HistoryRow>, i64, FinishedCounts), sqlx::Error> {
+    let c = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE status = 'sent') AS "sent!",
+                  count(*) FILTER (WHERE status = 'failed') AS "failed!",
+                  count(*) FILTER (WHERE status = 'uncertain') AS "uncertain!"
+           FROM emails WHERE user_id = $1 AND status IN ('sent', 'failed', 'uncertain')"#,
+        user_id
+    )
+    .fetch_one(pool)
+    .await?;
+    let counts = FinishedCounts {
+        sent: c.sent,
+        failed: c.failed,
+        uncertain: c.uncertain,
+    };
+    let total = match only {
+        Some(EmailStatus::Sent) => counts.sent,
+        Some(EmailStatus::Failed) => counts.failed,
+        Some(EmailStatus::Uncertain) => counts.uncertain,
+        Some(_) => 0,
+        None => counts.sent + counts.failed + counts.uncertain,
+    };
+    let rows = sqlx::query!(
+        r#"SELECT id, to_addrs, subject, status, sent_at, updated_at, gmail_message_id, transport, last_error,
+                  ARRAY(SELECT a.name FROM email_attachments a WHERE a.email_id = emails.id ORDER BY a.position) AS "attachments!"
+         FROM emails
+         WHERE user_id = $1 AND status IN ('sent', 'failed', 'uncertain')
+           AND ($2::text IS NULL OR status = $2)
+         ORDER BY updated_at DESC, id DESC LIMIT $3 OFFSET $4"#,
+        user_id,
+        only.map(EmailStatus::as_str),
+        limit,
+        offset,
+    )
+    .fetch_all(pool)
+    .await?;
+    let rows = rows
+        .into_iter()
+        .map(|r| HistoryRow {
+            id: r.id,
+            to_addrs: r.to_addrs,
+            subject: r.subject,
+            status: status(&r.status),
+            sent_at: r.sent_at,
+            updated_at: r.updated_at,
+            gmail_message_id: r.gmail_message_id,
+            transport: r.transport,
+            last_error: r.last_error,
+            attachments: r.attachments,
+        })
+        .collect();
+    Ok((rows, total, counts))
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Going {
+    /// Due now and not yet sent (queued, waiting for a retry, or being sent).
+    pub remaining: i64,
+    /// Finished since the moment asked about.
+    pub sent: i64,
+    pub failed: i64,
+    pub uncertain: i64,
+}
+
+/// What is going out now, and what finished since `since`.
+pub async fn going(
+    pool: &PgPool,
+    user_id: Uuid,
+    since: OffsetDateTime,
+) -> Result<Going, sqlx::Error> {
+    let p = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending') AND send_at <= now()) AS "remaining!",
+                  count(*) FILTER (WHERE status = 'sent' AND updated_at >= $2) AS "sent!",
+                  count(*) FILTER (WHERE status = 'failed' AND updated_at >= $2) AS "failed!",
+                  count(*) FILTER (WHERE status = 'uncertain' AND updated_at >= $2) AS "uncertain!"
+           FROM emails
+           WHERE user_id = $1 AND (status IN ('queued', 'sending') OR updated_at >= $2)"#,
+        user_id,
+        since,
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(Going {
+        remaining: p.remaining,
+        sent: p.sent,
+        failed: p.failed,
+        uncertain: p.uncertain,
+    })
+}
+
+/// A queued message as Write email reopens it.
+pub struct QueuedDraft {
+    pub id: Uuid,
+    pub template_id: Option<Uuid>,
+    pub to_addrs: Vec<String>,
+    pub cc_addrs: Vec<String>,
+    pub bcc_addrs: Vec<String>,
+    /// `None` for a merge's message (it was written as a template).
+    pub subject_source: Option<String>,
+    pub body_source: Option<String>,
+    pub values: BTreeMap<String, String>,
+}
+
+/// The user's message `id`, if it is still queued.
+pub async fn queued_draft(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<QueuedDraft>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT id, template_id, to_addrs, cc_addrs, bcc_addrs, subject_source, body_source,
+                  merge_values AS "merge_values: sqlx::types::Json<BTreeMap<String, String>>"
+           FROM emails WHERE id = $1 AND user_id = $2 AND status = 'queued'"#,
+        id,
+        user_id,
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| QueuedDraft {
+        id: r.id,
+        template_id: r.template_id,
+        to_addrs: r.to_addrs,
+        cc_addrs: r.cc_addrs,
+        bcc_addrs: r.bcc_addrs,
+        subject_source: r.subject_source,
+        body_source: r.body_source,
+        values: r.merge_values.0,
+    }))
+}
+
+/// Recipients claimed in the 24 hours before `now` (what the daily cap counts),
+/// and the oldest of those claims, per account.
+pub async fn recipients_last_24h(
+    conn: &mut PgConnection,
+    user_ids: &[Uuid],
+    now: OffsetDateTime,
+) -> Result<HashMap<Uuid, (i64, Option<OffsetDateTime>)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT user_id, coalesce(sum(cardinality(to_addrs) + cardinality(cc_addrs)
+                                     + cardinality(bcc_addrs)), 0)::int8 AS "used!",
+                  min(claimed_at) AS oldest
+           FROM emails
+           WHERE user_id = ANY($1) AND claimed_at > $2::timestamptz - interval '24 hours'
+             AND status IN ('sending', 'sent', 'uncertain')
+           GROUP BY user_id"#,
+        user_ids,
+        now,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.user_id, (r.used, r.oldest)))
+        .collect())
+}
+
+/// How many messages not sent yet attach each of the user's files.
+pub async fn pending_file_uses(
+    pool: &PgPool,
+    user_id: Uuid,
+) -> Result<HashMap<Uuid, i64>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT a.file_id AS "file_id!", count(*) AS "uses!"
+           FROM email_attachments a JOIN emails e ON e.id = a.email_id
+           WHERE e.user_id = $1 AND a.file_id IS NOT NULL AND e.status IN ('queued', 'sending')
+           GROUP BY a.file_id"#,
+        user_id
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.file_id, r.uses)).collect())
+}
+
+/// Of these imports, the ones a message still to go (or awaiting a decision)
+/// came from: those are kept.
+pub async fn imports_in_use(
+    conn: &mut PgConnection,
+    import_ids: &[Uuid],
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT DISTINCT import_id AS "id!" FROM emails
+           WHERE import_id = ANY($1) AND status IN ('queued', 'sending', 'uncertain')"#,
+        import_ids
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// How many messages are in each of these statuses, across all users (the queue
+/// depth in /metrics).
+pub async fn count_by_status(
+    pool: &PgPool,
+    statuses: &[EmailStatus],
+) -> Result<HashMap<EmailStatus, i64>, sqlx::Error> {
+    let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    let rows = sqlx::query!(
+        r#"SELECT status AS "status!", count(*) AS "n!" FROM emails
+           WHERE status = ANY($1) GROUP BY status"#,
+        &names as &[&str]
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Some((EmailStatus::parse(&r.status)?, r.n)))
+        .collect())
+}
