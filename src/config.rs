@@ -228,154 +228,48 @@ impl Config {
         Self::from_lookup(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
     }
 
-    /// Reads settings through `get`, so tests can pass their own values.
+    /// Reads settings through `get`, so tests can pass their own values. Each
+    /// section is parsed by its own function below; the first bad value stops
+    /// the start, naming its variable.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-        let parsed = Url::parse(&database_url)
-            .map_err(|e| bad("DATABASE_URL", format!("not a URL ({e})")))?;
-        if !matches!(parsed.scheme(), "postgres" | "postgresql") {
-            return Err(bad("DATABASE_URL", "must start with postgres://"));
-        }
-
-        let redis_url = get("REDIS_URL").unwrap_or_else(|| DEFAULT_REDIS_URL.into());
-        let parsed =
-            Url::parse(&redis_url).map_err(|e| bad("REDIS_URL", format!("not a URL ({e})")))?;
-        if !matches!(parsed.scheme(), "redis" | "rediss") {
-            return Err(bad("REDIS_URL", "must start with redis:// or rediss://"));
-        }
-
-        let base_raw = get("APP_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.into());
-        let base_url = Url::parse(&base_raw).map_err(|e| {
-            bad(
-                "APP_BASE_URL",
-                format!("not a URL ({e}); expected e.g. {DEFAULT_BASE_URL}"),
-            )
-        })?;
-        if !matches!(base_url.scheme(), "http" | "https") || base_url.host().is_none() {
-            return Err(bad(
-                "APP_BASE_URL",
-                format!("must be an http(s) URL such as {DEFAULT_BASE_URL}"),
-            ));
-        }
-
+        let database_url = service_url(
+            &get,
+            "DATABASE_URL",
+            DEFAULT_DATABASE_URL,
+            &["postgres", "postgresql"],
+            "must start with postgres://",
+        )?;
+        let redis_url = service_url(
+            &get,
+            "REDIS_URL",
+            DEFAULT_REDIS_URL,
+            &["redis", "rediss"],
+            "must start with redis:// or rediss://",
+        )?;
+        let base_url = base_url(&get)?;
         let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "./data".into()));
-
         let (secret_key, secret_key_generated) = match get("APP_SECRET_KEY") {
             Some(raw) => (parse_secret_key(&raw)?, false),
             None => (dev_secret_key(&data_dir)?, true),
         };
-
-        let redis_key_prefix = get("REDIS_KEY_PREFIX").unwrap_or_else(|| "mm:".into());
-        if redis_key_prefix
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(bad(
-                "REDIS_KEY_PREFIX",
-                "must not contain spaces or control characters",
-            ));
-        }
-
+        let redis_key_prefix = redis_key_prefix(&get)?;
         let session_idle = Duration::from_secs(60 * number(&get, "SESSION_IDLE_MINUTES", 1440)?);
         let login_throttle = LoginThrottle {
             max_failures_per_email: number(&get, "LOGIN_MAX_FAILURES", 5)?,
             max_failures_per_ip: number(&get, "LOGIN_MAX_FAILURES_PER_IP", 50)?,
             window: Duration::from_secs(number(&get, "LOGIN_THROTTLE_WINDOW_SECS", 900)?),
         };
-        let limits = limits(&get)?;
-
-        let google = match get("GOOGLE_CLIENT_ID") {
-            None => None,
-            Some(client_id) => {
-                let client_secret = get("GOOGLE_CLIENT_SECRET").ok_or_else(|| {
-                    bad(
-                        "GOOGLE_CLIENT_SECRET",
-                        "must be set when GOOGLE_CLIENT_ID is (the OAuth client's secret)",
-                    )
-                })?;
-                Some(GoogleConfig {
-                    client_id: client_id.trim().to_string(),
-                    client_secret: SecretString::from(client_secret.trim().to_string()),
-                    auth_url: http_url(
-                        &get,
-                        "GOOGLE_AUTH_URL",
-                        "https://accounts.google.com/o/oauth2/v2/auth",
-                    )?,
-                    token_url: http_url(
-                        &get,
-                        "GOOGLE_TOKEN_URL",
-                        "https://oauth2.googleapis.com/token",
-                    )?,
-                    userinfo_url: http_url(
-                        &get,
-                        "GOOGLE_USERINFO_URL",
-                        "https://openidconnect.googleapis.com/v1/userinfo",
-                    )?,
-                    revoke_url: http_url(
-                        &get,
-                        "GOOGLE_REVOKE_URL",
-                        "https://oauth2.googleapis.com/revoke",
-                    )?,
-                    gmail_api_url: http_url(&get, "GMAIL_API_URL", "https://gmail.googleapis.com")?,
-                })
-            }
-        };
-        let smtp_url = match get("SMTP_URL") {
-            None => None,
-            Some(raw) => {
-                let parsed = Url::parse(raw.trim()).map_err(|_| {
-                    bad("SMTP_URL", "not a URL; expected e.g. smtp://127.0.0.1:1025")
-                })?;
-                if !matches!(parsed.scheme(), "smtp" | "smtps") {
-                    return Err(bad("SMTP_URL", "must start with smtp:// or smtps://"));
-                }
-                Some(SecretString::from(raw.trim().to_string()))
-            }
-        };
-        let outbox_dir = get("OUTBOX_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| data_dir.join("outbox"));
         let http_timeout = Duration::from_secs(number(&get, "HTTP_TIMEOUT_SECS", 30)?);
-        // A send is at most four calls (refresh, send, refresh after a 401, send
-        // again), each within the timeout.
-        let lease = match get("DELIVERY_LEASE_SECS") {
-            None => http_timeout * 4 + Duration::from_secs(30),
-            Some(_) => {
-                let lease = Duration::from_secs(number(&get, "DELIVERY_LEASE_SECS", 150)?);
-                if lease <= http_timeout {
-                    return Err(bad(
-                        "DELIVERY_LEASE_SECS",
-                        "must be longer than HTTP_TIMEOUT_SECS, or a slow send would be taken for a dead one",
-                    ));
-                }
-                lease
-            }
-        };
-        let (gmail_units_per_minute, sends_per_minute) = gmail_pace(&get)?;
-        let shutdown_grace = Duration::from_secs(number(&get, "SHUTDOWN_GRACE_SECS", 8)?.min(3600));
-        let delivery = DeliveryConfig {
-            enabled: boolean(&get, "DELIVERY_LOOP", true)?,
-            workers: number(&get, "DELIVERY_WORKERS", 2)? as usize,
-            batch_size: number(&get, "DELIVERY_BATCH_SIZE", 50)? as i64,
-            max_attempts: number(&get, "DELIVERY_MAX_ATTEMPTS", 8)?.min(1000) as i32,
-            pacing: boolean(&get, "DELIVERY_PACING", true)?,
-            gmail_units_per_minute,
-            sends_per_minute,
-            lease,
-            shutdown_grace,
-        };
-
-        let storage = storage(&get, &data_dir, http_timeout)?;
-        let upload_max_mb = number(&get, "UPLOAD_MAX_MB", 10)?;
-        if upload_max_mb > 25 {
-            return Err(bad(
-                "UPLOAD_MAX_MB",
-                "must be at most 25 (Gmail takes 25 MB per message)",
-            ));
-        }
-        let upload_max_bytes = upload_max_mb * 1024 * 1024;
-
         Ok(Config {
+            limits: limits(&get)?,
+            google: google(&get)?,
+            smtp_url: smtp_url(&get)?,
+            outbox_dir: get("OUTBOX_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| data_dir.join("outbox")),
+            delivery: delivery(&get, http_timeout)?,
+            storage: storage(&get, &data_dir, http_timeout)?,
+            upload_max_bytes: upload_max_bytes(&get)?,
             database_url,
             redis_url,
             base_url,
@@ -385,14 +279,7 @@ impl Config {
             redis_key_prefix,
             session_idle,
             login_throttle,
-            limits,
-            google,
-            smtp_url,
-            outbox_dir,
             http_timeout,
-            delivery,
-            storage,
-            upload_max_bytes,
         })
     }
 
@@ -416,6 +303,144 @@ impl Config {
     pub fn is_https(&self) -> bool {
         self.base_url.scheme() == "https"
     }
+}
+
+/// A service's URL with one of the schemes it speaks.
+fn service_url(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+    schemes: &[&str],
+    wrong_scheme: &'static str,
+) -> Result<String, ConfigError> {
+    let raw = get(var).unwrap_or_else(|| default.into());
+    let parsed = Url::parse(&raw).map_err(|e| bad(var, format!("not a URL ({e})")))?;
+    if !schemes.contains(&parsed.scheme()) {
+        return Err(bad(var, wrong_scheme));
+    }
+    Ok(raw)
+}
+
+fn base_url(get: &impl Fn(&str) -> Option<String>) -> Result<Url, ConfigError> {
+    let raw = get("APP_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.into());
+    let base_url = Url::parse(&raw).map_err(|e| {
+        bad(
+            "APP_BASE_URL",
+            format!("not a URL ({e}); expected e.g. {DEFAULT_BASE_URL}"),
+        )
+    })?;
+    if !matches!(base_url.scheme(), "http" | "https") || base_url.host().is_none() {
+        return Err(bad(
+            "APP_BASE_URL",
+            format!("must be an http(s) URL such as {DEFAULT_BASE_URL}"),
+        ));
+    }
+    Ok(base_url)
+}
+
+fn redis_key_prefix(get: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let prefix = get("REDIS_KEY_PREFIX").unwrap_or_else(|| "mm:".into());
+    if prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad(
+            "REDIS_KEY_PREFIX",
+            "must not contain spaces or control characters",
+        ));
+    }
+    Ok(prefix)
+}
+
+/// Google sign-in and Gmail: on when `GOOGLE_CLIENT_ID` is set.
+fn google(get: &impl Fn(&str) -> Option<String>) -> Result<Option<GoogleConfig>, ConfigError> {
+    let Some(client_id) = get("GOOGLE_CLIENT_ID") else {
+        return Ok(None);
+    };
+    let client_secret = get("GOOGLE_CLIENT_SECRET").ok_or_else(|| {
+        bad(
+            "GOOGLE_CLIENT_SECRET",
+            "must be set when GOOGLE_CLIENT_ID is (the OAuth client's secret)",
+        )
+    })?;
+    Ok(Some(GoogleConfig {
+        client_id: client_id.trim().to_string(),
+        client_secret: SecretString::from(client_secret.trim().to_string()),
+        auth_url: http_url(
+            get,
+            "GOOGLE_AUTH_URL",
+            "https://accounts.google.com/o/oauth2/v2/auth",
+        )?,
+        token_url: http_url(
+            get,
+            "GOOGLE_TOKEN_URL",
+            "https://oauth2.googleapis.com/token",
+        )?,
+        userinfo_url: http_url(
+            get,
+            "GOOGLE_USERINFO_URL",
+            "https://openidconnect.googleapis.com/v1/userinfo",
+        )?,
+        revoke_url: http_url(
+            get,
+            "GOOGLE_REVOKE_URL",
+            "https://oauth2.googleapis.com/revoke",
+        )?,
+        gmail_api_url: http_url(get, "GMAIL_API_URL", "https://gmail.googleapis.com")?,
+    }))
+}
+
+fn smtp_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<SecretString>, ConfigError> {
+    let Some(raw) = get("SMTP_URL") else {
+        return Ok(None);
+    };
+    let parsed = Url::parse(raw.trim())
+        .map_err(|_| bad("SMTP_URL", "not a URL; expected e.g. smtp://127.0.0.1:1025"))?;
+    if !matches!(parsed.scheme(), "smtp" | "smtps") {
+        return Err(bad("SMTP_URL", "must start with smtp:// or smtps://"));
+    }
+    Ok(Some(SecretString::from(raw.trim().to_string())))
+}
+
+fn delivery(
+    get: &impl Fn(&str) -> Option<String>,
+    http_timeout: Duration,
+) -> Result<DeliveryConfig, ConfigError> {
+    // A send is at most four calls (refresh, send, refresh after a 401, send
+    // again), each within the timeout.
+    let lease = match get("DELIVERY_LEASE_SECS") {
+        None => http_timeout * 4 + Duration::from_secs(30),
+        Some(_) => {
+            let lease = Duration::from_secs(number(get, "DELIVERY_LEASE_SECS", 150)?);
+            if lease <= http_timeout {
+                return Err(bad(
+                    "DELIVERY_LEASE_SECS",
+                    "must be longer than HTTP_TIMEOUT_SECS, or a slow send would be taken for a dead one",
+                ));
+            }
+            lease
+        }
+    };
+    let (gmail_units_per_minute, sends_per_minute) = gmail_pace(get)?;
+    Ok(DeliveryConfig {
+        enabled: boolean(get, "DELIVERY_LOOP", true)?,
+        workers: number(get, "DELIVERY_WORKERS", 2)? as usize,
+        batch_size: number(get, "DELIVERY_BATCH_SIZE", 50)? as i64,
+        max_attempts: number(get, "DELIVERY_MAX_ATTEMPTS", 8)?.min(1000) as i32,
+        pacing: boolean(get, "DELIVERY_PACING", true)?,
+        gmail_units_per_minute,
+        sends_per_minute,
+        lease,
+        shutdown_grace: Duration::from_secs(number(get, "SHUTDOWN_GRACE_SECS", 8)?.min(3600)),
+    })
+}
+
+fn upload_max_bytes(get: &impl Fn(&str) -> Option<String>) -> Result<u64, ConfigError> {
+    let mb = number(get, "UPLOAD_MAX_MB", 10)?;
+    if mb > 25 {
+        return Err(bad(
+            "UPLOAD_MAX_MB",
+            "must be at most 25 (Gmail takes 25 MB per message)",
+        ));
+    }
+    Ok(mb * 1024 * 1024)
 }
 
 fn storage(

@@ -11,10 +11,13 @@
 pub mod app;
 pub mod auth;
 pub mod components;
+pub mod compose;
 pub mod domain;
 pub mod error;
 pub mod files;
 pub mod google;
+pub mod history;
+pub mod mailmerge;
 pub mod merge;
 pub mod pages;
 pub mod queue;
@@ -29,7 +32,7 @@ pub mod crypto;
 pub mod delivery;
 #[cfg(feature = "ssr")]
 pub mod emails;
-#[cfg(feature = "ssr")]
+#[cfg(feature = "fake-google")]
 pub mod fake_google;
 #[cfg(feature = "ssr")]
 pub mod limits;

@@ -5,7 +5,7 @@
 //! count sends without keeping them (benchmarks), FAKE_GOOGLE_USER_UNITS_PER_MINUTE
 //! to refuse sends over Gmail's per-user quota with 429.
 
-#[cfg(feature = "ssr")]
+#[cfg(feature = "fake-google")]
 #[tokio::main]
 async fn main() {
     use mailmerger::fake_google::FakeGoogle;
@@ -32,5 +32,5 @@ async fn main() {
     }
 }
 
-#[cfg(not(feature = "ssr"))]
+#[cfg(not(feature = "fake-google"))]
 fn main() {}

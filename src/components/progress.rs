@@ -3,7 +3,7 @@
 //! the rows move together; without JavaScript the page refreshes itself.
 
 use crate::error::AppError;
-use crate::queue::sent::Progress;
+use crate::queue::Progress;
 use leptos::prelude::*;
 use std::time::Duration;
 

@@ -4,9 +4,9 @@
 use crate::components::attach::AttachField;
 use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
 use crate::components::shell::AppShell;
+use crate::compose::{Draft, QueueMessage, preview_message, start_draft};
 use crate::error::AppError;
 use crate::merge::placeholders;
-use crate::queue::compose::{Draft, QueueMessage, preview_message, start_draft};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use std::collections::BTreeMap;

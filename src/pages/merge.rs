@@ -3,7 +3,7 @@
 use crate::components::attach::AttachField;
 use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
 use crate::components::shell::AppShell;
-use crate::queue::merge::{MergeReport, QueueMerge, get_merge_report};
+use crate::mailmerge::{MergeReport, QueueMerge, get_merge_report};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;

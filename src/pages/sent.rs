@@ -6,7 +6,7 @@ use crate::components::form::{FormAlert, action_error, field_error};
 use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
 use crate::domain::EmailStatus;
-use crate::queue::sent::{FILTERS, ResolveSent, SentEmailView, SentPage, filter_value, list_sent};
+use crate::history::{FILTERS, ResolveSent, SentEmailView, SentPage, filter_value, list_sent};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 

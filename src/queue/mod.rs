@@ -1,18 +1,29 @@
-//! The queue: mail merge from a CSV into queued messages, and the queue page's
-//! list and bulk actions. Sending comes with the delivery loop.
+//! The queue page: the messages still to go, their bulk actions, and the
+//! progress of what is going out (shown on the queue and Sent pages).
 
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub mod compose;
-pub mod merge;
-pub mod sent;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+/// Rows a page of the queue or of Sent shows.
 pub const PAGE_SIZE: i64 = 50;
+
+/// What is going out now, for the progress bar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Due now and not yet sent (queued, waiting for a retry, or being sent).
+    pub remaining: i64,
+    /// Finished since `since`.
+    pub sent: i64,
+    pub failed: i64,
+    pub uncertain: i64,
+    /// Queued, but held until Gmail is connected again.
+    pub held: bool,
+}
 
 /// What the queue page's buttons ask for. A form posts it as the button's value
 /// (`delete`, `send_now`, `reschedule`, or `send:<id>` for a row's own "Send
@@ -97,7 +108,7 @@ pub struct QueuePage {
     /// Where mail goes: "gmail", "smtp" or "outbox".
     pub transport: String,
     /// While sending (opened with `since`), read before the list.
-    pub progress: Option<sent::Progress>,
+    pub progress: Option<Progress>,
 }
 
 #[server(endpoint = "queue/list")]
@@ -108,11 +119,11 @@ pub async fn list_queue(
     let user_id = crate::auth::ssr::session::require_user_id().await?;
     let state = crate::auth::ssr::state();
     let progress = match since {
-        Some(since) => Some(ssr::history::progress(&state, user_id, since).await?),
+        Some(since) => Some(ssr::progress::progress(&state, user_id, since).await?),
         None => None,
     };
     let pool = state.pool.clone();
-    let zone = ssr::zone::UserZone::of_user(&pool, user_id).await?;
+    let zone = crate::settings::ssr::zone::UserZone::of_user(&pool, user_id).await?;
     let page = page.max(1);
     let (rows, total) =
         crate::emails::read::queued(&pool, user_id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
@@ -134,7 +145,7 @@ pub async fn list_queue(
         page,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
         time_zone: zone.name,
-        held: ssr::history::held(&state, user_id).await?,
+        held: ssr::progress::held(&state, user_id).await?,
         transport: state.config.transport().as_str().to_string(),
         progress,
     })
@@ -176,7 +187,7 @@ pub async fn update_queue(
             n
         }
         QueueAction::Reschedule => {
-            let zone = ssr::zone::UserZone::of_user(&pool, user_id).await?;
+            let zone = crate::settings::ssr::zone::UserZone::of_user(&pool, user_id).await?;
             let at = zone
                 .parse_local(&send_at)
                 .map_err(|m| AppError::field("send_at", m))?;

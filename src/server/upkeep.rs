@@ -13,12 +13,12 @@ pub async fn run_once(state: &AppState) {
         Err(e) => tracing::warn!(error = %e, "storage deletion sweep failed"),
     }
     let days = state.config.limits.import_retention_days;
-    match crate::queue::ssr::imports::expire(&state.pool, days).await {
+    match crate::mailmerge::ssr::imports::expire(&state.pool, days).await {
         Ok(n) if n > 0 => tracing::info!(expired = n, "old CSV imports deleted"),
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "import expiry failed"),
     }
-    if let Err(e) = crate::queue::ssr::submissions::expire(&state.pool).await {
+    if let Err(e) = crate::compose::ssr::submissions::expire(&state.pool).await {
         tracing::warn!(error = %e, "submission expiry failed");
     }
 }

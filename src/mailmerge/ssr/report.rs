@@ -1,15 +1,16 @@
 //! The merge report and queueing, on top of the merge engine.
 
-use super::{Sender, check_recipient_count, imports, zone::UserZone};
+use super::imports;
 use crate::auth::ssr::state;
-use crate::domain::EmailAddress;
+use crate::compose::ssr::{Sender, address_list, check_recipient_count, submissions};
 use crate::error::{AppError, FieldErrors};
 use crate::files::ssr::repo as files;
 use crate::files::{FileKind, FileView, MESSAGE_ATTACHMENTS_MAX_BYTES};
+use crate::mailmerge::{BadRowView, MergeReport, MessagePreview};
 use crate::merge::plan::{Attaching, ReadyRow, each_row};
 use crate::merge::recipients::{Limits, Table, parse};
 use crate::merge::render::MessageTemplate;
-use crate::queue::merge::{BadRowView, MergeReport, MessagePreview};
+use crate::settings::ssr::zone::UserZone;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -204,17 +205,6 @@ pub async fn report(
     Ok(report)
 }
 
-/// Parses a comma-separated list of addresses.
-pub fn address_list(raw: &str) -> Result<Vec<EmailAddress>, String> {
-    raw.split([',', ';'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            EmailAddress::parse(s).map_err(|_| format!("\"{s}\" is not a valid email address."))
-        })
-        .collect()
-}
-
 /// How a merge is sent: copies, when, and the form's idempotency key.
 pub struct Sending<'a> {
     pub cc: &'a str,
@@ -238,7 +228,7 @@ pub async fn queue(
         submission,
     } = sending;
     let attach: Vec<String> = choice.attach.iter().map(Uuid::to_string).collect();
-    let fingerprint = super::submissions::fingerprint(&[
+    let fingerprint = submissions::fingerprint(&[
         &import_id.to_string(),
         &choice
             .template_id
@@ -289,8 +279,7 @@ pub async fn queue(
 
     let mut tx = state.pool.begin().await?;
     if let Some(key) = submission
-        && let Some(earlier) =
-            super::submissions::claim(&mut tx, user_id, key, &fingerprint).await?
+        && let Some(earlier) = submissions::claim(&mut tx, user_id, key, &fingerprint).await?
     {
         // Queued already (a double click, a retry, the back button): the first
         // result, and nothing more.
@@ -373,7 +362,7 @@ pub async fn queue(
         ));
     }
     if let Some(key) = submission {
-        super::submissions::record(
+        submissions::record(
             &mut tx,
             user_id,
             key,
@@ -386,22 +375,4 @@ pub async fn queue(
     let queued = ids.len() as u64;
     tracing::info!(%user_id, %import_id, queued, skipped, "merge queued");
     Ok(queued)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::address_list;
-
-    #[test]
-    fn address_lists_are_split_and_checked() {
-        let list = address_list(" a@x.io, B@Y.io ;").unwrap();
-        let list: Vec<&str> = list.iter().map(|a| a.as_str()).collect();
-        assert_eq!(list, ["a@x.io", "B@y.io"]);
-        assert!(address_list("").unwrap().is_empty());
-        assert!(
-            address_list("a@x.io, nope")
-                .unwrap_err()
-                .contains("\"nope\"")
-        );
-    }
 }

@@ -7,6 +7,9 @@ use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BadRowView {
     pub line: u64,
@@ -60,13 +63,13 @@ pub async fn upload_recipients(data: MultipartData) -> Result<(), AppError> {
     let state = crate::auth::ssr::state();
     let allowed = crate::limits::per_user(&state, user_id, crate::limits::Costly::Upload).await;
     let read = match allowed {
-        Ok(()) => super::ssr::upload::read(data).await,
+        Ok(()) => ssr::upload::read(data).await,
         Err(e @ AppError::RateLimited { .. }) => Err(e.to_string()),
         Err(e) => return Err(e),
     };
     match read {
         Ok((file_name, csv)) => {
-            let id = super::ssr::imports::create(&state.pool, user_id, &file_name, &csv).await?;
+            let id = ssr::imports::create(&state.pool, user_id, &file_name, &csv).await?;
             leptos_axum::redirect(&format!("/merge/{id}"));
         }
         Err(message) => {
@@ -87,13 +90,13 @@ pub async fn get_merge_report(
     #[server(default)] attach: Vec<Uuid>,
 ) -> Result<MergeReport, AppError> {
     let user_id = crate::limits::signed_in_for(crate::limits::Costly::Report).await?;
-    let choice = super::ssr::merging::Choice {
+    let choice = ssr::report::Choice {
         template_id,
         email_column,
         attachment_column,
         attach,
     };
-    super::ssr::merging::report(user_id, import_id, choice, line).await
+    ssr::report::report(user_id, import_id, choice, line).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -111,20 +114,20 @@ pub async fn queue_merge(
     #[server(default)] submission: String,
 ) -> Result<u64, AppError> {
     let user_id = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
-    let choice = super::ssr::merging::Choice {
+    let choice = ssr::report::Choice {
         template_id: Some(template_id),
         email_column: Some(email_column),
         attachment_column: Some(attachment_column),
         attach,
     };
-    let sending = super::ssr::merging::Sending {
+    let sending = ssr::report::Sending {
         cc: &cc,
         bcc: &bcc,
         when: &when,
         send_at: &send_at,
         submission: Uuid::parse_str(submission.trim()).ok(),
     };
-    let queued = super::ssr::merging::queue(user_id, import_id, choice, sending).await?;
+    let queued = ssr::report::queue(user_id, import_id, choice, sending).await?;
     leptos_axum::redirect(&format!("/queue?queued={queued}"));
     Ok(queued)
 }

@@ -1,16 +1,15 @@
 //! Write email on the server: drafts, previews and queueing one message.
 
-use super::merging::address_list;
-use super::zone::UserZone;
-use super::{Sender, check_recipient_count};
+use super::{Sender, address_list, check_recipient_count};
 use crate::auth::ssr::state;
+use crate::compose::Draft;
 use crate::domain::EmailAddress;
 use crate::error::{AppError, FieldErrors};
 use crate::files::ssr::repo as files;
+use crate::mailmerge::MessagePreview;
 use crate::merge::normalize_key;
 use crate::merge::render::{MessageTemplate, RenderError, Rendered};
-use crate::queue::compose::Draft;
-use crate::queue::merge::MessagePreview;
+use crate::settings::ssr::zone::UserZone;
 use crate::templates::ssr::{body, input};
 use std::collections::BTreeMap;
 use uuid::Uuid;

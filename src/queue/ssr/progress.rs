@@ -2,7 +2,7 @@
 
 use crate::config::TransportKind;
 use crate::error::AppError;
-use crate::queue::sent::Progress;
+use crate::queue::Progress;
 use crate::state::AppState;
 use time::OffsetDateTime;
 use uuid::Uuid;

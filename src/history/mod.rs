@@ -1,9 +1,9 @@
 //! Sent, failed and uncertain messages: the history, and what the user can do
-//! about a message that failed or may have gone out. Also the progress of what
-//! is being sent now.
+//! about a message that failed or may have gone out.
 
 use crate::domain::EmailStatus;
 use crate::error::AppError;
+use crate::queue::Progress;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -48,19 +48,6 @@ pub struct SentPage {
     pub progress: Option<Progress>,
 }
 
-/// What is going out now, for the progress bar.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Progress {
-    /// Due now and not yet sent (queued, waiting for a retry, or being sent).
-    pub remaining: i64,
-    /// Finished since `since`.
-    pub sent: i64,
-    pub failed: i64,
-    pub uncertain: i64,
-    /// Queued, but held until Gmail is connected again.
-    pub held: bool,
-}
-
 /// The page's tabs: all finished messages, or one status.
 pub const FILTERS: &[(Option<EmailStatus>, &str)] = &[
     (None, "All"),
@@ -89,18 +76,18 @@ pub async fn list_sent(
     page: i64,
     #[server(default)] since: Option<i64>,
 ) -> Result<SentPage, AppError> {
-    use super::ssr::zone::UserZone;
+    use crate::settings::ssr::zone::UserZone;
     let user_id = crate::auth::ssr::session::require_user_id().await?;
     let state = crate::auth::ssr::state();
     let progress = match since {
-        Some(since) => Some(super::ssr::history::progress(&state, user_id, since).await?),
+        Some(since) => Some(crate::queue::ssr::progress::progress(&state, user_id, since).await?),
         None => None,
     };
     let pool = state.pool.clone();
     let filter = parse_filter(&filter);
     let zone = UserZone::of_user(&pool, user_id).await?;
     let page = page.max(1);
-    let size = super::PAGE_SIZE;
+    let size = crate::queue::PAGE_SIZE;
     let (rows, total, c) =
         crate::emails::read::history(&pool, user_id, filter, size, (page - 1) * size).await?;
     let counts = Counts {

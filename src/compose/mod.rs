@@ -2,12 +2,15 @@
 //! with the same render as sending, and queued now or later. A queued message can
 //! be reopened and edited until it is sent.
 
-use super::merge::MessagePreview;
 use crate::error::AppError;
+use crate::mailmerge::MessagePreview;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
 
 /// What the compose form starts with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +41,7 @@ pub async fn start_draft(
     #[server(default)] edit: Option<Uuid>,
 ) -> Result<Draft, AppError> {
     let user_id = crate::auth::ssr::session::require_user_id().await?;
-    super::ssr::composing::start(user_id, template_id, edit).await
+    ssr::message::start(user_id, template_id, edit).await
 }
 
 /// The message as it would be sent, for the preview pane.
@@ -50,7 +53,7 @@ pub async fn preview_message(
     #[server(default)] values: BTreeMap<String, String>,
 ) -> Result<MessagePreview, AppError> {
     crate::limits::signed_in_for(crate::limits::Costly::Preview).await?;
-    super::ssr::composing::preview(&to, &subject, &body, &values)
+    ssr::message::preview(&to, &subject, &body, &values)
 }
 
 /// Queues the message (or saves the queued one being edited), then shows the queue.
@@ -80,7 +83,7 @@ pub async fn queue_message(
     let send_now = send == "now";
     let when = if send_now { "now".to_string() } else { when };
     let user_id = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
-    let message = super::ssr::composing::Message {
+    let message = ssr::message::Message {
         id: parse_id(&id)?,
         template_id: parse_id(&template_id)?,
         to: &to,
@@ -94,7 +97,7 @@ pub async fn queue_message(
         send_at: &send_at,
         submission: Uuid::parse_str(submission.trim()).ok(),
     };
-    let (saved, edited) = super::ssr::composing::queue(user_id, message).await?;
+    let (saved, edited) = ssr::message::queue(user_id, message).await?;
     leptos_axum::redirect(if send_now {
         // "Send now": watch it go on the Sent page.
         "/sent?sending=1"
