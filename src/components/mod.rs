@@ -3,5 +3,6 @@
 pub mod attach;
 pub mod form;
 pub mod markdown;
+pub mod paging;
 pub mod progress;
 pub mod shell;

@@ -1,8 +1,10 @@
 //! Claim-time checks: named rules asked, inside the claim's transaction and with
-//! its rows locked, about the messages a claim is about to take. A check answers
-//! with verdicts; the claim applies them and never needs to know why. New rules
-//! (send windows, a paused campaign, suppressed recipients, a suspended sender)
-//! are new checks here, not edits to the claim's SQL.
+//! its rows locked, first about the accounts that may send (before the batch is
+//! shared, so a held account takes no share of it), then about the messages the
+//! claim is about to take. A check answers with verdicts; the claim applies them
+//! and never needs to know why. New rules (send windows, a paused campaign,
+//! suppressed recipients, a suspended sender) are new checks here, not edits to
+//! the claim's SQL.
 
 use super::allot::{Account, Candidate};
 use crate::config::TransportKind;
@@ -17,8 +19,11 @@ pub struct ClaimContext<'a> {
     /// The claim's one time (every check and the claim's SQL use it).
     pub now: OffsetDateTime,
     pub transport: TransportKind,
+    /// The accounts with due mail whose pace allows a send now (when asked about
+    /// messages: those no check held).
     pub accounts: &'a [Account],
-    /// The due messages, in the order they would go.
+    /// The due messages, in the order they would go; empty when asked about
+    /// accounts.
     pub candidates: &'a [Candidate],
 }
 
@@ -42,11 +47,25 @@ pub enum Verdict {
 pub trait ClaimCheck: Send + Sync {
     /// Names the check in logs.
     fn name(&self) -> &'static str;
-    async fn check(
+
+    /// About whole accounts, before their messages are picked: a check that
+    /// holds an account answers here.
+    async fn accounts(
         &self,
-        conn: &mut PgConnection,
-        claim: &ClaimContext<'_>,
-    ) -> Result<Vec<Verdict>, sqlx::Error>;
+        _conn: &mut PgConnection,
+        _claim: &ClaimContext<'_>,
+    ) -> Result<Vec<Verdict>, sqlx::Error> {
+        Ok(Vec::new())
+    }
+
+    /// About the messages picked for the accounts not held.
+    async fn messages(
+        &self,
+        _conn: &mut PgConnection,
+        _claim: &ClaimContext<'_>,
+    ) -> Result<Vec<Verdict>, sqlx::Error> {
+        Ok(Vec::new())
+    }
 }
 
 pub fn standard_checks() -> Vec<Arc<dyn ClaimCheck>> {
@@ -67,7 +86,7 @@ impl ClaimCheck for SenderConnected {
         "sender_connected"
     }
 
-    async fn check(
+    async fn accounts(
         &self,
         conn: &mut PgConnection,
         claim: &ClaimContext<'_>,
@@ -106,7 +125,7 @@ impl ClaimCheck for FitsDailyCap {
         "fits_daily_cap"
     }
 
-    async fn check(
+    async fn messages(
         &self,
         _conn: &mut PgConnection,
         claim: &ClaimContext<'_>,

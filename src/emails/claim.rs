@@ -4,7 +4,7 @@
 
 use super::Rules;
 use super::allot::{self, Account, Candidate};
-use super::checks::{self, ClaimContext};
+use super::checks::{self, ClaimContext, Verdict};
 use crate::config::{DeliveryConfig, TransportKind};
 use crate::delivery::mime::{File, Outgoing};
 use sqlx::PgPool;
@@ -92,9 +92,7 @@ pub async fn claim(
         .iter()
         .map(|u| allot::pace(config, u.send_gap_seconds, now, rand::random()))
         .collect();
-    let bursts: Vec<i64> = slots.iter().map(|s| s.burst).collect();
-    let limits = allot::share(&bursts, config.batch_size);
-    let accounts: Vec<Account> = users
+    let everyone: Vec<Account> = users
         .iter()
         .zip(&slots)
         .map(|(u, slot)| {
@@ -109,6 +107,31 @@ pub async fn claim(
         })
         .collect();
 
+    // The checks about accounts, before the batch is shared: a held account
+    // takes no share of it.
+    let mut context = ClaimContext {
+        now,
+        transport,
+        accounts: &everyone,
+        candidates: &[],
+    };
+    let mut held = Vec::new();
+    for check in &rules.checks {
+        held.extend(noted(
+            check.name(),
+            check.accounts(&mut tx, &context).await?,
+        ));
+    }
+    let held = checks::apply(&[], held).held;
+    let (accounts, bursts): (Vec<Account>, Vec<i64>) = everyone
+        .iter()
+        .zip(&slots)
+        .filter(|(a, _)| !held.iter().any(|(id, _)| *id == a.id))
+        .map(|(a, s)| (a.clone(), s.burst))
+        .unzip();
+    let ids: Vec<Uuid> = accounts.iter().map(|a| a.id).collect();
+    let limits = allot::share(&bursts, config.batch_size);
+
     let candidates: Vec<Candidate> = sqlx::query!(
         r#"SELECT c.id AS "id!", c.user_id AS "user_id!", c.recipients AS "recipients!"
            FROM unnest($1::uuid[], $2::int8[]) AS x(uid, lim)
@@ -121,7 +144,7 @@ pub async fn claim(
                LIMIT x.lim
                FOR UPDATE OF e SKIP LOCKED
            ) c"#,
-        &user_ids,
+        &ids,
         &limits,
         now,
     )
@@ -135,20 +158,18 @@ pub async fn claim(
     })
     .collect();
 
-    // The claim-time checks, then the cap on what they leave.
-    let context = ClaimContext {
-        now,
-        transport,
-        accounts: &accounts,
-        candidates: &candidates,
-    };
-    let mut verdicts = Vec::new();
+    // The checks about messages, then the cap on what they leave.
+    context.accounts = &accounts;
+    context.candidates = &candidates;
+    let mut verdicts: Vec<Verdict> = held
+        .iter()
+        .map(|&(user_id, until)| Verdict::HoldAccount { user_id, until })
+        .collect();
     for check in &rules.checks {
-        let found = check.check(&mut tx, &context).await?;
-        if !found.is_empty() {
-            tracing::debug!(check = check.name(), verdicts = found.len(), "claim check");
-        }
-        verdicts.extend(found);
+        verdicts.extend(noted(
+            check.name(),
+            check.messages(&mut tx, &context).await?,
+        ));
     }
     let applied = checks::apply(&candidates, verdicts);
     let allotment = allot::allot(&accounts, &applied.remaining, now);
@@ -242,4 +263,12 @@ pub async fn claim(
             }
         })
         .collect())
+}
+
+/// Logs what a check said, and passes it on.
+fn noted(check: &'static str, verdicts: Vec<Verdict>) -> Vec<Verdict> {
+    if !verdicts.is_empty() {
+        tracing::debug!(check, verdicts = verdicts.len(), "claim check");
+    }
+    verdicts
 }

@@ -128,7 +128,7 @@ pub async fn list_sent(
         filter,
         total,
         page,
-        pages: ((total + size - 1) / size).max(1),
+        pages: crate::queue::page_count(total),
         counts,
         progress,
     })

@@ -2,6 +2,7 @@
 
 use crate::components::attach::AttachField;
 use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
+use crate::components::paging::param;
 use crate::components::shell::AppShell;
 use crate::mailmerge::{MergeReport, QueueMerge, get_merge_report};
 use leptos::prelude::*;
@@ -47,14 +48,10 @@ pub fn MergeReportPage() -> impl IntoView {
     let key = move || {
         let q = query.read();
         (
-            params
-                .read()
-                .get("id")
-                .and_then(|id| Uuid::parse_str(&id).ok()),
-            q.get("template_id")
-                .and_then(|id| Uuid::parse_str(&id).ok()),
+            param::<Uuid>(&params.read(), "id"),
+            param::<Uuid>(&q, "template_id"),
             q.get("email_column").filter(|c| !c.is_empty()),
-            q.get("line").and_then(|l| l.parse::<u64>().ok()),
+            param::<u64>(&q, "line"),
             // Absent: pick a column called "attachment"; empty: none.
             q.get("attachment_column"),
             q.get_all("attach")

@@ -2,6 +2,7 @@
 
 use crate::components::attach::Attached;
 use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::paging::{Pager, param};
 use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
 use crate::domain::EmailStatus;
@@ -12,26 +13,10 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn QueuePageView() -> impl IntoView {
     let query = use_query_map();
-    let page = move || {
-        query
-            .read()
-            .get("page")
-            .and_then(|p| p.parse::<i64>().ok())
-            .unwrap_or(1)
-    };
-    let queued = move || {
-        query
-            .read()
-            .get("queued")
-            .and_then(|q| q.parse::<u64>().ok())
-    };
+    let page = move || param::<i64>(&query.read(), "page").unwrap_or(1);
+    let queued = move || param::<u64>(&query.read(), "queued");
     let saved = move || query.read().get("saved").is_some();
-    let sending = move || {
-        query
-            .read()
-            .get("sending")
-            .and_then(|s| s.parse::<i64>().ok())
-    };
+    let sending = move || param::<i64>(&query.read(), "sending");
     let update = ServerAction::<UpdateQueue>::new();
     let polling = Polling::new();
     let list = Resource::new(
@@ -223,10 +208,6 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                 </table>
             </div>
         </ActionForm>
-        <nav class="pager" aria-label="Pages">
-            {(page.page > 1).then(|| view! { <a href=format!("/queue?page={}", page.page - 1)>"Previous page"</a> })}
-            <span>{format!("Page {} of {}", page.page, page.pages)}</span>
-            {(page.page < page.pages).then(|| view! { <a href=format!("/queue?page={}", page.page + 1)>"Next page"</a> })}
-        </nav>
+        <Pager page=page.page pages=page.pages base="/queue?".to_string() />
     }
 }

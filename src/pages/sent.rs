@@ -3,6 +3,7 @@
 
 use crate::components::attach::Attached;
 use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::paging::{Pager, param};
 use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
 use crate::domain::EmailStatus;
@@ -14,13 +15,7 @@ use leptos_router::hooks::use_query_map;
 pub fn SentPageView() -> impl IntoView {
     let query = use_query_map();
     let filter = move || query.read().get("filter").unwrap_or_else(|| "all".into());
-    let page = move || {
-        query
-            .read()
-            .get("page")
-            .and_then(|p| p.parse::<i64>().ok())
-            .unwrap_or(1)
-    };
+    let page = move || param::<i64>(&query.read(), "page").unwrap_or(1);
     let sending = move || {
         query
             .read()
@@ -156,11 +151,7 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
                 </ActionForm>
             }.into_any()
         }}
-        <nav class="pager" aria-label="Pages">
-            {(page.page > 1).then(|| view! { <a href=format!("/sent?filter={}&page={}", filter_value(page.filter), page.page - 1)>"Previous page"</a> })}
-            <span>{format!("Page {} of {}", page.page, page.pages)}</span>
-            {(page.page < page.pages).then(|| view! { <a href=format!("/sent?filter={}&page={}", filter_value(page.filter), page.page + 1)>"Next page"</a> })}
-        </nav>
+        <Pager page=page.page pages=page.pages base=format!("/sent?filter={}&", filter_value(page.filter)) />
     }
 }
 

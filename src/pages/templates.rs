@@ -2,6 +2,7 @@
 
 use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
 use crate::components::markdown::{Format, apply, byte_offset, utf16_offset};
+use crate::components::paging::param;
 use crate::components::shell::AppShell;
 use crate::error::AppError;
 use crate::merge::placeholders;
@@ -120,12 +121,7 @@ const NO_TEMPLATE: Missing = Missing {
 /// not found).
 fn template_from_url() -> Resource<Result<TemplateDetail, AppError>> {
     let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|id| Uuid::parse_str(&id).ok())
-    };
+    let id = move || param::<Uuid>(&params.read(), "id");
     Resource::new(id, |id| async move {
         match id {
             Some(id) => get_template(id).await,

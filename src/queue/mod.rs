@@ -12,6 +12,11 @@ pub mod ssr;
 /// Rows a page of the queue or of Sent shows.
 pub const PAGE_SIZE: i64 = 50;
 
+/// How many pages `total` rows make (at least one).
+pub fn page_count(total: i64) -> i64 {
+    ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
+}
+
 /// What is going out now, for the progress bar.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
@@ -143,7 +148,7 @@ pub async fn list_queue(
             .collect(),
         total,
         page,
-        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        pages: page_count(total),
         time_zone: zone.name,
         held: ssr::progress::held(&state, user_id).await?,
         transport: state.config.transport().as_str().to_string(),
@@ -203,6 +208,12 @@ pub async fn update_queue(
 mod tests {
     use super::QueueAction;
     use uuid::Uuid;
+
+    #[test]
+    fn an_empty_list_is_one_page_and_a_full_one_no_more() {
+        use super::page_count;
+        assert_eq!((page_count(0), page_count(50), page_count(51)), (1, 1, 2));
+    }
 
     #[test]
     fn queue_actions_parse_once_and_round_trip() {

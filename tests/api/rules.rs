@@ -54,11 +54,29 @@ impl ClaimCheck for Judge {
         "test_judge"
     }
 
-    async fn check(
+    async fn accounts(
         &self,
         _conn: &mut PgConnection,
         claim: &ClaimContext<'_>,
     ) -> Result<Vec<Verdict>, sqlx::Error> {
+        Ok(claim
+            .accounts
+            .iter()
+            .filter(|a| a.id == self.held_user)
+            .map(|a| Verdict::HoldAccount {
+                user_id: a.id,
+                until: claim.now + time::Duration::hours(2),
+            })
+            .collect())
+    }
+
+    async fn messages(
+        &self,
+        _conn: &mut PgConnection,
+        claim: &ClaimContext<'_>,
+    ) -> Result<Vec<Verdict>, sqlx::Error> {
+        // Asked only about the accounts not held.
+        assert!(claim.candidates.iter().all(|c| c.user_id != self.held_user));
         let mut v = Vec::new();
         for c in claim.candidates {
             if c.id == self.later {
@@ -71,12 +89,6 @@ impl ClaimCheck for Judge {
                 v.push(Verdict::Fail {
                     id: c.id,
                     reason: "This recipient asked not to be written to.".into(),
-                });
-            }
-            if c.user_id == self.held_user {
-                v.push(Verdict::HoldAccount {
-                    user_id: c.user_id,
-                    until: claim.now + time::Duration::hours(2),
                 });
             }
         }

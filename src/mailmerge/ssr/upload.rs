@@ -64,11 +64,10 @@ pub async fn read(data: MultipartData) -> Result<(String, String), String> {
     Ok((display_name(&name), text))
 }
 
-/// A file name fit to show: no path, no control characters, not too long.
+/// The name shown for an uploaded file: cleaned as every upload's name is.
 fn display_name(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
-    let clean: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
-    if clean.trim().is_empty() {
+    let clean = crate::files::ssr::sniff::clean_name(raw);
+    if clean.is_empty() {
         "recipients.csv".into()
     } else {
         clean
@@ -83,7 +82,7 @@ mod tests {
     fn file_names_lose_paths_and_control_characters() {
         assert_eq!(display_name("C:\\Users\\ada\\list.csv"), "list.csv");
         assert_eq!(display_name("../../etc/passwd"), "passwd");
-        assert_eq!(display_name("a\u{0}b\r\n.csv"), "ab.csv");
+        assert_eq!(display_name("a\u{0}b\r\n.csv"), "ab .csv");
         assert_eq!(display_name(""), "recipients.csv");
     }
 }
