@@ -97,11 +97,21 @@ impl Deliverer {
                 .await
             {
                 Ok(bytes) => bytes,
+                Err(StorageError::TooLarge { .. }) => {
+                    // Its stored copy outgrew its row (replaced meanwhile): no
+                    // retry can make it fit.
+                    return Err(Outcome::Failed {
+                        reason: format!(
+                            "The attachment “{}” is now larger than Gmail's 25 MB per message, so the message was not sent.",
+                            a.name
+                        ),
+                    });
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "could not read an attachment");
                     let why = match e {
                         StorageError::NotFound => "its stored copy is missing",
-                        StorageError::Unavailable(_) => "file storage is not answering",
+                        _ => "file storage is not answering",
                     };
                     return Err(Outcome::Retry {
                         reason: format!("Could not read the attachment “{}”: {why}.", a.name),

@@ -27,6 +27,9 @@ pub struct Object {
 pub enum StorageError {
     #[error("the object does not exist")]
     NotFound,
+    /// The object is larger than the caller can take (`read`'s `max`).
+    #[error("the object is larger than {max} bytes")]
+    TooLarge { max: u64 },
     /// The store could not be reached or refused the call; the text is for logs.
     #[error("file storage is unavailable: {0}")]
     Unavailable(String),
@@ -56,17 +59,14 @@ pub trait Storage: Send + Sync {
     async fn read(&self, key: &str, max: u64) -> Result<Bytes, StorageError> {
         let mut object = self.get(key).await?;
         if object.len.is_some_and(|len| len > max) {
-            return Err(StorageError::Unavailable(format!(
-                "object is larger than {max} bytes"
-            )));
+            return Err(StorageError::TooLarge { max });
         }
         let mut buf = bytes::BytesMut::with_capacity(object.len.unwrap_or(0) as usize);
         while let Some(chunk) = object.body.next().await {
             let chunk = chunk.map_err(|e| StorageError::Unavailable(e.to_string()))?;
+            // A store that gave no length, or the wrong one, is held to `max` too.
             if (buf.len() + chunk.len()) as u64 > max {
-                return Err(StorageError::Unavailable(format!(
-                    "object is larger than {max} bytes"
-                )));
+                return Err(StorageError::TooLarge { max });
             }
             buf.extend_from_slice(&chunk);
         }
@@ -103,6 +103,25 @@ fn valid_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn reading_more_than_the_caller_takes_is_too_large_not_an_outage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStorage::new(dir.path().join("store")).unwrap();
+        let file = dir.path().join("ten");
+        std::fs::write(&file, b"0123456789").unwrap();
+        let key = new_key(Uuid::now_v7());
+        store.put(&key, &file, 10, "text/plain").await.unwrap();
+        assert_eq!(&store.read(&key, 10).await.unwrap()[..], b"0123456789");
+        assert!(matches!(
+            store.read(&key, 9).await,
+            Err(StorageError::TooLarge { max: 9 })
+        ));
+        assert!(matches!(
+            store.read("files/none/x", 9).await,
+            Err(StorageError::NotFound)
+        ));
+    }
 
     #[test]
     fn keys_are_generated_and_checked() {
