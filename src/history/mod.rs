@@ -48,6 +48,86 @@ pub struct SentPage {
     pub progress: Option<Progress>,
 }
 
+/// What the user decides about a failed or uncertain message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// A failed message goes back in the queue.
+    Retry,
+    /// An uncertain message is sent again (same Message-ID).
+    SendAgain,
+    /// The user checked Gmail: it went out.
+    MarkSent,
+}
+
+impl Decision {
+    const ALL: [Decision; 3] = [Decision::Retry, Decision::SendAgain, Decision::MarkSent];
+
+    fn name(self) -> &'static str {
+        match self {
+            Decision::Retry => "retry",
+            Decision::SendAgain => "send_again",
+            Decision::MarkSent => "mark_sent",
+        }
+    }
+}
+
+/// What a Sent page button asks for: a decision about the selected messages
+/// (`retry`), or about one row's message (`retry:<id>`). Parsed once, at the
+/// boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SentAction {
+    pub decision: Decision,
+    /// A row's own button.
+    pub one: Option<Uuid>,
+}
+
+impl SentAction {
+    pub fn selected(decision: Decision) -> SentAction {
+        SentAction {
+            decision,
+            one: None,
+        }
+    }
+
+    pub fn one(decision: Decision, id: Uuid) -> SentAction {
+        SentAction {
+            decision,
+            one: Some(id),
+        }
+    }
+
+    /// The value a button carries.
+    pub fn value(self) -> String {
+        match self.one {
+            Some(id) => format!("{}:{id}", self.decision.name()),
+            None => self.decision.name().to_string(),
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<SentAction> {
+        let (name, id) = match value.split_once(':') {
+            Some((name, id)) => (name, Some(Uuid::parse_str(id).ok()?)),
+            None => (value, None),
+        };
+        let decision = Decision::ALL.into_iter().find(|d| d.name() == name)?;
+        Some(SentAction { decision, one: id })
+    }
+}
+
+impl From<SentAction> for String {
+    fn from(a: SentAction) -> String {
+        a.value()
+    }
+}
+
+impl TryFrom<String> for SentAction {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        SentAction::parse(&value).ok_or_else(|| format!("unknown action {value:?}"))
+    }
+}
+
 /// The page's tabs: all finished messages, or one status.
 pub const FILTERS: &[(Option<EmailStatus>, &str)] = &[
     (None, "All"),
@@ -137,7 +217,7 @@ pub async fn list_sent(
 /// "Retry" a failed message, "Send again" or "Mark as sent" an uncertain one.
 #[server(endpoint = "sent/resolve")]
 pub async fn resolve_sent(
-    action: String,
+    action: SentAction,
     #[server(default)] ids: Vec<Uuid>,
     #[server(default)] filter: String,
 ) -> Result<u64, AppError> {
@@ -145,22 +225,17 @@ pub async fn resolve_sent(
     let user_id = crate::auth::ssr::session::require_user_id().await?;
     let state = crate::auth::ssr::state();
     let pool = &state.pool;
-    // A row's own button: `retry:<id>`, `send_again:<id>`, `mark_sent:<id>`.
-    let (action, ids) = match action.split_once(':') {
-        Some((a, id)) => (
-            a.to_string(),
-            vec![Uuid::parse_str(id).map_err(|_| AppError::NotFound)?],
-        ),
-        None => (action, ids),
+    let ids = match action.one {
+        Some(id) => vec![id],
+        None => ids,
     };
     if ids.is_empty() {
         return Err(AppError::field("ids", "Select at least one message first."));
     }
-    let resolution = match action.as_str() {
-        "retry" => Resolution::Retry,
-        "send_again" => Resolution::SendAgain,
-        "mark_sent" => Resolution::MarkSent,
-        _ => return Err(AppError::BadRequest("Unknown action.".into())),
+    let resolution = match action.decision {
+        Decision::Retry => Resolution::Retry,
+        Decision::SendAgain => Resolution::SendAgain,
+        Decision::MarkSent => Resolution::MarkSent,
     };
     let changed = emails::resolve(pool, &state.rules, user_id, &ids, resolution).await?;
     if changed == 0
@@ -176,7 +251,7 @@ pub async fn resolve_sent(
         // Another user's ids, or messages no longer in that state.
         return Err(AppError::NotFound);
     }
-    tracing::info!(%user_id, action, changed, "messages resolved");
+    tracing::info!(%user_id, action = %action.value(), changed, "messages resolved");
     let filter = filter_value(parse_filter(&filter));
     let back = match resolution {
         Resolution::MarkSent => format!("/sent?filter={filter}&marked={changed}"),
@@ -184,4 +259,27 @@ pub async fn resolve_sent(
     };
     leptos_axum::redirect(&back);
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Decision, SentAction};
+    use uuid::Uuid;
+
+    #[test]
+    fn sent_actions_parse_once_and_round_trip() {
+        let id = Uuid::new_v4();
+        for d in Decision::ALL {
+            for a in [SentAction::selected(d), SentAction::one(d, id)] {
+                assert_eq!(SentAction::parse(&a.value()), Some(a));
+            }
+        }
+        assert_eq!(
+            SentAction::one(Decision::Retry, id).value(),
+            format!("retry:{id}")
+        );
+        for bad in ["", "retry:", "retry:nope", "RETRY", "delete", "mark_sent:1"] {
+            assert_eq!(SentAction::parse(bad), None, "{bad}");
+        }
+    }
 }

@@ -7,7 +7,9 @@ use crate::components::paging::{Pager, param};
 use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
 use crate::domain::EmailStatus;
-use crate::history::{FILTERS, ResolveSent, SentEmailView, SentPage, filter_value, list_sent};
+use crate::history::{
+    Decision, FILTERS, ResolveSent, SentAction, SentEmailView, SentPage, filter_value, list_sent,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -126,10 +128,10 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
                     <p class="field-error">{move || ids_error.get()}</p>
                     {(show_retry || show_uncertain).then(|| view! {
                         <div class="bulk-actions" role="group" aria-label="Selected messages">
-                            {show_retry.then(|| view! { <button type="submit" name="action" value="retry">"Retry selected"</button> })}
+                            {show_retry.then(|| view! { <button type="submit" name="action" value=SentAction::selected(Decision::Retry).value()>"Retry selected"</button> })}
                             {show_uncertain.then(|| view! {
-                                <button type="submit" name="action" value="send_again">"Send selected again"</button>
-                                <button type="submit" name="action" value="mark_sent">"Mark selected as sent"</button>
+                                <button type="submit" name="action" value=SentAction::selected(Decision::SendAgain).value()>"Send selected again"</button>
+                                <button type="submit" name="action" value=SentAction::selected(Decision::MarkSent).value()>"Mark selected as sent"</button>
                             })}
                         </div>
                     })}
@@ -177,16 +179,16 @@ fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
         },
         EmailStatus::Failed => view! {
             <span>{row.error.clone().unwrap_or_default()}</span> " "
-            <button type="submit" class="small" name="action" value=format!("retry:{}", row.id)
+            <button type="submit" class="small" name="action" value=SentAction::one(Decision::Retry, row.id).value()
                 aria-label=format!("Retry the message to {to}")>"Retry"</button>
         }
         .into_any(),
         _ => view! {
             <span>{row.error.clone().unwrap_or_default()}</span> " "
-            <button type="submit" class="small" name="action" value=format!("send_again:{}", row.id)
+            <button type="submit" class="small" name="action" value=SentAction::one(Decision::SendAgain, row.id).value()
                 aria-label=format!("Send the message to {to} again")>"Send again"</button>
             " "
-            <button type="submit" class="small" name="action" value=format!("mark_sent:{}", row.id)
+            <button type="submit" class="small" name="action" value=SentAction::one(Decision::MarkSent, row.id).value()
                 aria-label=format!("Mark the message to {to} as sent")>"Mark as sent"</button>
         }
         .into_any(),

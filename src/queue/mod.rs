@@ -33,7 +33,8 @@ pub struct Progress {
 /// What the queue page's buttons ask for. A form posts it as the button's value
 /// (`delete`, `send_now`, `reschedule`, or `send:<id>` for a row's own "Send
 /// now"), parsed once, at the boundary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum QueueAction {
     /// Cancel the selected messages.
     Delete,
@@ -69,17 +70,16 @@ impl QueueAction {
     }
 }
 
-impl Serialize for QueueAction {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.value())
+impl From<QueueAction> for String {
+    fn from(a: QueueAction) -> String {
+        a.value()
     }
 }
 
-impl<'de> Deserialize<'de> for QueueAction {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = String::deserialize(d)?;
-        QueueAction::parse(&value)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown queue action {value:?}")))
+impl TryFrom<String> for QueueAction {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        QueueAction::parse(&value).ok_or_else(|| format!("unknown queue action {value:?}"))
     }
 }
 

@@ -460,6 +460,17 @@ async fn nobody_can_send_retry_or_see_another_user_s_messages(pool: PgPool) {
             .await;
         assert_eq!(res.status(), 404, "{action}");
     }
+    // Made-up actions are refused before anything is looked up.
+    for action in ["drop", "retry:not-an-id", "delete"] {
+        let res = app
+            .call(
+                &other,
+                "sent/resolve",
+                &[("action", action), ("ids[0]", &id.to_string())],
+            )
+            .await;
+        assert_eq!(res.status(), 422, "{action}");
+    }
     assert_eq!(app.statuses().await, vec!["failed"]);
 
     // Neither the list nor the page shows it.
