@@ -42,6 +42,10 @@ pub struct Config {
     pub storage: StorageConfig,
     /// The largest file a user may upload (`UPLOAD_MAX_MB`, default 10).
     pub upload_max_bytes: u64,
+    /// `TEST_CONTROLS=true`: answer the tests' controls (moving the clock).
+    /// They exist only in builds with the fake-google feature, never in
+    /// release builds or the image.
+    pub test_controls: bool,
 }
 
 /// Where uploaded files live.
@@ -270,6 +274,7 @@ impl Config {
             delivery: delivery(&get, http_timeout)?,
             storage: storage(&get, &data_dir, http_timeout)?,
             upload_max_bytes: upload_max_bytes(&get)?,
+            test_controls: boolean(&get, "TEST_CONTROLS", false)?,
             database_url,
             redis_url,
             base_url,

@@ -1,16 +1,15 @@
 //! A message's files: looked up for the whole batch, read from storage when the
 //! message is sent, and the memory they may take while they are.
 
-use super::Deliverer;
 use super::mime;
 use super::transport::Outcome;
+use super::{Claimed, Deliverer};
 use crate::domain::EmailStatus;
 use crate::emails::Done;
 use crate::files::ssr::repo::{self as files, Attachment};
 use crate::files::{MESSAGE_ATTACHMENTS_MAX_BYTES, format_size};
 use crate::storage::StorageError;
 use std::collections::HashMap;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// KiB of attachments (×3 for the base64 copies) being sent at once, per process.
@@ -43,7 +42,7 @@ impl Deliverer {
     /// goes back for a moment instead (the attempt does not count).
     pub(super) async fn reserve_memory(
         &self,
-        id: Uuid,
+        row: &Claimed,
         total: u64,
     ) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, Done> {
         if total == 0 {
@@ -56,9 +55,9 @@ impl Deliverer {
             Err(_) => {
                 let why = "Waiting for other messages with large attachments to go.";
                 Err(Done {
-                    next_attempt_at: Some(OffsetDateTime::now_utc() + time::Duration::seconds(5)),
+                    next_attempt_at: Some(row.now() + time::Duration::seconds(5)),
                     refund: 1,
-                    ..Done::of(id, EmailStatus::Queued, Some(why.into()))
+                    ..Done::of(row.id, EmailStatus::Queued, Some(why.into()))
                 })
             }
         }

@@ -12,7 +12,6 @@ use secrecy::SecretString;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 impl Deliverer {
@@ -84,7 +83,7 @@ impl Deliverer {
         };
         // Held until the message is sent, so its files count against the budget.
         let total: u64 = attachments.iter().map(|a| a.size).sum();
-        let _memory = match self.reserve_memory(row.id, total).await {
+        let _memory = match self.reserve_memory(&row, total).await {
             Ok(permit) => permit,
             Err(later) => return later,
         };
@@ -180,8 +179,7 @@ impl Deliverer {
                         Some(format!("Gave up after {} attempts. {reason}", row.attempts)),
                     )
                 } else {
-                    let at =
-                        backoff::next_attempt(OffsetDateTime::now_utc(), row.attempts, not_before);
+                    let at = backoff::next_attempt(row.now(), row.attempts, not_before);
                     tracing::info!(reason, attempts = row.attempts, "retry scheduled");
                     Done {
                         next_attempt_at: Some(at),

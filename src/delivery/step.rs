@@ -8,7 +8,6 @@ use futures::StreamExt;
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -158,12 +157,7 @@ impl Deliverer {
     /// or lease expiry, at most `MAX_SLEEP` away.
     pub async fn next_wake(&self) -> Duration {
         match emails::next_event(&self.state.pool).await {
-            Ok(Some(at)) => {
-                let wait = at - OffsetDateTime::now_utc();
-                Duration::try_from(wait)
-                    .unwrap_or(Duration::ZERO)
-                    .min(MAX_SLEEP)
-            }
+            Ok(Some(wait)) => wait.min(MAX_SLEEP),
             Ok(None) => MAX_SLEEP,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the next delivery time");

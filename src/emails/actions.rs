@@ -52,9 +52,9 @@ pub async fn act(
     let done = sqlx::query!(
         "UPDATE emails SET
              status = CASE WHEN $4 THEN 'cancelled' ELSE status END,
-             send_at = CASE WHEN $6 THEN least(send_at, now()) ELSE coalesce($5, send_at) END,
+             send_at = CASE WHEN $6 THEN least(send_at, mm_now()) ELSE coalesce($5, send_at) END,
              next_attempt_at = CASE WHEN $6 THEN NULL ELSE next_attempt_at END,
-             updated_at = now()
+             updated_at = mm_now()
          WHERE user_id = $1 AND status = 'queued' AND ($3 OR id = ANY($2))",
         user_id,
         &ids,
@@ -104,8 +104,8 @@ pub async fn resolve(
             };
             let n = sqlx::query!(
                 "UPDATE emails SET status = 'queued', attempts = 0, next_attempt_at = NULL,
-                        send_at = least(send_at, now()), last_error = NULL, lease_id = NULL,
-                        lease_until = NULL, claimed_at = NULL, updated_at = now()
+                        send_at = least(send_at, mm_now()), last_error = NULL, lease_id = NULL,
+                        lease_until = NULL, claimed_at = NULL, updated_at = mm_now()
                  WHERE user_id = $1 AND id = ANY($2) AND status = $3
                    -- Not without a file it attaches (deleted since it was queued).
                    AND NOT EXISTS (SELECT 1 FROM email_attachments a
@@ -124,8 +124,8 @@ pub async fn resolve(
         }
         Resolution::MarkSent => {
             let rows = sqlx::query!(
-                "UPDATE emails SET status = 'sent', sent_at = coalesce(claimed_at, now()),
-                        last_error = NULL, lease_id = NULL, updated_at = now()
+                "UPDATE emails SET status = 'sent', sent_at = coalesce(claimed_at, mm_now()),
+                        last_error = NULL, lease_id = NULL, updated_at = mm_now()
                  WHERE user_id = $1 AND id = ANY($2) AND status = 'uncertain'
                  RETURNING id, gmail_thread_id",
                 user_id,

@@ -26,9 +26,17 @@ pub struct Claimed {
     pub message_id: String,
     pub from_name: String,
     pub from_address: String,
+    /// The claim's time by the clock, and when it was taken here: `now()`.
+    pub claimed_at: OffsetDateTime,
+    pub claimed: std::time::Instant,
 }
 
 impl Claimed {
+    /// The time by the clock (`mm_now()`), for retries scheduled after a send.
+    pub fn now(&self) -> OffsetDateTime {
+        self.claimed_at + self.claimed.elapsed()
+    }
+
     pub fn outgoing<'a>(&'a self, files: &'a [File]) -> Outgoing<'a> {
         Outgoing {
             from_name: &self.from_name,
@@ -56,9 +64,8 @@ pub async fn claim(
     lease_id: Uuid,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let now: OffsetDateTime = sqlx::query_scalar!(r#"SELECT now() AS "now!""#)
-        .fetch_one(&mut *tx)
-        .await?;
+    let now = super::clock::now(&mut tx).await?;
+    let started = std::time::Instant::now();
 
     // Accounts with due mail whose pace slot is open, the longest waiting first.
     let users = sqlx::query!(
@@ -260,6 +267,8 @@ pub async fn claim(
                 message_id: r.message_id,
                 from_name: name.to_string(),
                 from_address: address.to_string(),
+                claimed_at: now,
+                claimed: started,
             }
         })
         .collect())

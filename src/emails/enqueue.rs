@@ -99,7 +99,7 @@ pub async fn replace_queued(
     let updated = sqlx::query!(
         "UPDATE emails SET to_addrs = $3, cc_addrs = $4, bcc_addrs = $5, subject = $6, body_html = $7,
              body_text = $8, subject_source = $9, body_source = $10, merge_values = $11, send_at = $12,
-             updated_at = now()
+             updated_at = mm_now()
          WHERE id = $1 AND user_id = $2 AND status = 'queued'",
         id,
         shared.user_id,

@@ -21,6 +21,7 @@ mod actions;
 pub mod allot;
 mod checks;
 mod claim;
+pub mod clock;
 mod enqueue;
 mod outcome;
 pub mod read;

@@ -108,11 +108,11 @@ pub async fn record(
         r#"UPDATE emails e SET status = r.status, last_error = r.error,
                   gmail_message_id = coalesce(r.provider_id, e.gmail_message_id),
                   gmail_thread_id = coalesce(r.thread_id, e.gmail_thread_id),
-                  sent_at = CASE WHEN r.status = 'sent' THEN now() ELSE e.sent_at END,
+                  sent_at = CASE WHEN r.status = 'sent' THEN mm_now() ELSE e.sent_at END,
                   next_attempt_at = r.next_attempt_at,
                   attempts = e.attempts - r.refund,
                   claimed_at = CASE WHEN r.status = 'queued' THEN NULL ELSE e.claimed_at END,
-                  lease_until = NULL, updated_at = now()
+                  lease_until = NULL, updated_at = mm_now()
            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
                        $6::timestamptz[], $7::int4[])
                 AS r(id, status, error, provider_id, thread_id, next_attempt_at, refund)
@@ -154,8 +154,8 @@ pub const LEASE_EXPIRED: &str = "Sending was interrupted (the server stopped or 
 /// held them died or stalled after Gmail may have accepted them.
 pub async fn expire_leases(pool: &PgPool) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
-        "UPDATE emails SET status = 'uncertain', lease_until = NULL, updated_at = now(), last_error = $1
-         WHERE status = 'sending' AND lease_until < now()",
+        "UPDATE emails SET status = 'uncertain', lease_until = NULL, updated_at = mm_now(), last_error = $1
+         WHERE status = 'sending' AND lease_until < mm_now()",
         LEASE_EXPIRED,
     )
     .execute(pool)
@@ -163,17 +163,19 @@ pub async fn expire_leases(pool: &PgPool) -> Result<u64, sqlx::Error> {
     Ok(done.rows_affected())
 }
 
-/// The earliest future time at which a claim could find work.
-pub async fn next_event(pool: &PgPool) -> Result<Option<OffsetDateTime>, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT least(
-              (SELECT min(due_at) FROM emails WHERE status = 'queued' AND due_at > now()),
+/// How long until a claim could find work (the earliest due time, lease expiry
+/// or pacing slot), by the clock; `None` when nothing waits.
+pub async fn next_event(pool: &PgPool) -> Result<Option<std::time::Duration>, sqlx::Error> {
+    let seconds = sqlx::query_scalar!(
+        r#"SELECT extract(epoch FROM least(
+              (SELECT min(due_at) FROM emails WHERE status = 'queued' AND due_at > mm_now()),
               (SELECT min(lease_until) FROM emails WHERE status = 'sending'),
               (SELECT min(u.pace_next_at) FROM users u
-                WHERE u.pace_next_at > now()
+                WHERE u.pace_next_at > mm_now()
                   AND EXISTS (SELECT 1 FROM emails e WHERE e.user_id = u.id AND e.status = 'queued'))
-           ) AS next"#
+           ) - mm_now())::float8 AS wait"#
     )
     .fetch_one(pool)
-    .await
+    .await?;
+    Ok(seconds.map(|s| std::time::Duration::from_secs_f64(s.max(0.0))))
 }

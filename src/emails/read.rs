@@ -177,7 +177,7 @@ pub async fn going(
     since: OffsetDateTime,
 ) -> Result<Going, sqlx::Error> {
     let p = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending') AND send_at <= now()) AS "remaining!",
+        r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending') AND send_at <= mm_now()) AS "remaining!",
                   count(*) FILTER (WHERE status = 'sent' AND updated_at >= $2) AS "sent!",
                   count(*) FILTER (WHERE status = 'failed' AND updated_at >= $2) AS "failed!",
                   count(*) FILTER (WHERE status = 'uncertain' AND updated_at >= $2) AS "uncertain!"

@@ -8,6 +8,8 @@ mod login_gate;
 pub mod request_id;
 mod same_origin;
 pub mod startup;
+#[cfg(feature = "fake-google")]
+mod test_controls;
 pub mod unavailable;
 pub mod upkeep;
 
@@ -66,45 +68,47 @@ pub fn router(state: AppState) -> Router {
         })
         .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG));
 
-    Router::new()
+    let raw = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::endpoint))
         .merge(crate::google::ssr::routes::routes())
-        .merge(crate::files::ssr::download::routes())
-        .leptos_routes_with_context(&state, routes, headers::provide_page_policy, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(headers::provide_page_policy, shell))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            login_gate::login_gate,
-        ))
-        .layer(axum::middleware::from_fn(api_status::api_status))
-        .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            same_origin::same_origin,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            headers::security_headers,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::metrics::track,
-        ))
-        .layer(trace)
-        // Outermost, so the log span and every error carry the id.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            request_id::request_id,
-        ))
-        .with_state(state)
+        .merge(crate::files::ssr::download::routes());
+    #[cfg(feature = "fake-google")]
+    let raw = raw.merge(test_controls::routes());
+    raw.leptos_routes_with_context(&state, routes, headers::provide_page_policy, {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    })
+    .fallback(leptos_axum::file_and_error_handler_with_context::<
+        AppState,
+        _,
+    >(headers::provide_page_policy, shell))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        login_gate::login_gate,
+    ))
+    .layer(axum::middleware::from_fn(api_status::api_status))
+    .layer(sessions)
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        same_origin::same_origin,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        headers::security_headers,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        crate::metrics::track,
+    ))
+    .layer(trace)
+    // Outermost, so the log span and every error carry the id.
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        request_id::request_id,
+    ))
+    .with_state(state)
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.

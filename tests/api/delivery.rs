@@ -154,7 +154,7 @@ async fn a_429_with_retry_after_waits_until_then_and_sends_once(pool: PgPool) {
     );
     // Not before the time Gmail named.
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    app.advance_clock(2.1).await;
     assert_eq!(app.deliverer().run_once().await.unwrap().sent, 1);
     assert_eq!(app.fake().received(None).len(), 1);
     assert_eq!(app.statuses().await, vec!["sent"]);
@@ -268,11 +268,13 @@ async fn a_scheduled_message_does_not_go_before_its_time(pool: PgPool) {
     let app = app(pool).await;
     let c = app.gmail_user("ada@gmail.test").await;
     app.queue_one(&c, "grace@example.com", "Later", "now").await;
-    app.exec("UPDATE emails SET send_at = now() + interval '2 seconds'")
+    app.exec("UPDATE emails SET send_at = now() + interval '2 hours'")
         .await;
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
+    app.advance_clock(7_100.0).await;
+    assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
     assert!(app.fake().received(None).is_empty());
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    app.advance_clock(110.0).await;
     assert_eq!(app.deliverer().run_once().await.unwrap().sent, 1);
 }
 
@@ -290,10 +292,10 @@ async fn the_daily_cap_stops_sending_until_the_rolling_window_frees(pool: PgPool
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
     assert_eq!(app.fake().received(None).len(), 3);
 
-    // A day passes (the clock moves for everything the loop reads).
-    app.exec("UPDATE emails SET claimed_at = claimed_at - interval '24 hours 1 minute', sent_at = sent_at - interval '24 hours 1 minute'").await;
-    app.exec("UPDATE users SET pace_next_at = pace_next_at - interval '24 hours 1 minute'")
-        .await;
+    // Almost a day: still capped. Then the first sends leave the 24 hours.
+    app.advance_clock(23.0 * 3600.0).await;
+    assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
+    app.advance_clock(3600.0 + 60.0).await;
     let second = drain(&app, Duration::from_secs(2)).await;
     assert_eq!(second.sent, 2);
     assert_eq!(app.fake().received(None).len(), 5);

@@ -851,7 +851,7 @@ async fn large_attachments_wait_their_turn_without_outliving_the_lease(pool: PgP
     assert_eq!((status.as_str(), attempts), ("queued", 0));
     assert!(error.contains("large attachments"), "{error}");
     app.fake().set_delay(std::time::Duration::ZERO);
-    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    app.advance_clock(5.1).await;
     let report = app.deliverer().run_once().await.unwrap();
     assert_eq!(report.sent, 1, "{report:?}");
     let received = app.fake().received(Some("ada@gmail.test"));

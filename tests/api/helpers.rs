@@ -451,6 +451,15 @@ impl TestApp {
         page_text(&html)
     }
 
+    /// Moves the clock of delivery and pacing forward (`mm_now()`), for every
+    /// instance on this database.
+    pub async fn advance_clock(&self, seconds: f64) {
+        let mut conn = self.pool.acquire().await.unwrap();
+        mailmerger::emails::clock::advance(&mut conn, seconds)
+            .await
+            .unwrap();
+    }
+
     /// Runs one SQL statement against the app's database (test setup).
     pub async fn exec(&self, sql: &str) {
         sqlx::query(sql).execute(&self.pool).await.unwrap();

@@ -146,3 +146,53 @@ async fn the_healthcheck_subcommand_asks_healthz(pool: PgPool) {
         "{message}"
     );
 }
+
+#[sqlx::test]
+async fn the_test_clock_control_is_not_found_unless_switched_on(pool: PgPool) {
+    let now = |app: &crate::helpers::TestApp| {
+        let pool = app.pool.clone();
+        async move {
+            let skew: f64 =
+                sqlx::query_scalar("SELECT extract(epoch FROM mm_now() - now())::float8")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            skew
+        }
+    };
+    let app = spawn_app(pool.clone()).await;
+    let client = reqwest::Client::new();
+    let res = client
+        .post(app.url("/test/clock?seconds=3600"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(now(&app).await, 0.0);
+
+    let app =
+        crate::helpers::spawn_app_with_google(pool, vec![("TEST_CONTROLS", "true".into())]).await;
+    for bad in ["-5", "nope", "99999999999"] {
+        let res = client
+            .post(app.url(&format!("/test/clock?seconds={bad}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{bad}");
+    }
+    let res = client
+        .post(app.url("/test/clock?seconds=3600"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        time::OffsetDateTime::parse(
+            &res.text().await.unwrap(),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok()
+    );
+    // Every statement about mail reads the moved clock.
+    assert_eq!(now(&app).await, 3600.0);
+}

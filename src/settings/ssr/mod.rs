@@ -17,7 +17,7 @@ pub async fn load(state: &AppState, user_id: Uuid) -> Result<SettingsView, AppEr
     .fetch_one(&state.pool)
     .await?;
     let mut conn = state.pool.acquire().await?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = crate::emails::clock::now(&mut conn).await?;
     let sent = crate::emails::read::recipients_last_24h(&mut conn, &[user_id], now)
         .await?
         .get(&user_id)
