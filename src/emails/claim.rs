@@ -193,28 +193,30 @@ pub async fn claim(
         .execute(&mut *tx)
         .await?;
     }
-    if !applied.deferred.is_empty() {
-        let (ids, until): (Vec<Uuid>, Vec<OffsetDateTime>) =
-            applied.deferred.iter().copied().unzip();
+    // Deferred messages wait, failed ones fail saying why: one statement.
+    if !applied.deferred.is_empty() || !applied.failed.is_empty() {
+        let mut ids = Vec::new();
+        let mut until: Vec<Option<OffsetDateTime>> = Vec::new();
+        let mut reasons: Vec<Option<String>> = Vec::new();
+        for (id, at) in &applied.deferred {
+            ids.push(*id);
+            until.push(Some(*at));
+            reasons.push(None);
+        }
+        for (id, reason) in applied.failed {
+            ids.push(id);
+            until.push(None);
+            reasons.push(Some(reason));
+        }
         sqlx::query!(
-            "UPDATE emails e SET next_attempt_at = x.until, updated_at = $3
-             FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, until)
+            "UPDATE emails e SET status = CASE WHEN x.reason IS NULL THEN e.status ELSE 'failed' END,
+                    last_error = coalesce(x.reason, e.last_error),
+                    next_attempt_at = coalesce(x.until, e.next_attempt_at), updated_at = $4
+             FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS x(id, until, reason)
              WHERE e.id = x.id AND e.status = 'queued'",
             &ids,
-            &until,
-            now,
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
-    if !applied.failed.is_empty() {
-        let (ids, reasons): (Vec<Uuid>, Vec<String>) = applied.failed.into_iter().unzip();
-        sqlx::query!(
-            "UPDATE emails e SET status = 'failed', last_error = x.reason, updated_at = $3
-             FROM unnest($1::uuid[], $2::text[]) AS x(id, reason)
-             WHERE e.id = x.id AND e.status = 'queued'",
-            &ids,
-            &reasons,
+            &until as &[Option<OffsetDateTime>],
+            &reasons as &[Option<String>],
             now,
         )
         .execute(&mut *tx)
