@@ -30,19 +30,16 @@ async fn advance(State(state): State<AppState>, Query(q): Query<Advance>) -> Res
     if !(0.0..=366.0 * 86_400.0).contains(&q.seconds) {
         return (StatusCode::BAD_REQUEST, "seconds: 0 to a year").into_response();
     }
+    // The loops of every instance look again at the new time (NOTIFY).
     let moved = async {
         let mut conn = state.pool.acquire().await?;
-        crate::emails::clock::advance(&mut conn, q.seconds).await
+        let now = crate::emails::clock::advance(&mut conn, q.seconds).await?;
+        crate::emails::wake(&mut conn).await?;
+        Ok::<_, sqlx::Error>(now)
     }
     .await;
     match moved {
         Ok(now) => {
-            // The loops look again at the new time.
-            state.wake.notify_waiters();
-            let mut conn = state.pool.acquire().await;
-            if let Ok(conn) = conn.as_mut() {
-                let _ = crate::emails::wake(conn).await;
-            }
             tracing::info!(seconds = q.seconds, %now, "test clock moved");
             now.format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default()
