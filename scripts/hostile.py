@@ -204,9 +204,9 @@ def attack_big_merge():
         r_status, _ = call(c, "/api/merge/report", {"import_id": import_id, "template_id": template})
         report_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        q_status, q_body = call(c, "/api/merge/queue", {"import_id": import_id, "template_id": template,
-                                                        "email_column": "email", "when": "later",
-                                                        "send_at": "2099-01-01T09:00"})
+        q_status, q_body = call(c, "/api/merge/queue", {"merge[import_id]": import_id, "merge[template_id]": template,
+                                                        "merge[email_column]": "email", "merge[when]": "later",
+                                                        "merge[send_at]": "2099-01-01T09:00"})
         queue_s = time.perf_counter() - t0
     print(f"(d) 10,000 rows with a 100 KB body: report {r_status} in {report_s:.2f} s, queue {q_status} "
           f"({q_body.decode()[:20]} messages) in {queue_s:.2f} s; {w.summary()}")

@@ -123,17 +123,19 @@ impl Costly {
 
 /// The logged-in user, with this call of `what` counted against their limit:
 /// the first line of every expensive server function.
-pub async fn signed_in_for(what: Costly) -> Result<uuid::Uuid, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    per_user(&crate::auth::ssr::state(), user_id, what).await?;
-    Ok(user_id)
+pub async fn signed_in_for(
+    what: Costly,
+) -> Result<(crate::state::AppState, crate::domain::UserId), AppError> {
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    per_user(&state, user_id, what).await?;
+    Ok((state, user_id))
 }
 
 /// Counts one call of `what` by `user_id`; `RateLimited` with the wait when the
 /// user is over the minute's limit.
 pub async fn per_user(
     state: &crate::state::AppState,
-    user_id: uuid::Uuid,
+    user_id: crate::domain::UserId,
     what: Costly,
 ) -> Result<(), AppError> {
     let rates = state.config.limits.per_minute;

@@ -50,7 +50,7 @@ impl RedisKeys {
         format!("{}session:{id}", self.prefix)
     }
 
-    pub fn templates(&self, user_id: uuid::Uuid) -> String {
+    pub fn templates(&self, user_id: crate::domain::UserId) -> String {
         format!("{}templates:{user_id}", self.prefix)
     }
 
@@ -64,7 +64,7 @@ impl RedisKeys {
     }
 
     /// A user's calls of one expensive server function in the current minute.
-    pub fn rate(&self, what: &str, user_id: uuid::Uuid) -> String {
+    pub fn rate(&self, what: &str, user_id: crate::domain::UserId) -> String {
         format!("{}rate:{what}:{user_id}", self.prefix)
     }
 

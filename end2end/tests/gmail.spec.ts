@@ -63,7 +63,7 @@ test("queue five, send all, and the progress reaches five sent", async ({ page }
   for (let i = 1; i <= 5; i++) {
     const res = await page.request.post("/api/compose/queue", {
       headers: { Origin: new URL(page.url()).origin, Accept: "application/json" },
-      form: { to: `r${i}@example.com`, subject: `Batch ${i}`, body: "Hello.", when: "later", send_at: tomorrow },
+      form: { "message[to]": `r${i}@example.com`, "message[subject]": `Batch ${i}`, "message[body]": "Hello.", "message[when]": "later", "message[send_at]": tomorrow },
     });
     expect(res.status()).toBe(200);
   }

@@ -5,13 +5,15 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 /// A checkbox per file. `indexed` names them `attach[0]`, `attach[1]`… for a
-/// server function's form; otherwise each is `attach` (a GET form's query).
+/// server function's form (inside `form[…]` when `form` is given); otherwise
+/// each is `attach` (a GET form's query).
 #[component]
 pub fn AttachField(
     files: Vec<FileView>,
     chosen: Vec<Uuid>,
     #[prop(into)] error: Signal<Option<String>>,
     #[prop(default = true)] indexed: bool,
+    #[prop(optional)] form: Option<&'static str>,
     #[prop(default = "Attachments")] legend: &'static str,
 ) -> impl IntoView {
     view! {
@@ -31,7 +33,11 @@ pub fn AttachField(
                     .enumerate()
                     .map(|(i, f)| {
                         let id = format!("field-attach-{}", f.id);
-                        let name = if indexed { format!("attach[{i}]") } else { "attach".to_string() };
+                        let name = if indexed {
+                            crate::components::form::input_name(form, &format!("attach[{i}]"))
+                        } else {
+                            "attach".to_string()
+                        };
                         view! {
                             <div class="choice">
                                 <input type="checkbox" id=id.clone() name=name value=f.id.to_string()

@@ -87,18 +87,37 @@ pub fn TextField(
 /// "When": as soon as possible, or at a date and time in the user's zone
 /// (`when` and `send_at`, as the queueing server functions read them).
 #[component]
-pub fn WhenField(time_zone: String, #[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
+pub fn WhenField(
+    time_zone: String,
+    #[prop(into)] error: Signal<Option<String>>,
+    /// The server-function argument the inputs belong to (`message[when]`).
+    #[prop(optional)]
+    form: Option<&'static str>,
+) -> impl IntoView {
+    let when = input_name(form, "when");
     view! {
         <fieldset class="when">
             <legend>"When"</legend>
-            <label class="choice"><input type="radio" name="when" value="now" checked=true />" As soon as possible"</label>
-            <label class="choice"><input type="radio" name="when" value="later" />" At a time I choose"</label>
+            <label class="choice"><input type="radio" name=when.clone() value="now" checked=true />" As soon as possible"</label>
+            <label class="choice"><input type="radio" name=when value="later" />" At a time I choose"</label>
             <div class="field" class:invalid=move || error.get().is_some()>
                 <label for="field-send_at">{format!("Date and time ({time_zone})")}</label>
-                <input id="field-send_at" name="send_at" type="datetime-local" />
+                <input id="field-send_at" name=input_name(form, "send_at") type="datetime-local" />
                 <p class="field-error">{move || error.get()}</p>
             </div>
         </fieldset>
+    }
+}
+
+/// An input's name: `field`, or `form[field]` inside a server function's struct
+/// argument (`attach[0]` becomes `message[attach][0]`).
+pub fn input_name(form: Option<&str>, field: &str) -> String {
+    match form {
+        None => field.to_string(),
+        Some(form) => match field.split_once('[') {
+            Some((head, rest)) => format!("{form}[{head}][{rest}"),
+            None => format!("{form}[{field}]"),
+        },
     }
 }
 
@@ -177,5 +196,20 @@ where
                     })
             }}
         </Suspense>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::input_name;
+
+    #[test]
+    fn inputs_inside_a_struct_argument_nest_their_names() {
+        assert_eq!(input_name(None, "when"), "when");
+        assert_eq!(input_name(Some("message"), "when"), "message[when]");
+        assert_eq!(
+            input_name(Some("message"), "attach[0]"),
+            "message[attach][0]"
+        );
     }
 }

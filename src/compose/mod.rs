@@ -40,8 +40,8 @@ pub async fn start_draft(
     #[server(default)] template_id: Option<Uuid>,
     #[server(default)] edit: Option<Uuid>,
 ) -> Result<Draft, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    ssr::message::start(user_id, template_id, edit).await
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    ssr::message::start(&state, user_id, template_id, edit).await
 }
 
 /// The message as it would be sent, for the preview pane.
@@ -56,48 +56,86 @@ pub async fn preview_message(
     ssr::message::preview(&to, &subject, &body, &values)
 }
 
-/// Queues the message (or saves the queued one being edited), then shows the queue.
-#[allow(clippy::too_many_arguments)]
-#[server(endpoint = "compose/queue")]
-pub async fn queue_message(
-    #[server(default)] id: String,
-    #[server(default)] template_id: String,
-    to: String,
-    #[server(default)] cc: String,
-    #[server(default)] bcc: String,
-    subject: String,
-    body: String,
-    #[server(default)] values: BTreeMap<String, String>,
+/// The Write email form as it is posted: its inputs are named after these
+/// fields inside `message[…]` (`message[to]`, `message[values][first_name]`,
+/// `message[attach][0]`), so the form and the server function agree on one type.
+/// Addresses and the time stay text here: each is parsed on the server with an
+/// error next to its own field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MessageForm {
+    /// The queued message being edited.
+    #[serde(
+        deserialize_with = "blank_is_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id: Option<Uuid>,
+    #[serde(
+        deserialize_with = "blank_is_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub template_id: Option<Uuid>,
+    pub to: String,
+    pub cc: String,
+    pub bcc: String,
+    pub subject: String,
+    pub body: String,
+    pub values: BTreeMap<String, String>,
     /// Files to attach (ids of the user's files).
-    #[server(default)]
-    attach: Vec<Uuid>,
-    #[server(default)] when: String,
-    #[server(default)] send_at: String,
-    /// "now" from the "Send now" button: due at once, and watch it on Sent.
-    #[server(default)]
-    send: String,
+    pub attach: Vec<Uuid>,
+    /// "now" or "later" (the When radio buttons).
+    pub when: String,
+    pub send_at: String,
+    /// The "Send now" button: due at once, and watch it on Sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send: Option<SendNow>,
     /// The idempotency key the page was rendered with.
-    #[server(default)]
-    submission: String,
-) -> Result<Uuid, AppError> {
-    let send_now = send == "now";
-    let when = if send_now { "now".to_string() } else { when };
-    let user_id = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
-    let message = ssr::message::Message {
-        id: parse_id(&id)?,
-        template_id: parse_id(&template_id)?,
-        to: &to,
-        cc: &cc,
-        bcc: &bcc,
-        subject: &subject,
-        body: &body,
-        values: &values,
-        attach: &attach,
-        when: &when,
-        send_at: &send_at,
-        submission: Uuid::parse_str(submission.trim()).ok(),
+    #[serde(
+        deserialize_with = "blank_is_none",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub submission: Option<Uuid>,
+}
+
+/// The value of the "Send now" button.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SendNow {
+    Now,
+}
+
+/// An id from a hidden input, which is empty when there is none.
+fn blank_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Uuid>, D::Error> {
+    let raw = Option::<String>::deserialize(d)?.unwrap_or_default();
+    match raw.trim() {
+        "" => Ok(None),
+        s => Uuid::parse_str(s)
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("not an id")),
+    }
+}
+
+/// Queues the message (or saves the queued one being edited), then shows the queue.
+#[server(endpoint = "compose/queue")]
+pub async fn queue_message(message: MessageForm) -> Result<Uuid, AppError> {
+    let send_now = message.send.is_some();
+    let when = if send_now { "now" } else { &message.when };
+    let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
+    let m = ssr::message::Message {
+        id: message.id,
+        template_id: message.template_id,
+        to: &message.to,
+        cc: &message.cc,
+        bcc: &message.bcc,
+        subject: &message.subject,
+        body: &message.body,
+        values: &message.values,
+        attach: &message.attach,
+        when,
+        send_at: &message.send_at,
+        submission: message.submission,
     };
-    let (saved, edited) = ssr::message::queue(user_id, message).await?;
+    let (saved, edited) = ssr::message::queue(&state, user_id, m).await?;
     leptos_axum::redirect(if send_now {
         // "Send now": watch it go on the Sent page.
         "/sent?sending=1"
@@ -107,12 +145,4 @@ pub async fn queue_message(
         "/queue?queued=1"
     });
     Ok(saved)
-}
-
-#[cfg(feature = "ssr")]
-fn parse_id(raw: &str) -> Result<Option<Uuid>, AppError> {
-    match raw.trim() {
-        "" => Ok(None),
-        s => Uuid::parse_str(s).map(Some).map_err(|_| AppError::NotFound),
-    }
 }

@@ -5,6 +5,7 @@ use super::transport::Outcome;
 use super::{Claimed, Deliverer, Stop, backoff, mime};
 use crate::config::TransportKind;
 use crate::domain::EmailStatus;
+use crate::domain::UserId;
 use crate::emails::Done;
 use crate::files::ssr::repo::Attachment;
 use crate::google::ssr::accounts::{self, TokenError};
@@ -19,12 +20,12 @@ impl Deliverer {
     pub(super) async fn tokens_for(
         &self,
         claimed: &[Claimed],
-    ) -> HashMap<Uuid, Result<SecretString, Arc<TokenError>>> {
+    ) -> HashMap<UserId, Result<SecretString, Arc<TokenError>>> {
         let mut tokens = HashMap::new();
         if self.transport.kind() != TransportKind::Gmail {
             return tokens;
         }
-        let mut users: Vec<Uuid> = claimed.iter().map(|r| r.user_id).collect();
+        let mut users: Vec<UserId> = claimed.iter().map(|r| r.user_id).collect();
         users.sort_unstable();
         users.dedup();
         // One query for every account's stored token; a refresh only where needed.
@@ -43,7 +44,7 @@ impl Deliverer {
 
     async fn access_token(
         &self,
-        user_id: Uuid,
+        user_id: UserId,
         rejected: Option<&SecretString>,
     ) -> Result<SecretString, TokenError> {
         let Some(google) = &self.state.google else {

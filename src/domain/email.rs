@@ -7,7 +7,11 @@ use std::fmt;
 /// living standard's `valid e-mail address` plus RFC 5321's lengths, and a domain
 /// with at least one dot. Comparison for uniqueness is case-insensitive on the whole
 /// address (see [`EmailAddress::normalized`]).
+///
+/// Deserialising parses, so an address that arrives through serde (a form, a
+/// server function's JSON) is checked like one typed into a field.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct EmailAddress(String);
 
 const INVALID: &str = "Enter an email address like name@example.com.";
@@ -44,6 +48,20 @@ impl EmailAddress {
 
     pub fn into_inner(self) -> String {
         self.0
+    }
+}
+
+impl TryFrom<String> for EmailAddress {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, String> {
+        EmailAddress::parse(&raw)
+    }
+}
+
+impl From<EmailAddress> for String {
+    fn from(address: EmailAddress) -> String {
+        address.0
     }
 }
 
@@ -84,6 +102,14 @@ fn valid_domain(domain: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::EmailAddress;
+
+    #[test]
+    fn deserialising_parses_like_a_typed_address() {
+        let e: EmailAddress = serde_json::from_str(r#"" Ada@Example.COM ""#).unwrap();
+        assert_eq!(e.as_str(), "Ada@example.com");
+        assert!(serde_json::from_str::<EmailAddress>(r#""not an address""#).is_err());
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#""Ada@example.com""#);
+    }
 
     #[test]
     fn accepts_ordinary_addresses_and_trims_them() {

@@ -7,6 +7,7 @@ mod next_path;
 mod password;
 mod person_name;
 mod user;
+mod user_id;
 
 pub use email::EmailAddress;
 pub use email_status::EmailStatus;
@@ -14,6 +15,7 @@ pub use next_path::safe_next_path;
 pub use password::Password;
 pub use person_name::PersonName;
 pub use user::UserView;
+pub use user_id::UserId;
 
 /// "45 seconds", "1 minute", "15 minutes", "2 hours": for messages to people.
 pub fn human_duration(seconds: u64) -> String {

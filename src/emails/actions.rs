@@ -5,6 +5,7 @@
 use super::Rules;
 use super::outcome::{Recorded, run_hooks};
 use crate::domain::EmailStatus;
+use crate::domain::UserId;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -38,7 +39,7 @@ pub enum Action {
 #[tracing::instrument(skip(pool, selection), fields(%user_id))]
 pub async fn act(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
     selection: Selection<'_>,
     action: Action,
 ) -> Result<u64, sqlx::Error> {
@@ -56,7 +57,7 @@ pub async fn act(
              next_attempt_at = CASE WHEN $6 THEN NULL ELSE next_attempt_at END,
              updated_at = mm_now()
          WHERE user_id = $1 AND status = 'queued' AND ($3 OR id = ANY($2))",
-        user_id,
+        user_id as UserId,
         &ids,
         all,
         cancel,
@@ -90,7 +91,7 @@ pub enum Resolution {
 pub async fn resolve(
     pool: &PgPool,
     rules: &Rules,
-    user_id: Uuid,
+    user_id: UserId,
     ids: &[Uuid],
     resolution: Resolution,
 ) -> Result<u64, sqlx::Error> {
@@ -110,7 +111,7 @@ pub async fn resolve(
                    -- Not without a file it attaches (deleted since it was queued).
                    AND NOT EXISTS (SELECT 1 FROM email_attachments a
                                    WHERE a.email_id = emails.id AND a.file_id IS NULL)",
-                user_id,
+                user_id as UserId,
                 ids,
                 from.as_str(),
             )
@@ -128,7 +129,7 @@ pub async fn resolve(
                         last_error = NULL, lease_id = NULL, updated_at = mm_now()
                  WHERE user_id = $1 AND id = ANY($2) AND status = 'uncertain'
                  RETURNING id, gmail_thread_id",
-                user_id,
+                user_id as UserId,
                 ids,
             )
             .fetch_all(&mut *tx)
@@ -151,11 +152,15 @@ pub async fn resolve(
 }
 
 /// How many of these messages attach a file that has since been deleted.
-pub async fn missing_files(pool: &PgPool, user_id: Uuid, ids: &[Uuid]) -> Result<i64, sqlx::Error> {
+pub async fn missing_files(
+    pool: &PgPool,
+    user_id: UserId,
+    ids: &[Uuid],
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         r#"SELECT count(DISTINCT e.id) AS "n!" FROM emails e JOIN email_attachments a ON a.email_id = e.id
            WHERE e.user_id = $1 AND e.id = ANY($2) AND a.file_id IS NULL"#,
-        user_id,
+        user_id as UserId,
         ids
     )
     .fetch_one(pool)

@@ -5,6 +5,7 @@
 //! case by case and over many random cases.
 
 use crate::config::DeliveryConfig;
+use crate::domain::UserId;
 use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -78,7 +79,7 @@ pub fn share(bursts: &[i64], budget: i64) -> Vec<i64> {
 /// next pace slot.
 #[derive(Debug, Clone)]
 pub struct Account {
-    pub id: Uuid,
+    pub id: UserId,
     pub cap: i64,
     pub used: i64,
     pub oldest: Option<OffsetDateTime>,
@@ -89,7 +90,7 @@ pub struct Account {
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate {
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub recipients: i64,
 }
 
@@ -99,17 +100,17 @@ pub struct Allotment {
     pub take: Vec<Uuid>,
     /// Accounts' next pace slots: after a send, the slot after this one; at the
     /// cap with nothing sent, when the oldest claim leaves the 24 hours.
-    pub park: Vec<(Uuid, OffsetDateTime)>,
+    pub park: Vec<(UserId, OffsetDateTime)>,
 }
 
 /// Which candidates fit their account's cap. An account's messages go in order
 /// and stop at the first that does not fit, so a large message is not passed by
 /// later small ones for ever. Candidates of accounts not listed are not taken.
 pub fn allot(accounts: &[Account], candidates: &[Candidate], now: OffsetDateTime) -> Allotment {
-    let mut used: HashMap<Uuid, i64> = accounts.iter().map(|a| (a.id, a.used)).collect();
-    let caps: HashMap<Uuid, i64> = accounts.iter().map(|a| (a.id, a.cap)).collect();
-    let mut capped: HashMap<Uuid, bool> = HashMap::new();
-    let mut sent: HashMap<Uuid, bool> = HashMap::new();
+    let mut used: HashMap<UserId, i64> = accounts.iter().map(|a| (a.id, a.used)).collect();
+    let caps: HashMap<UserId, i64> = accounts.iter().map(|a| (a.id, a.cap)).collect();
+    let mut capped: HashMap<UserId, bool> = HashMap::new();
+    let mut sent: HashMap<UserId, bool> = HashMap::new();
     let mut take = Vec::new();
     for c in candidates {
         let (Some(&cap), Some(u)) = (caps.get(&c.user_id), used.get_mut(&c.user_id)) else {
@@ -259,7 +260,7 @@ mod tests {
 
     fn account(cap: i64, used: i64, now: OffsetDateTime) -> Account {
         Account {
-            id: Uuid::new_v4(),
+            id: UserId::from_uuid(Uuid::new_v4()),
             cap,
             used,
             oldest: Some(now - Duration::hours(3)),

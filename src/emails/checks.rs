@@ -8,6 +8,7 @@
 
 use super::allot::{Account, Candidate};
 use crate::config::TransportKind;
+use crate::domain::UserId;
 use async_trait::async_trait;
 use sqlx::PgConnection;
 use std::sync::Arc;
@@ -33,7 +34,7 @@ pub enum Verdict {
     /// again before `until`, unless something lifts the hold first
     /// (`emails::release`).
     HoldAccount {
-        user_id: Uuid,
+        user_id: UserId,
         until: OffsetDateTime,
     },
     /// This message stays queued and is not due before `until`; no attempt is
@@ -94,12 +95,12 @@ impl ClaimCheck for SenderConnected {
         if claim.transport != TransportKind::Gmail || claim.accounts.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<Uuid> = claim.accounts.iter().map(|a| a.id).collect();
+        let ids: Vec<UserId> = claim.accounts.iter().map(|a| a.id).collect();
         let held = sqlx::query_scalar!(
-            r#"SELECT u.id AS "id!" FROM unnest($1::uuid[]) AS u(id)
+            r#"SELECT u.id AS "id!: UserId" FROM unnest($1::uuid[]) AS u(id)
                WHERE NOT EXISTS (SELECT 1 FROM google_accounts g
                                  WHERE g.user_id = u.id AND g.gmail_status = 'connected')"#,
-            &ids
+            &ids as &[UserId]
         )
         .fetch_all(conn)
         .await?;
@@ -153,7 +154,7 @@ impl ClaimCheck for FitsDailyCap {
 #[derive(Debug, Default)]
 pub(super) struct Applied {
     pub remaining: Vec<Candidate>,
-    pub held: Vec<(Uuid, OffsetDateTime)>,
+    pub held: Vec<(UserId, OffsetDateTime)>,
     pub deferred: Vec<(Uuid, OffsetDateTime)>,
     pub failed: Vec<(Uuid, String)>,
 }
@@ -162,7 +163,7 @@ pub(super) struct Applied {
 /// failed and deferred fails; of two holds or deferrals the later wins.
 pub(super) fn apply(candidates: &[Candidate], verdicts: Vec<Verdict>) -> Applied {
     use std::collections::HashMap;
-    let mut held: HashMap<Uuid, OffsetDateTime> = HashMap::new();
+    let mut held: HashMap<UserId, OffsetDateTime> = HashMap::new();
     let mut deferred: HashMap<Uuid, OffsetDateTime> = HashMap::new();
     let mut failed: HashMap<Uuid, String> = HashMap::new();
     for v in verdicts {
@@ -205,7 +206,10 @@ mod tests {
     #[test]
     fn verdicts_hold_whole_accounts_and_fail_before_they_defer() {
         let now = OffsetDateTime::now_utc();
-        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let (a, b) = (
+            UserId::from_uuid(Uuid::new_v4()),
+            UserId::from_uuid(Uuid::new_v4()),
+        );
         let c = |user_id| Candidate {
             id: Uuid::new_v4(),
             user_id,

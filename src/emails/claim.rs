@@ -7,6 +7,7 @@ use super::allot::{self, Account, Candidate};
 use super::checks::{self, ClaimContext, Verdict};
 use crate::config::{DeliveryConfig, TransportKind};
 use crate::delivery::mime::{File, Outgoing};
+use crate::domain::UserId;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 /// A row this loop owns until its lease ends.
 pub struct Claimed {
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub bcc: Vec<String>,
@@ -69,7 +70,7 @@ pub async fn claim(
 
     // Accounts with due mail whose pace slot is open, the longest waiting first.
     let users = sqlx::query!(
-        r#"SELECT u.id, u.name, u.daily_send_cap, u.send_gap_seconds,
+        r#"SELECT u.id AS "id: UserId", u.name, u.daily_send_cap, u.send_gap_seconds,
                   coalesce(g.email, u.email) AS "from_address!"
            FROM users u LEFT JOIN google_accounts g ON g.user_id = u.id
            WHERE u.id IN (
@@ -90,7 +91,7 @@ pub async fn claim(
         tx.commit().await?;
         return Ok(Vec::new());
     }
-    let user_ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+    let user_ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
 
     // Recipients claimed in the last 24 hours, per account (the daily cap).
     let usage = super::read::recipients_last_24h(&mut tx, &user_ids, now).await?;
@@ -136,11 +137,11 @@ pub async fn claim(
         .filter(|(a, _)| !held.iter().any(|(id, _)| *id == a.id))
         .map(|(a, s)| (a.clone(), s.burst))
         .unzip();
-    let ids: Vec<Uuid> = accounts.iter().map(|a| a.id).collect();
+    let ids: Vec<UserId> = accounts.iter().map(|a| a.id).collect();
     let limits = allot::share(&bursts, config.batch_size);
 
     let candidates: Vec<Candidate> = sqlx::query!(
-        r#"SELECT c.id AS "id!", c.user_id AS "user_id!", c.recipients AS "recipients!"
+        r#"SELECT c.id AS "id!", c.user_id AS "user_id!: UserId", c.recipients AS "recipients!"
            FROM unnest($1::uuid[], $2::int8[]) AS x(uid, lim)
            CROSS JOIN LATERAL (
                SELECT e.id, e.user_id,
@@ -151,7 +152,7 @@ pub async fn claim(
                LIMIT x.lim
                FOR UPDATE OF e SKIP LOCKED
            ) c"#,
-        &ids,
+        &ids as &[UserId],
         &limits,
         now,
     )
@@ -181,13 +182,13 @@ pub async fn claim(
     let applied = checks::apply(&candidates, verdicts);
     let allotment = allot::allot(&accounts, &applied.remaining, now);
 
-    let (park_ids, park_at): (Vec<Uuid>, Vec<OffsetDateTime>) =
+    let (park_ids, park_at): (Vec<UserId>, Vec<OffsetDateTime>) =
         applied.held.iter().chain(&allotment.park).copied().unzip();
     if !park_ids.is_empty() {
         sqlx::query!(
             "UPDATE users SET pace_next_at = x.at FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, at)
              WHERE users.id = x.id",
-            &park_ids,
+            &park_ids as &[UserId],
             &park_at,
         )
         .execute(&mut *tx)
@@ -235,7 +236,7 @@ pub async fn claim(
                   message_id = coalesce(message_id, '<' || id::text || '@' || $6 || '>'),
                   updated_at = $5
            WHERE id = ANY($1)
-           RETURNING id, user_id, to_addrs, cc_addrs, bcc_addrs, subject, body_html, body_text,
+           RETURNING id, user_id AS "user_id: UserId", to_addrs, cc_addrs, bcc_addrs, subject, body_html, body_text,
                      attempts, message_id AS "message_id!""#,
         &allotment.take,
         lease_id,
@@ -248,7 +249,7 @@ pub async fn claim(
     .await?;
     tx.commit().await?;
 
-    let senders: HashMap<Uuid, (&str, &str)> = users
+    let senders: HashMap<UserId, (&str, &str)> = users
         .iter()
         .map(|u| (u.id, (u.name.as_str(), u.from_address.as_str())))
         .collect();

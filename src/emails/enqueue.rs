@@ -2,6 +2,7 @@
 //! changed in place (Write email's edit).
 
 use crate::domain::EmailAddress;
+use crate::domain::UserId;
 use crate::merge::render::Rendered;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres, Transaction};
@@ -11,7 +12,7 @@ use uuid::Uuid;
 
 /// What the messages of one enqueue share.
 pub struct Enqueue<'a> {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub template_id: Option<Uuid>,
     /// The CSV import a merge came from.
     pub import_id: Option<Uuid>,
@@ -65,7 +66,7 @@ pub async fn enqueue(
                 u.subject, u.html, u.text, $6, $12, $13, u.merge_values
          FROM UNNEST($7::uuid[], $8::jsonb[], $9::text[], $10::text[], $11::text[], $14::jsonb[])
               AS u(id, to_addrs, subject, html, text, merge_values)",
-        shared.user_id,
+        shared.user_id as UserId,
         shared.template_id,
         shared.import_id,
         &strings(shared.cc),
@@ -102,7 +103,7 @@ pub async fn replace_queued(
              updated_at = mm_now()
          WHERE id = $1 AND user_id = $2 AND status = 'queued'",
         id,
-        shared.user_id,
+        shared.user_id as UserId,
         &strings(&email.to),
         &strings(shared.cc),
         &strings(shared.bcc),

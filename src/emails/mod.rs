@@ -32,11 +32,11 @@ pub use actions::{
 pub use checks::{ClaimCheck, ClaimContext, Verdict, standard_checks};
 pub use claim::{Claimed, claim};
 pub use enqueue::{Enqueue, NewEmail, enqueue, replace_queued};
-pub use outcome::{Done, OutcomeHook, Recorded, expire_leases, next_event, record};
+pub use outcome::{CONTENDED, Done, OutcomeHook, Recorded, expire_leases, next_event, record};
 
+use crate::domain::UserId;
 use sqlx::PgConnection;
 use std::sync::Arc;
-use uuid::Uuid;
 
 /// The Postgres channel the delivery loops LISTEN on.
 pub const CHANNEL: &str = "mm_delivery";
@@ -72,10 +72,10 @@ pub async fn wake(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
 /// Lets an account's held mail be looked at again now, and wakes delivery: for
 /// whatever lifts a hold ([`Verdict::HoldAccount`]), such as Gmail reconnected
 /// or a higher daily limit.
-pub async fn release(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn release(conn: &mut PgConnection, user_id: UserId) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE users SET pace_next_at = '-infinity' WHERE id = $1",
-        user_id
+        user_id as UserId
     )
     .execute(&mut *conn)
     .await?;

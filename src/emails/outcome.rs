@@ -3,6 +3,7 @@
 
 use super::Rules;
 use crate::domain::EmailStatus;
+use crate::domain::UserId;
 use async_trait::async_trait;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -51,7 +52,7 @@ impl Done {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub status: EmailStatus,
     pub thread_id: Option<String>,
 }
@@ -117,7 +118,7 @@ pub async fn record(
                        $6::timestamptz[], $7::int4[])
                 AS r(id, status, error, provider_id, thread_id, next_attempt_at, refund)
            WHERE e.id = r.id AND e.lease_id = $8 AND e.status IN ('sending', 'uncertain')
-           RETURNING e.id, e.user_id, e.status, e.gmail_thread_id"#,
+           RETURNING e.id, e.user_id AS "user_id: UserId", e.status, e.gmail_thread_id"#,
         &ids,
         &statuses as &[&str],
         &errors as &[Option<String>],
@@ -163,17 +164,29 @@ pub async fn expire_leases(pool: &PgPool) -> Result<u64, sqlx::Error> {
     Ok(done.rows_affected())
 }
 
+/// How long a loop whose claim found nothing waits before it looks again.
+/// Mail that is due now on an open account but was not claimed is locked by
+/// another loop's claim (`SKIP LOCKED`), which commits within milliseconds.
+pub const CONTENDED: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// How long until a claim could find work (the earliest due time, lease expiry
-/// or pacing slot), by the clock; `None` when nothing waits.
+/// or pacing slot, or `CONTENDED` when due mail was locked by another claim),
+/// by the clock; `None` when nothing waits.
 pub async fn next_event(pool: &PgPool) -> Result<Option<std::time::Duration>, sqlx::Error> {
     let seconds = sqlx::query_scalar!(
         r#"SELECT extract(epoch FROM least(
+              (SELECT mm_now() + make_interval(secs => $1::float8) FROM users u
+                WHERE u.pace_next_at <= mm_now()
+                  AND EXISTS (SELECT 1 FROM emails e
+                              WHERE e.user_id = u.id AND e.status = 'queued' AND e.due_at <= mm_now())
+                LIMIT 1),
               (SELECT min(due_at) FROM emails WHERE status = 'queued' AND due_at > mm_now()),
               (SELECT min(lease_until) FROM emails WHERE status = 'sending'),
               (SELECT min(u.pace_next_at) FROM users u
                 WHERE u.pace_next_at > mm_now()
                   AND EXISTS (SELECT 1 FROM emails e WHERE e.user_id = u.id AND e.status = 'queued'))
-           ) - mm_now())::float8 AS wait"#
+           ) - mm_now())::float8 AS wait"#,
+        CONTENDED.as_secs_f64(),
     )
     .fetch_one(pool)
     .await?;

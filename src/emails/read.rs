@@ -3,6 +3,7 @@
 //! show (a file's pending uses, the last 24 hours' recipients).
 
 use crate::domain::EmailStatus;
+use crate::domain::UserId;
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
@@ -25,13 +26,13 @@ pub struct QueuedRow {
 #[tracing::instrument(skip(pool))]
 pub async fn queued(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<QueuedRow>, i64), sqlx::Error> {
     let total = sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM emails WHERE user_id = $1 AND status IN ('queued', 'sending')"#,
-        user_id
+        user_id as UserId
     )
     .fetch_one(pool)
     .await?;
@@ -42,7 +43,7 @@ pub async fn queued(
            FROM emails
            WHERE user_id = $1 AND status IN ('queued', 'sending')
            ORDER BY due_at, id LIMIT $2 OFFSET $3"#,
-        user_id,
+        user_id as UserId,
         limit,
         offset,
     )
@@ -102,7 +103,7 @@ pub struct FinishedCounts {
 #[tracing::instrument(skip(pool))]
 pub async fn history(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
     only: Option<EmailStatus>,
     limit: i64,
     offset: i64,
@@ -112,7 +113,7 @@ pub async fn history(
                   count(*) FILTER (WHERE status = 'failed') AS "failed!",
                   count(*) FILTER (WHERE status = 'uncertain') AS "uncertain!"
            FROM emails WHERE user_id = $1 AND status IN ('sent', 'failed', 'uncertain')"#,
-        user_id
+        user_id as UserId
     )
     .fetch_one(pool)
     .await?;
@@ -135,7 +136,7 @@ pub async fn history(
          WHERE user_id = $1 AND status IN ('sent', 'failed', 'uncertain')
            AND ($2::text IS NULL OR status = $2)
          ORDER BY updated_at DESC, id DESC LIMIT $3 OFFSET $4"#,
-        user_id,
+        user_id as UserId,
         only.map(EmailStatus::as_str),
         limit,
         offset,
@@ -173,7 +174,7 @@ pub struct Going {
 /// What is going out now, and what finished since `since`.
 pub async fn going(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
     since: OffsetDateTime,
 ) -> Result<Going, sqlx::Error> {
     let p = sqlx::query!(
@@ -183,7 +184,7 @@ pub async fn going(
                   count(*) FILTER (WHERE status = 'uncertain' AND updated_at >= $2) AS "uncertain!"
            FROM emails
            WHERE user_id = $1 AND (status IN ('queued', 'sending') OR updated_at >= $2)"#,
-        user_id,
+        user_id as UserId,
         since,
     )
     .fetch_one(pool)
@@ -212,7 +213,7 @@ pub struct QueuedDraft {
 /// The user's message `id`, if it is still queued.
 pub async fn queued_draft(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
     id: Uuid,
 ) -> Result<Option<QueuedDraft>, sqlx::Error> {
     let row = sqlx::query!(
@@ -220,7 +221,7 @@ pub async fn queued_draft(
                   merge_values AS "merge_values: sqlx::types::Json<BTreeMap<String, String>>"
            FROM emails WHERE id = $1 AND user_id = $2 AND status = 'queued'"#,
         id,
-        user_id,
+        user_id as UserId,
     )
     .fetch_optional(pool)
     .await?;
@@ -240,18 +241,18 @@ pub async fn queued_draft(
 /// and the oldest of those claims, per account.
 pub async fn recipients_last_24h(
     conn: &mut PgConnection,
-    user_ids: &[Uuid],
+    user_ids: &[UserId],
     now: OffsetDateTime,
-) -> Result<HashMap<Uuid, (i64, Option<OffsetDateTime>)>, sqlx::Error> {
+) -> Result<HashMap<UserId, (i64, Option<OffsetDateTime>)>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT user_id, coalesce(sum(cardinality(to_addrs) + cardinality(cc_addrs)
+        r#"SELECT user_id AS "user_id: UserId", coalesce(sum(cardinality(to_addrs) + cardinality(cc_addrs)
                                      + cardinality(bcc_addrs)), 0)::int8 AS "used!",
                   min(claimed_at) AS oldest
            FROM emails
            WHERE user_id = ANY($1) AND claimed_at > $2::timestamptz - interval '24 hours'
              AND status IN ('sending', 'sent', 'uncertain')
            GROUP BY user_id"#,
-        user_ids,
+        user_ids as &[UserId],
         now,
     )
     .fetch_all(conn)
@@ -265,14 +266,14 @@ pub async fn recipients_last_24h(
 /// How many messages not sent yet attach each of the user's files.
 pub async fn pending_file_uses(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<HashMap<Uuid, i64>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT a.file_id AS "file_id!", count(*) AS "uses!"
            FROM email_attachments a JOIN emails e ON e.id = a.email_id
            WHERE e.user_id = $1 AND a.file_id IS NOT NULL AND e.status IN ('queued', 'sending')
            GROUP BY a.file_id"#,
-        user_id
+        user_id as UserId
     )
     .fetch_all(pool)
     .await?;

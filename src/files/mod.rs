@@ -112,17 +112,16 @@ pub fn format_size(bytes: u64) -> String {
 
 #[server(endpoint = "files/list")]
 pub async fn get_files() -> Result<FilesPage, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    ssr::repo::page(&crate::auth::ssr::state(), user_id).await
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    ssr::repo::page(&state, user_id).await
 }
 
 /// Uploads (or replaces) a file: a plain multipart form, read as it streams.
 /// Goes back to `/files` saying what happened, next to the form it came from.
 #[server(endpoint = "files/upload", input = MultipartFormData)]
 pub async fn upload_file(data: MultipartData) -> Result<(), AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
     let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
-    let state = crate::auth::ssr::state();
     let result = match crate::limits::per_user(&state, user_id, crate::limits::Costly::Upload).await
     {
         Ok(()) => ssr::upload::upload(&state, user_id, &headers, data).await,
@@ -151,8 +150,7 @@ pub async fn upload_file(data: MultipartData) -> Result<(), AppError> {
 /// Deletes a file and its stored copy.
 #[server(endpoint = "files/delete")]
 pub async fn delete_file(id: Uuid) -> Result<(), AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let state = crate::auth::ssr::state();
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
     let (name, removed) = ssr::repo::delete(&state, user_id, id).await?;
     leptos_axum::redirect(&format!(
         "/files?deleted={}{}",

@@ -157,8 +157,7 @@ pub async fn list_sent(
     #[server(default)] since: Option<i64>,
 ) -> Result<SentPage, AppError> {
     use crate::settings::ssr::zone::UserZone;
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let state = crate::auth::ssr::state();
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
     let progress = match since {
         Some(since) => Some(crate::queue::ssr::progress::progress(&state, user_id, since).await?),
         None => None,
@@ -222,8 +221,7 @@ pub async fn resolve_sent(
     #[server(default)] filter: String,
 ) -> Result<u64, AppError> {
     use crate::emails::{self, Resolution};
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let state = crate::auth::ssr::state();
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
     let pool = &state.pool;
     let ids = match action.one {
         Some(id) => vec![id],

@@ -59,8 +59,7 @@ pub struct MergeReport {
 /// and goes to its report. Problems go back to `/merge?error=…`.
 #[server(endpoint = "merge/upload", input = MultipartFormData)]
 pub async fn upload_recipients(data: MultipartData) -> Result<(), AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let state = crate::auth::ssr::state();
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
     let allowed = crate::limits::per_user(&state, user_id, crate::limits::Costly::Upload).await;
     let read = match allowed {
         Ok(()) => ssr::upload::read(data).await,
@@ -89,31 +88,52 @@ pub async fn get_merge_report(
     #[server(default)] attachment_column: Option<String>,
     #[server(default)] attach: Vec<Uuid>,
 ) -> Result<MergeReport, AppError> {
-    let user_id = crate::limits::signed_in_for(crate::limits::Costly::Report).await?;
+    let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::Report).await?;
     let choice = ssr::report::Choice {
         template_id,
         email_column,
         attachment_column,
         attach,
     };
-    ssr::report::report(user_id, import_id, choice, line).await
+    ssr::report::report(&state, user_id, import_id, choice, line).await
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The merge page's Queue form as it is posted, its inputs named `merge[…]`
+/// (`merge[cc]`, `merge[attach][0]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MergeForm {
+    pub import_id: Uuid,
+    pub template_id: Uuid,
+    pub email_column: String,
+    pub cc: String,
+    pub bcc: String,
+    /// "now" or "later" (the When radio buttons).
+    pub when: String,
+    pub send_at: String,
+    pub attachment_column: String,
+    /// Files every message attaches.
+    pub attach: Vec<Uuid>,
+    /// The idempotency key the page was rendered with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub submission: Option<Uuid>,
+}
+
 #[server(endpoint = "merge/queue")]
-pub async fn queue_merge(
-    import_id: Uuid,
-    template_id: Uuid,
-    email_column: String,
-    #[server(default)] cc: String,
-    #[server(default)] bcc: String,
-    when: String,
-    #[server(default)] send_at: String,
-    #[server(default)] attachment_column: String,
-    #[server(default)] attach: Vec<Uuid>,
-    #[server(default)] submission: String,
-) -> Result<u64, AppError> {
-    let user_id = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
+pub async fn queue_merge(merge: MergeForm) -> Result<u64, AppError> {
+    let MergeForm {
+        import_id,
+        template_id,
+        email_column,
+        cc,
+        bcc,
+        when,
+        send_at,
+        attachment_column,
+        attach,
+        submission,
+    } = merge;
+    let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
     let choice = ssr::report::Choice {
         template_id: Some(template_id),
         email_column: Some(email_column),
@@ -125,9 +145,9 @@ pub async fn queue_merge(
         bcc: &bcc,
         when: &when,
         send_at: &send_at,
-        submission: Uuid::parse_str(submission.trim()).ok(),
+        submission,
     };
-    let queued = ssr::report::queue(user_id, import_id, choice, sending).await?;
+    let queued = ssr::report::queue(&state, user_id, import_id, choice, sending).await?;
     leptos_axum::redirect(&format!("/queue?queued={queued}"));
     Ok(queued)
 }

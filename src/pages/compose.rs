@@ -89,35 +89,35 @@ fn ComposeForm(draft: Draft) -> impl IntoView {
         <div class="editor compose">
             <ActionForm action attr:novalidate=true attr:class="stack editor-form">
                 <FormAlert error />
-                <input type="hidden" name="id" value=draft.id.map(|i| i.to_string()).unwrap_or_default() />
-                <input type="hidden" name="template_id" value=template_id />
-                <input type="hidden" name="submission" value=draft.submission.to_string() />
+                <input type="hidden" name="message[id]" value=draft.id.map(|i| i.to_string()).unwrap_or_default() />
+                <input type="hidden" name="message[template_id]" value=template_id />
+                <input type="hidden" name="message[submission]" value=draft.submission.to_string() />
                 <div class="field" class:invalid=move || to_error.get().is_some()>
                     <label for="field-to">"To"</label>
-                    <input id="field-to" name="to" type="text" class="mono" autocomplete="off" placeholder="name@example.com, another@example.com"
+                    <input id="field-to" name="message[to]" type="text" class="mono" autocomplete="off" placeholder="name@example.com, another@example.com"
                         value=draft.to.clone() on:input=move |ev| to.set(event_target_value(&ev)) />
                     <p class="field-error">{move || to_error.get()}</p>
                 </div>
                 <div class="field" class:invalid=move || cc_error.get().is_some()>
                     <label for="field-cc">"Cc"</label>
-                    <input id="field-cc" name="cc" type="text" class="mono" autocomplete="off" value=draft.cc.clone() />
+                    <input id="field-cc" name="message[cc]" type="text" class="mono" autocomplete="off" value=draft.cc.clone() />
                     <p class="field-error">{move || cc_error.get()}</p>
                 </div>
                 <div class="field" class:invalid=move || bcc_error.get().is_some()>
                     <label for="field-bcc">"Bcc"</label>
-                    <input id="field-bcc" name="bcc" type="text" class="mono" autocomplete="off" value=draft.bcc.clone() />
+                    <input id="field-bcc" name="message[bcc]" type="text" class="mono" autocomplete="off" value=draft.bcc.clone() />
                     <p class="field-error">{move || bcc_error.get()}</p>
                 </div>
                 <div class="field" class:invalid=move || subject_error.get().is_some()>
                     <label for="field-subject">"Subject"</label>
-                    <input id="field-subject" name="subject" type="text" autocomplete="off" value=draft.subject.clone()
+                    <input id="field-subject" name="message[subject]" type="text" autocomplete="off" value=draft.subject.clone()
                         on:input=move |ev| subject.set(event_target_value(&ev)) />
                     <p class="field-error">{move || subject_error.get()}</p>
                 </div>
                 <div class="field" class:invalid=move || body_error.get().is_some()>
                     <label for="field-body">"Body"</label>
                     <p class="hint">"Markdown: **bold**, *italic*, [link text](https://…), lists with - or 1."</p>
-                    <textarea id="field-body" name="body" rows="12" class="mono" on:input=move |ev| body.set(event_target_value(&ev))>
+                    <textarea id="field-body" name="message[body]" rows="12" class="mono" on:input=move |ev| body.set(event_target_value(&ev))>
                         {draft.body.clone()}
                     </textarea>
                     <p class="field-error">{move || body_error.get()}</p>
@@ -127,13 +127,13 @@ fn ComposeForm(draft: Draft) -> impl IntoView {
                     <p class="hint">"Each placeholder in the subject or body gets its value here."</p>
                     <For each=move || keys.get() key=|k| k.clone() let:key>
                         {
-                            let name = format!("values[{key}]");
+                            let name = format!("message[values][{key}]");
                             let id = format!("field-value-{key}");
                             let initial = values.with_untracked(|v| v.get(&key).cloned()).unwrap_or_default();
                             let k = key.clone();
                             let message = {
-                                let name = name.clone();
-                                move || error.get().and_then(|e| e.message_for(&name))
+                                let field = format!("values[{key}]");
+                                move || error.get().and_then(|e| e.message_for(&field))
                             };
                             view! {
                                 <div class="field">
@@ -150,8 +150,9 @@ fn ComposeForm(draft: Draft) -> impl IntoView {
                     </For>
                     {move || keys.with(|k| k.is_empty()).then(|| view! { <p class="muted">"None"</p> })}
                 </fieldset>
-                <AttachField files=draft.files.clone() chosen=draft.attach.clone() error=field_error(error, "attach") />
-                <WhenField time_zone=draft.time_zone.clone() error=field_error(error, "send_at") />
+                <AttachField files=draft.files.clone() chosen=draft.attach.clone() error=field_error(error, "attach")
+                    form="message" />
+                <WhenField time_zone=draft.time_zone.clone() error=field_error(error, "send_at") form="message" />
                 <div class="form-actions">
                     <button type="submit" class="primary" disabled=move || pending.get()>
                         {move || match (pending.get(), editing) {
@@ -161,7 +162,7 @@ fn ComposeForm(draft: Draft) -> impl IntoView {
                         }}
                     </button>
                     {(!editing).then(|| view! {
-                        <button type="submit" name="send" value="now" disabled=move || pending.get()>
+                        <button type="submit" name="message[send]" value="now" disabled=move || pending.get()>
                             "Send now"
                         </button>
                     })}

@@ -255,25 +255,25 @@ fn QueueForm(
             <h2 id="queue-heading">"Queue"</h2>
             <ActionForm action attr:novalidate=true attr:class="stack">
                 <FormAlert error />
-                <input type="hidden" name="import_id" value=import_id />
-                <input type="hidden" name="submission" value=report.submission.to_string() />
-                <input type="hidden" name="template_id" value=template_value />
-                <input type="hidden" name="email_column" value=column_value />
-                <input type="hidden" name="attachment_column" value=report.attachment_column.clone().unwrap_or_default() />
-                {report.attach.iter().enumerate().map(|(i, id)| view! { <input type="hidden" name=format!("attach[{i}]") value=id.to_string() /> }).collect_view()}
+                <input type="hidden" name="merge[import_id]" value=import_id />
+                <input type="hidden" name="merge[submission]" value=report.submission.to_string() />
+                <input type="hidden" name="merge[template_id]" value=template_value />
+                <input type="hidden" name="merge[email_column]" value=column_value />
+                <input type="hidden" name="merge[attachment_column]" value=report.attachment_column.clone().unwrap_or_default() />
+                {report.attach.iter().enumerate().map(|(i, id)| view! { <input type="hidden" name=format!("merge[attach][{i}]") value=id.to_string() /> }).collect_view()}
                 <p class="field-error">{move || column_error.get()}</p>
                 <p class="field-error">{move || attach_error.get()}</p>
                 <div class="field" class:invalid=move || cc_error.get().is_some()>
                     <label for="field-cc">"Cc (every message)"</label>
-                    <input id="field-cc" name="cc" type="text" class="mono" placeholder="comma-separated" />
+                    <input id="field-cc" name="merge[cc]" type="text" class="mono" placeholder="comma-separated" />
                     <p class="field-error">{move || cc_error.get()}</p>
                 </div>
                 <div class="field" class:invalid=move || bcc_error.get().is_some()>
                     <label for="field-bcc">"Bcc (every message)"</label>
-                    <input id="field-bcc" name="bcc" type="text" class="mono" placeholder="comma-separated" />
+                    <input id="field-bcc" name="merge[bcc]" type="text" class="mono" placeholder="comma-separated" />
                     <p class="field-error">{move || bcc_error.get()}</p>
                 </div>
-                <WhenField time_zone=report.time_zone.clone() error=field_error(error, "send_at") />
+                <WhenField time_zone=report.time_zone.clone() error=field_error(error, "send_at") form="merge" />
                 <div class="form-actions">
                     <button type="submit" class="primary" disabled=move || pending.get()>
                         {move || if pending.get() { "Queueing…".to_string() } else if ready == 1 { "Queue 1 message".to_string() } else { format!("Queue {ready} messages") }}

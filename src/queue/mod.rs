@@ -121,8 +121,7 @@ pub async fn list_queue(
     page: i64,
     #[server(default)] since: Option<i64>,
 ) -> Result<QueuePage, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let state = crate::auth::ssr::state();
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
     let progress = match since {
         Some(since) => Some(ssr::progress::progress(&state, user_id, since).await?),
         None => None,
@@ -165,8 +164,8 @@ pub async fn update_queue(
     #[server(default)] send_at: String,
 ) -> Result<u64, AppError> {
     use crate::emails::{Action, Selection, act};
-    let user_id = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
-    let pool = crate::auth::ssr::state().pool;
+    let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
+    let pool = state.pool;
     let one = match action {
         QueueAction::SendOne(id) => vec![id],
         _ => Vec::new(),

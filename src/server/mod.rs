@@ -5,6 +5,7 @@ pub mod client_ip;
 mod headers;
 mod health;
 mod login_gate;
+pub mod multipart;
 pub mod request_id;
 mod same_origin;
 pub mod startup;

@@ -40,8 +40,8 @@ pub async fn google_enabled() -> Result<bool, AppError> {
 
 #[server(endpoint = "settings/get")]
 pub async fn get_settings() -> Result<SettingsView, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    ssr::load(&crate::auth::ssr::state(), user_id).await
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    ssr::load(&state, user_id).await
 }
 
 #[server(endpoint = "settings/save")]
@@ -50,8 +50,7 @@ pub async fn save_settings(
     daily_send_cap: String,
     send_gap_seconds: String,
 ) -> Result<(), AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let state = crate::auth::ssr::state();
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
     let mut errors = crate::error::FieldErrors::default();
     let zone = errors.check("time_zone", parse_zone(&time_zone));
     let cap = errors.check("daily_send_cap", parse_cap(&daily_send_cap));
@@ -67,8 +66,8 @@ pub async fn save_settings(
 /// Revokes our access at Google, then forgets the tokens.
 #[server(endpoint = "settings/disconnect")]
 pub async fn disconnect_gmail() -> Result<(), AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let revoked = ssr::disconnect(&crate::auth::ssr::state(), user_id).await?;
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    let revoked = ssr::disconnect(&state, user_id).await?;
     leptos_axum::redirect(if revoked {
         "/settings?gmail=disconnected"
     } else {

@@ -5,6 +5,7 @@ mod fs;
 mod s3;
 
 use crate::config::StorageConfig;
+use crate::domain::UserId;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use std::path::Path;
@@ -83,7 +84,7 @@ pub fn from_config(config: &StorageConfig) -> anyhow::Result<Arc<dyn Storage>> {
 }
 
 /// A new key for one of `user_id`'s files: `files/<user>/<random>`.
-pub fn new_key(user_id: Uuid) -> String {
+pub fn new_key(user_id: UserId) -> String {
     format!("files/{user_id}/{}", Uuid::new_v4())
 }
 
@@ -110,7 +111,7 @@ mod tests {
         let store = FsStorage::new(dir.path().join("store")).unwrap();
         let file = dir.path().join("ten");
         std::fs::write(&file, b"0123456789").unwrap();
-        let key = new_key(Uuid::now_v7());
+        let key = new_key(UserId::from_uuid(Uuid::now_v7()));
         store.put(&key, &file, 10, "text/plain").await.unwrap();
         assert_eq!(&store.read(&key, 10).await.unwrap()[..], b"0123456789");
         assert!(matches!(
@@ -125,7 +126,7 @@ mod tests {
 
     #[test]
     fn keys_are_generated_and_checked() {
-        let user = Uuid::now_v7();
+        let user = UserId::from_uuid(Uuid::now_v7());
         let key = new_key(user);
         assert!(key.starts_with(&format!("files/{user}/")));
         assert!(valid_key(&key));

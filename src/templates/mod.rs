@@ -39,14 +39,14 @@ pub struct TemplateDetail {
 
 #[server(endpoint = "templates/list")]
 pub async fn list_templates() -> Result<Vec<TemplateSummary>, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    ssr::cache::list(&crate::auth::ssr::state(), user_id).await
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    ssr::cache::list(&state, user_id).await
 }
 
 #[server(endpoint = "templates/get")]
 pub async fn get_template(id: Uuid) -> Result<TemplateDetail, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let mut template = ssr::repo::get(&crate::auth::ssr::state().pool, user_id, id)
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    let mut template = ssr::repo::get(&state.pool, user_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
     // It opens either way, showing what must change.
@@ -65,8 +65,7 @@ pub async fn save_template(
     subject: String,
     body: String,
 ) -> Result<Uuid, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let state = crate::auth::ssr::state();
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
     let existing = match id.trim() {
         "" => None,
         raw => Some(Uuid::parse_str(raw).map_err(|_| AppError::NotFound)?),
@@ -85,8 +84,7 @@ pub async fn save_template(
 /// Copies a template as "Copy of …".
 #[server(endpoint = "templates/duplicate")]
 pub async fn duplicate_template(id: Uuid) -> Result<Uuid, AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let state = crate::auth::ssr::state();
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
     let copy = ssr::repo::duplicate(&state.pool, user_id, id).await?;
     ssr::cache::invalidate(&state, user_id).await;
     leptos_axum::redirect("/templates");
@@ -95,8 +93,7 @@ pub async fn duplicate_template(id: Uuid) -> Result<Uuid, AppError> {
 
 #[server(endpoint = "templates/delete")]
 pub async fn delete_template(id: Uuid) -> Result<(), AppError> {
-    let user_id = crate::auth::ssr::session::require_user_id().await?;
-    let state = crate::auth::ssr::state();
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
     ssr::repo::delete(&state.pool, user_id, id).await?;
     ssr::cache::invalidate(&state, user_id).await;
     leptos_axum::redirect("/templates");

@@ -530,20 +530,17 @@ async fn a_double_submit_of_add_to_queue_queues_once(pool: PgPool) {
     let key = uuid::Uuid::new_v4().to_string();
     // A double click: both at once.
     let form = compose_form(&key, "Hi");
-    let (a, b) = tokio::join!(
-        app.call(&c, "compose/queue", &form),
-        app.call(&c, "compose/queue", &form)
-    );
+    let (a, b) = tokio::join!(app.queue_message(&c, &form), app.queue_message(&c, &form));
     let (a, b) = (json(a).await, json(b).await);
     assert_eq!((a.0, b.0), (200, 200));
     assert_eq!(a.1, b.1, "the repeat gets the first result back");
     // A retry later, and the back button, the same.
-    let again = json(app.call(&c, "compose/queue", &form).await).await;
+    let again = json(app.queue_message(&c, &form).await).await;
     assert_eq!(again.1, a.1);
     assert_eq!(app.count("queued").await, 1);
     // The same key with other content is told to reload, and queues nothing.
     let changed = compose_form(&key, "Something else");
-    let (status, body) = json(app.call(&c, "compose/queue", &changed).await).await;
+    let (status, body) = json(app.queue_message(&c, &changed).await).await;
     assert_eq!(status, 422);
     assert!(
         body["BadRequest"]
@@ -556,7 +553,7 @@ async fn a_double_submit_of_add_to_queue_queues_once(pool: PgPool) {
     // A fresh page (a new key) queues again.
     let fresh = uuid::Uuid::new_v4().to_string();
     assert_eq!(
-        app.call(&c, "compose/queue", &compose_form(&fresh, "Hi"))
+        app.queue_message(&c, &compose_form(&fresh, "Hi"))
             .await
             .status(),
         200

@@ -36,7 +36,7 @@ async fn the_preview_is_exactly_what_is_queued(pool: PgPool) {
 
     let mut queue_form = form.to_vec();
     queue_form.extend([("cc", "boss@example.com"), ("when", "now")]);
-    let res = app.call(&c, "compose/queue", &queue_form).await;
+    let res = app.queue_message(&c, &queue_form).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()[LOCATION], "/queue?queued=1");
     let (to, cc, subject, html, text): (Vec<String>, Vec<String>, String, String, String) =
@@ -66,9 +66,8 @@ async fn mistakes_are_reported_next_to_their_fields_and_nothing_is_queued(pool: 
     let app = spawn_app(pool).await;
     let c = user(&app, "m@example.com").await;
     let res = app
-        .call(
+        .queue_message(
             &c,
-            "compose/queue",
             &[
                 ("to", "ada@example.com, not-an-address"),
                 ("subject", "Hi"),
@@ -82,9 +81,8 @@ async fn mistakes_are_reported_next_to_their_fields_and_nothing_is_queued(pool: 
     assert_eq!(body["Invalid"]["errors"][0]["field"], "to");
 
     let res = app
-        .call(
+        .queue_message(
             &c,
-            "compose/queue",
             &[
                 ("to", "ada@example.com"),
                 ("subject", "Hi {{ first_name }}"),
@@ -99,9 +97,8 @@ async fn mistakes_are_reported_next_to_their_fields_and_nothing_is_queued(pool: 
 
     let many: Vec<String> = (0..101).map(|i| format!("p{i}@example.com")).collect();
     let res = app
-        .call(
+        .queue_message(
             &c,
-            "compose/queue",
             &[
                 ("to", &many.join(",")),
                 ("subject", "Hi"),
@@ -131,12 +128,7 @@ async fn a_queued_message_reopens_for_editing_and_saving_updates_it(pool: PgPool
         ("values[company]", "ACME"),
         ("when", "now"),
     ];
-    let id: String = app
-        .call(&c, "compose/queue", &form)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let id: String = app.queue_message(&c, &form).await.json().await.unwrap();
 
     let draft: Value = app
         .call(&c, "compose/start", &[("edit", &id)])
@@ -158,7 +150,7 @@ async fn a_queued_message_reopens_for_editing_and_saving_updates_it(pool: PgPool
         ("values[company]", "Initech"),
         ("when", "now"),
     ];
-    let res = app.call(&c, "compose/queue", &edited).await;
+    let res = app.queue_message(&c, &edited).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()[LOCATION], "/queue?saved=1");
     let rows: Vec<(String, String)> = sqlx::query_as("SELECT subject, body_text FROM emails")
@@ -182,10 +174,7 @@ async fn a_queued_message_reopens_for_editing_and_saving_updates_it(pool: PgPool
     );
     let mut hijack = edited.to_vec();
     hijack[2] = ("subject", "Hijacked");
-    assert_eq!(
-        app.call(&intruder, "compose/queue", &hijack).await.status(),
-        404
-    );
+    assert_eq!(app.queue_message(&intruder, &hijack).await.status(), 404);
     let subject: String = sqlx::query_scalar("SELECT subject FROM emails")
         .fetch_one(&app.pool)
         .await

@@ -80,9 +80,8 @@ async fn drain(app: &TestApp, within: Duration) -> StepReport {
 async fn a_queued_message_reaches_gmail_once_with_the_right_headers(pool: PgPool) {
     let app = app(pool).await;
     let c = app.gmail_user("ada@gmail.test").await;
-    app.call(
+    app.queue_message(
         &c,
-        "compose/queue",
         &[
             ("to", "grace@example.com"),
             ("cc", "boss@example.com"),
@@ -125,6 +124,32 @@ async fn a_queued_message_reaches_gmail_once_with_the_right_headers(pool: PgPool
     // Nothing is sent twice.
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
     assert_eq!(app.fake().sends(), 1);
+}
+
+/// Mail due on an account another loop's claim has locked is not claimed
+/// (`SKIP LOCKED`); the loop that found nothing looks again within
+/// `CONTENDED`, not at the next timer (a lease expiry, up to 30 s away).
+#[sqlx::test]
+async fn a_loop_that_finds_due_mail_locked_by_another_claim_looks_again_at_once(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.queue_one(&c, "grace@example.com", "Locked", "now")
+        .await;
+    let d = app.deliverer();
+
+    // Nothing is in flight, so without the lock the next event is far away.
+    let mut other_claim = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM users FOR UPDATE")
+        .execute(&mut *other_claim)
+        .await
+        .unwrap();
+    assert_eq!(d.run_once().await.unwrap().claimed, 0);
+    assert!(d.next_wake().await <= mailmerger::emails::CONTENDED);
+    other_claim.commit().await.unwrap();
+
+    assert_eq!(d.run_once().await.unwrap().sent, 1);
+    // Nothing waits now: the loop sleeps its longest.
+    assert_eq!(d.next_wake().await, mailmerger::delivery::MAX_SLEEP);
 }
 
 #[sqlx::test]
@@ -677,9 +702,8 @@ async fn over_smtp_bcc_recipients_get_the_mail_but_nobody_sees_them(pool: PgPool
     let c = crate::helpers::browser_client();
     app.signup(&c, "Ada Lovelace", "ada@example.com", "a long password")
         .await;
-    app.call(
+    app.queue_message(
         &c,
-        "compose/queue",
         &[
             ("to", "grace@example.com"),
             ("bcc", "secret@example.com"),

@@ -447,9 +447,8 @@ async fn another_users_file_is_not_found_anywhere(pool: PgPool) {
     let res = app.call(&other, "files/delete", &[("id", &id)]).await;
     assert_eq!(res.status(), 404);
     let res = app
-        .call(
+        .queue_message(
             &other,
-            "compose/queue",
             &[
                 ("to", "grace@example.com"),
                 ("subject", "Hi"),
@@ -560,9 +559,8 @@ async fn resume_reaches_gmail(pool: PgPool, backend: Backend) {
         "{compose}"
     );
     let res = app
-        .call(
+        .queue_message(
             &c,
-            "compose/queue",
             &[
                 ("to", "grace@example.com"),
                 ("subject", "My application"),
@@ -620,9 +618,8 @@ async fn a_file_deleted_after_queueing_fails_the_message_naming_it(pool: PgPool)
     )
     .await;
     let id = id_of(&app, "letter.pdf").await.to_string();
-    app.call(
+    app.queue_message(
         &c,
-        "compose/queue",
         &[
             ("to", "grace@example.com"),
             ("subject", "Hello"),
@@ -723,9 +720,8 @@ async fn a_csv_column_attaches_each_rows_file(pool: PgPool) {
 
     let import_id = import.rsplit('/').next().unwrap().to_string();
     let res = app
-        .call(
+        .queue_merge(
             &c,
-            "merge/queue",
             &[
                 ("import_id", &import_id),
                 ("template_id", &template.to_string()),
@@ -823,9 +819,8 @@ async fn large_attachments_wait_their_turn_without_outliving_the_lease(pool: PgP
     let id = id_of(&app, "big.pdf").await.to_string();
     for to in ["grace@example.com", "alan@example.com"] {
         let res = app
-            .call(
+            .queue_message(
                 &c,
-                "compose/queue",
                 &[
                     ("to", to),
                     ("subject", "Big"),

@@ -196,6 +196,30 @@ impl TestApp {
         call_at(&self.base, client, function, form).await
     }
 
+    /// Queues through Write email's server function (its fields inside `message[…]`).
+    pub async fn queue_message(&self, client: &Client, fields: &[(&str, &str)]) -> Response {
+        self.call_nested(client, "compose/queue", "message", fields)
+            .await
+    }
+
+    /// Queues a merge through its server function (its fields inside `merge[…]`).
+    pub async fn queue_merge(&self, client: &Client, fields: &[(&str, &str)]) -> Response {
+        self.call_nested(client, "merge/queue", "merge", fields)
+            .await
+    }
+
+    async fn call_nested(
+        &self,
+        client: &Client,
+        function: &str,
+        form: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let named = nested(form, fields);
+        let named: Vec<(&str, &str)> = named.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        self.call(client, function, &named).await
+    }
+
     /// Posts a form the way a browser without wasm does: it accepts HTML and comes
     /// from `page`, so the server answers with a redirect.
     pub async fn post_form(
@@ -339,6 +363,21 @@ impl Drop for Proxy {
 
 /// The text of an HTML page, without tags or hydration markers, with white space
 /// folded: what a reader sees, near enough for assertions.
+/// A server function's fields as the page names them inside its one struct
+/// argument: `to` as `message[to]`, `values[x]` as `message[values][x]`.
+pub fn nested<'a>(form: &str, fields: &[(&str, &'a str)]) -> Vec<(String, &'a str)> {
+    fields
+        .iter()
+        .map(|&(k, v)| {
+            let name = match k.split_once('[') {
+                Some((head, rest)) => format!("{form}[{head}][{rest}"),
+                None => format!("{form}[{k}]"),
+            };
+            (name, v)
+        })
+        .collect()
+}
+
 pub fn page_text(html: &str) -> String {
     let mut text = String::with_capacity(html.len());
     let mut in_tag = false;
@@ -420,9 +459,8 @@ impl TestApp {
     /// Queues one message through Write email, now or at `when`.
     pub async fn queue_one(&self, client: &Client, to: &str, subject: &str, when: &str) {
         let res = self
-            .call(
+            .queue_message(
                 client,
-                "compose/queue",
                 &[
                     ("to", to),
                     ("subject", subject),

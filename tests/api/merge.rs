@@ -73,7 +73,7 @@ pub(crate) async fn queue(
         ("send_at", send_at),
     ];
     form.extend_from_slice(extra);
-    app.call(c, "merge/queue", &form).await
+    app.queue_merge(c, &form).await
 }
 
 pub(crate) async fn report(app: &TestApp, c: &Client, import: &str, template: &str) -> Value {
@@ -489,9 +489,8 @@ async fn a_merged_message_reopens_in_write_email_with_its_rows_values(pool: PgPo
             .await
             .unwrap();
     let res = app
-        .call(
+        .queue_message(
             &c,
-            "compose/queue",
             &[
                 ("id", &id.to_string()),
                 ("to", "dan@example.com"),

@@ -5,7 +5,7 @@
 use crate::helpers::{TestApp, spawn_app_with_google};
 use async_trait::async_trait;
 use mailmerger::delivery::Deliverer;
-use mailmerger::domain::EmailStatus;
+use mailmerger::domain::{EmailStatus, UserId};
 use mailmerger::emails::{
     self, ClaimCheck, ClaimContext, OutcomeHook, Recorded, Resolution, Rules, Verdict,
 };
@@ -45,7 +45,7 @@ async fn row(app: &TestApp, id: Uuid) -> (String, i32, Option<String>, bool) {
 struct Judge {
     later: Uuid,
     never: Uuid,
-    held_user: Uuid,
+    held_user: UserId,
 }
 
 #[async_trait]
@@ -109,7 +109,7 @@ async fn a_check_defers_fails_or_holds_what_it_names_and_the_rest_goes(pool: PgP
         .await;
     let ids = ids_by_subject(&app).await;
     let id = |s: &str| ids.iter().find(|(x, _)| x == s).unwrap().1;
-    let bob_id: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE email = 'bob@gmail.test'")
+    let bob_id: UserId = sqlx::query_scalar("SELECT id FROM users WHERE email = 'bob@gmail.test'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
@@ -203,9 +203,8 @@ async fn a_message_with_more_recipients_than_the_daily_limit_fails_saying_so(poo
     let ada = app.gmail_user("ada@gmail.test").await;
     app.exec("UPDATE users SET daily_send_cap = 2").await;
     let res = app
-        .call(
+        .queue_message(
             &ada,
-            "compose/queue",
             &[
                 ("to", "a@example.com, b@example.com"),
                 ("cc", "c@example.com"),
@@ -313,7 +312,7 @@ async fn an_outcome_hook_commits_with_the_outcome_or_neither_does(pool: PgPool) 
     assert_eq!(row(&app, second).await.0, "uncertain");
 
     // "Mark as sent" is an outcome too: the hooks run with it.
-    let ada_id: Uuid = sqlx::query_scalar("SELECT id FROM users")
+    let ada_id: UserId = sqlx::query_scalar("SELECT id FROM users")
         .fetch_one(&app.pool)
         .await
         .unwrap();
@@ -333,7 +332,7 @@ async fn an_outcome_hook_commits_with_the_outcome_or_neither_does(pool: PgPool) 
     let n = emails::resolve(
         &app.pool,
         &with_hook(false),
-        Uuid::new_v4(),
+        UserId::from_uuid(Uuid::new_v4()),
         &[first],
         Resolution::MarkSent,
     )

@@ -1,10 +1,10 @@
 //! Who is logged in, kept in the tower-sessions session (stored in Redis).
 
 use super::{state, users};
-use crate::domain::UserView;
+use crate::domain::{UserId, UserView};
 use crate::error::AppError;
+use crate::state::AppState;
 use tower_sessions::Session;
-use uuid::Uuid;
 
 const USER_ID: &str = "user_id";
 
@@ -16,7 +16,7 @@ async fn session() -> Result<Session, AppError> {
 
 /// Starts a logged-in session under a new id, so an id planted before login is
 /// worthless after it.
-pub async fn log_in(user_id: Uuid) -> Result<(), AppError> {
+pub async fn log_in(user_id: UserId) -> Result<(), AppError> {
     log_in_with(&session().await?, user_id, state().config.session_idle).await
 }
 
@@ -24,7 +24,7 @@ pub async fn log_in(user_id: Uuid) -> Result<(), AppError> {
 /// full idle timeout (one started for a Google sign-in lived only minutes).
 pub async fn log_in_with(
     session: &Session,
-    user_id: Uuid,
+    user_id: UserId,
     idle: std::time::Duration,
 ) -> Result<(), AppError> {
     session.cycle_id().await?;
@@ -49,8 +49,8 @@ pub async fn log_out() -> Result<(), AppError> {
 }
 
 /// The user id of a session, if it is logged in.
-pub async fn user_id(session: &Session) -> Result<Option<Uuid>, AppError> {
-    Ok(session.get::<Uuid>(USER_ID).await?)
+pub async fn user_id(session: &Session) -> Result<Option<UserId>, AppError> {
+    Ok(session.get::<UserId>(USER_ID).await?)
 }
 
 /// The logged-in user. Page requests carry it already (the login gate loaded it);
@@ -80,10 +80,12 @@ pub async fn load_user(
     Ok(user)
 }
 
-/// The logged-in user id of the current server-function call, or `Unauthorized`.
-pub async fn require_user_id() -> Result<Uuid, AppError> {
+/// The boundary of every server function that acts for a user: the state and
+/// the logged-in user's id, or `Unauthorized`. Resolved once here and passed
+/// down, so nothing below reads the request context.
+pub async fn signed_in() -> Result<(AppState, UserId), AppError> {
     match current_user().await? {
-        Some(user) => Ok(user.id),
+        Some(user) => Ok((state(), user.id)),
         None => Err(AppError::Unauthorized),
     }
 }

@@ -1,12 +1,12 @@
 //! The `users` table. Every function takes already-parsed domain values.
 
-use crate::domain::{EmailAddress, PersonName, UserView};
+use crate::domain::{EmailAddress, PersonName, UserId, UserView};
 use crate::error::AppError;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 pub struct Credentials {
-    pub id: Uuid,
+    pub id: UserId,
     pub password_hash: Option<String>,
 }
 
@@ -17,11 +17,11 @@ pub async fn create(
     name: &PersonName,
     email: &EmailAddress,
     password_hash: &str,
-) -> Result<Uuid, AppError> {
-    let id = Uuid::now_v7();
+) -> Result<UserId, AppError> {
+    let id = UserId::from_uuid(Uuid::now_v7());
     let result = sqlx::query!(
         "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)",
-        id,
+        id as UserId,
         email.as_str(),
         name.as_str(),
         password_hash,
@@ -48,7 +48,7 @@ pub async fn find_credentials(
 ) -> Result<Option<Credentials>, AppError> {
     Ok(sqlx::query_as!(
         Credentials,
-        "SELECT id, password_hash FROM users WHERE lower(email) = $1",
+        r#"SELECT id AS "id: UserId", password_hash FROM users WHERE lower(email) = $1"#,
         normalized_email,
     )
     .fetch_optional(pool)
@@ -56,13 +56,13 @@ pub async fn find_credentials(
 }
 
 #[tracing::instrument(skip_all, fields(%id))]
-pub async fn find_view(pool: &PgPool, id: Uuid) -> Result<Option<UserView>, AppError> {
+pub async fn find_view(pool: &PgPool, id: UserId) -> Result<Option<UserView>, AppError> {
     Ok(sqlx::query_as!(
         UserView,
-        r#"SELECT u.id, u.name, u.email,
+        r#"SELECT u.id AS "id: UserId", u.name, u.email,
                   coalesce(g.gmail_status = 'disconnected', false) AS "gmail_disconnected!"
            FROM users u LEFT JOIN google_accounts g ON g.user_id = u.id WHERE u.id = $1"#,
-        id,
+        id as UserId,
     )
     .fetch_optional(pool)
     .await?)

@@ -1,15 +1,15 @@
 //! Write email on the server: drafts, previews and queueing one message.
 
 use super::{Sender, address_list, check_recipient_count};
-use crate::auth::ssr::state;
 use crate::compose::Draft;
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, UserId};
 use crate::error::{AppError, FieldErrors};
 use crate::files::ssr::repo as files;
 use crate::mailmerge::MessagePreview;
 use crate::merge::normalize_key;
 use crate::merge::render::{MessageTemplate, RenderError, Rendered};
 use crate::settings::ssr::zone::UserZone;
+use crate::state::AppState;
 use crate::templates::ssr::{body, input};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -52,12 +52,12 @@ impl Message<'_> {
 }
 
 pub async fn start(
-    user_id: Uuid,
+    state: &AppState,
+    user_id: UserId,
     template_id: Option<Uuid>,
     edit: Option<Uuid>,
 ) -> Result<Draft, AppError> {
-    let state = state();
-    let sender = Sender::load(&state, user_id).await?;
+    let sender = Sender::load(state, user_id).await?;
     let mut draft = Draft {
         templates: sender.templates,
         time_zone: sender.zone.name,
@@ -192,8 +192,11 @@ pub fn preview(
 
 /// Queues a new message or saves the queued one being edited. Returns its id and
 /// whether it was an edit.
-pub async fn queue(user_id: Uuid, m: Message<'_>) -> Result<(Uuid, bool), AppError> {
-    let state = state();
+pub async fn queue(
+    state: &AppState,
+    user_id: UserId,
+    m: Message<'_>,
+) -> Result<(Uuid, bool), AppError> {
     let zone = UserZone::of_user(&state.pool, user_id).await?;
     let c = check(m.to, m.cc, m.bcc, m.subject, m.body, m.values, true)?;
     let send_at = zone

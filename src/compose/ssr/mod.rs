@@ -5,6 +5,7 @@ pub mod message;
 pub mod submissions;
 
 use crate::domain::EmailAddress;
+use crate::domain::UserId;
 use crate::error::AppError;
 use crate::settings::ssr::zone;
 use crate::state::AppState;
@@ -46,7 +47,7 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub async fn load(state: &AppState, user_id: Uuid) -> Result<Self, AppError> {
+    pub async fn load(state: &AppState, user_id: UserId) -> Result<Self, AppError> {
         let templates = crate::templates::ssr::cache::list(state, user_id).await?;
         let zone = zone::UserZone::of_user(&state.pool, user_id).await?;
         let name = crate::auth::ssr::users::find_view(&state.pool, user_id)

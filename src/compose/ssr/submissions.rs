@@ -3,6 +3,7 @@
 //! `claim` runs first in the transaction that queues. A concurrent repeat of the
 //! same key waits on the first one's insert, then sees its committed result.
 
+use crate::domain::UserId;
 use crate::error::AppError;
 use sha2::{Digest, Sha256};
 use sqlx::{Postgres, Transaction};
@@ -29,14 +30,14 @@ pub fn fingerprint(parts: &[&str]) -> Vec<u8> {
 /// queued). `Some`: it was done before; here is what it did.
 pub async fn claim(
     tx: &mut Transaction<'_, Postgres>,
-    user_id: Uuid,
+    user_id: UserId,
     key: Uuid,
     fingerprint: &[u8],
 ) -> Result<Option<Earlier>, AppError> {
     let inserted = sqlx::query!(
         "INSERT INTO submissions (user_id, key, fingerprint) VALUES ($1, $2, $3)
          ON CONFLICT DO NOTHING",
-        user_id,
+        user_id as UserId,
         key,
         fingerprint
     )
@@ -48,7 +49,7 @@ pub async fn claim(
     }
     let row = sqlx::query!(
         "SELECT fingerprint, first_email, queued FROM submissions WHERE user_id = $1 AND key = $2",
-        user_id,
+        user_id as UserId,
         key
     )
     .fetch_one(&mut **tx)
@@ -66,14 +67,14 @@ pub async fn claim(
 
 pub async fn record(
     tx: &mut Transaction<'_, Postgres>,
-    user_id: Uuid,
+    user_id: UserId,
     key: Uuid,
     first_email: Option<Uuid>,
     queued: i64,
 ) -> Result<(), AppError> {
     sqlx::query!(
         "UPDATE submissions SET first_email = $3, queued = $4 WHERE user_id = $1 AND key = $2",
-        user_id,
+        user_id as UserId,
         key,
         first_email,
         queued

@@ -1,5 +1,6 @@
 //! The `files`, `storage_deletions` and `email_attachments` tables.
 
+use crate::domain::UserId;
 use crate::error::AppError;
 use crate::files::{FileKind, FileView, FilesPage, MESSAGE_ATTACHMENTS_MAX_BYTES, format_size};
 use crate::state::AppState;
@@ -7,7 +8,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 pub struct NewFile {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub kind: FileKind,
     pub name: String,
     pub content_type: String,
@@ -22,13 +23,13 @@ fn kind_of(raw: &str) -> FileKind {
 
 /// The user's files, with how many queued messages will attach each.
 #[tracing::instrument(skip_all, fields(%user_id))]
-pub async fn list(pool: &PgPool, user_id: Uuid) -> Result<Vec<FileView>, AppError> {
+pub async fn list(pool: &PgPool, user_id: UserId) -> Result<Vec<FileView>, AppError> {
     let uses = crate::emails::read::pending_file_uses(pool, user_id).await?;
     let rows = sqlx::query!(
         r#"SELECT f.id, f.kind, f.name, f.content_type, f.size_bytes
            FROM files f WHERE f.user_id = $1
            ORDER BY array_position(ARRAY['resume', 'cover_letter', 'attachment'], f.kind), lower(f.name)"#,
-        user_id
+        user_id as UserId
     )
     .fetch_all(pool)
     .await?;
@@ -45,7 +46,7 @@ pub async fn list(pool: &PgPool, user_id: Uuid) -> Result<Vec<FileView>, AppErro
         .collect())
 }
 
-pub async fn page(state: &AppState, user_id: Uuid) -> Result<FilesPage, AppError> {
+pub async fn page(state: &AppState, user_id: UserId) -> Result<FilesPage, AppError> {
     let mut page = FilesPage {
         max_bytes: state.config.upload_max_bytes,
         quota_bytes: state.config.limits.storage_quota_bytes,
@@ -61,7 +62,7 @@ pub async fn page(state: &AppState, user_id: Uuid) -> Result<FilesPage, AppError
     }
     page.pending_deletions = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM storage_deletions WHERE user_id = $1"#,
-        user_id
+        user_id as UserId
     )
     .fetch_one(&state.pool)
     .await?;
@@ -76,11 +77,11 @@ pub struct Stored {
     pub key: String,
 }
 
-pub async fn stored(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Option<Stored>, AppError> {
+pub async fn stored(pool: &PgPool, user_id: UserId, id: Uuid) -> Result<Option<Stored>, AppError> {
     Ok(sqlx::query!(
         "SELECT name, content_type, size_bytes, storage_key FROM files WHERE id = $1 AND user_id = $2",
         id,
-        user_id
+        user_id as UserId
     )
     .fetch_optional(pool)
     .await?
@@ -113,7 +114,7 @@ pub async fn save(state: &AppState, new: &NewFile) -> Result<bool, String> {
     let existing = sqlx::query!(
         "SELECT id, storage_key FROM files
          WHERE user_id = $1 AND kind = $2 AND (kind <> 'attachment' OR lower(name) = lower($3))",
-        new.user_id,
+        new.user_id as UserId,
         new.kind.as_str(),
         new.name,
     )
@@ -125,7 +126,7 @@ pub async fn save(state: &AppState, new: &NewFile) -> Result<bool, String> {
     let others = sqlx::query_scalar!(
         r#"SELECT coalesce(sum(size_bytes), 0)::bigint AS "n!" FROM files
            WHERE user_id = $1 AND id IS DISTINCT FROM $2"#,
-        new.user_id,
+        new.user_id as UserId,
         existing.as_ref().map(|e| e.id),
     )
     .fetch_one(&mut *tx)
@@ -151,7 +152,7 @@ pub async fn save(state: &AppState, new: &NewFile) -> Result<bool, String> {
          ON CONFLICT (id) DO UPDATE SET name = $4, content_type = $5, size_bytes = $6, sha256 = $7,
              storage_key = $8, updated_at = now()",
         id,
-        new.user_id,
+        new.user_id as UserId,
         new.kind.as_str(),
         new.name,
         new.content_type,
@@ -181,13 +182,13 @@ pub async fn save(state: &AppState, new: &NewFile) -> Result<bool, String> {
 
 async fn schedule_deletion(
     tx: &mut Transaction<'_, Postgres>,
-    user_id: Uuid,
+    user_id: UserId,
     key: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO storage_deletions (storage_key, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         key,
-        user_id
+        user_id as UserId
     )
     .execute(&mut **tx)
     .await?;
@@ -224,12 +225,16 @@ async fn remove_object(state: &AppState, key: &str) -> bool {
 /// fail, naming it), then its object. Returns its name and whether the object is
 /// gone already.
 #[tracing::instrument(skip_all, fields(%user_id, file_id = %id))]
-pub async fn delete(state: &AppState, user_id: Uuid, id: Uuid) -> Result<(String, bool), AppError> {
+pub async fn delete(
+    state: &AppState,
+    user_id: UserId,
+    id: Uuid,
+) -> Result<(String, bool), AppError> {
     let mut tx = state.pool.begin().await?;
     let row = sqlx::query!(
         "DELETE FROM files WHERE id = $1 AND user_id = $2 RETURNING name, storage_key",
         id,
-        user_id
+        user_id as UserId
     )
     .fetch_optional(&mut *tx)
     .await?

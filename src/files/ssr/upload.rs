@@ -6,12 +6,13 @@
 
 use super::repo;
 use super::sniff::{self, Sniffer};
+use crate::domain::UserId;
 use crate::files::{FileKind, too_large_message};
+use crate::server::multipart::{self, Form, ReadError};
 use crate::state::AppState;
 use leptos::server_fn::codec::MultipartData;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
-use uuid::Uuid;
 
 /// Room for the form's other fields and the multipart framing.
 const FORM_OVERHEAD: u64 = 16 * 1024;
@@ -52,7 +53,7 @@ fn too_large(kind: Option<FileKind>, max: u64) -> UploadError {
 /// an earlier one.
 pub async fn upload(
     state: &AppState,
-    user_id: Uuid,
+    user_id: UserId,
     headers: &axum::http::HeaderMap,
     data: MultipartData,
 ) -> Result<(FileKind, String, bool), UploadError> {
@@ -124,68 +125,51 @@ async fn receive(
     max: u64,
     drain: bool,
 ) -> Result<(FileKind, Spooled), UploadError> {
-    let mut multipart = data
-        .into_inner()
-        .ok_or_else(|| refuse(None, "The upload could not be read."))?;
+    let unreadable = |kind, e: ReadError| match e {
+        ReadError::TooLarge => too_large(kind, max),
+        other => refuse(kind, other.message()),
+    };
+    let mut form = Form::of(data).map_err(|e| unreadable(None, e))?;
     let mut kind = None;
     let mut spooled = None;
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| refuse(kind, "The upload could not be read. Try again."))?
-    {
+    while let Some(mut field) = form.next().await.map_err(|e| unreadable(kind, e))? {
         match field.name().unwrap_or_default() {
             "kind" => {
-                let mut value = Vec::new();
-                while let Some(chunk) = field.chunk().await.ok().flatten() {
-                    value.extend_from_slice(&chunk);
-                    if value.len() > 64 {
-                        return Err(refuse(None, "The upload could not be read."));
-                    }
-                }
+                let value = multipart::read_all(&mut field, &mut 0, 64)
+                    .await
+                    .map_err(|_| refuse(None, ReadError::Unreadable.message()))?;
                 kind = FileKind::parse(String::from_utf8_lossy(&value).trim());
             }
             "file" => {
                 let raw_name = field.file_name().unwrap_or_default().to_string();
+                let saving = || refuse(kind, "The upload could not be saved. Try again.");
                 let temp = tempfile::NamedTempFile::new()
                     .map_err(|e| {
                         tracing::error!(error = %e, "upload: no temporary file");
-                        refuse(kind, "The upload could not be saved. Try again.")
+                        saving()
                     })?
                     .into_temp_path();
-                let mut out = tokio::fs::File::create(&temp)
-                    .await
-                    .map_err(|_| refuse(kind, "The upload could not be saved. Try again."))?;
+                let mut out = tokio::fs::File::create(&temp).await.map_err(|_| saving())?;
                 let mut hash = Sha256::new();
                 let mut sniffer = Sniffer::new();
                 let mut len = 0u64;
-                while let Some(chunk) = field
-                    .chunk()
-                    .await
-                    .map_err(|_| refuse(kind, "The upload was interrupted. Try again."))?
-                {
-                    len += chunk.len() as u64;
-                    if len > max {
-                        if drain {
-                            let mut read = len;
-                            while let Ok(Some(chunk)) = field.chunk().await {
-                                read += chunk.len() as u64;
-                                if read > drain_limit(max) {
-                                    break;
-                                }
+                loop {
+                    let chunk = match multipart::chunk(&mut field, &mut len, max).await {
+                        Ok(Some(chunk)) => chunk,
+                        Ok(None) => break,
+                        Err(ReadError::TooLarge) => {
+                            if drain {
+                                multipart::discard(&mut field, len, drain_limit(max)).await;
                             }
+                            return Err(too_large(kind, max));
                         }
-                        return Err(too_large(kind, max));
-                    }
+                        Err(e) => return Err(unreadable(kind, e)),
+                    };
                     hash.update(&chunk);
                     sniffer.feed(&chunk);
-                    out.write_all(&chunk)
-                        .await
-                        .map_err(|_| refuse(kind, "The upload could not be saved. Try again."))?;
+                    out.write_all(&chunk).await.map_err(|_| saving())?;
                 }
-                out.flush()
-                    .await
-                    .map_err(|_| refuse(kind, "The upload could not be saved. Try again."))?;
+                out.flush().await.map_err(|_| saving())?;
                 if len == 0 {
                     if raw_name.is_empty() {
                         return Err(refuse(kind, "Choose a file first."));

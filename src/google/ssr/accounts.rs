@@ -2,6 +2,7 @@
 
 use super::client::{GoogleError, Tokens, UserInfo};
 use crate::crypto::TokenCipher;
+use crate::domain::UserId;
 use crate::error::AppError;
 use crate::state::AppState;
 use secrecy::{ExposeSecret, SecretString};
@@ -11,7 +12,7 @@ use uuid::Uuid;
 
 pub struct Account {
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
     pub scopes: Vec<String>,
     pub gmail_status: String,
@@ -21,18 +22,18 @@ pub struct Account {
 pub async fn find_by_sub(pool: &PgPool, sub: &str) -> Result<Option<Account>, AppError> {
     Ok(sqlx::query_as!(
         Account,
-        "SELECT id, user_id, email, scopes, gmail_status, gmail_error FROM google_accounts WHERE google_sub = $1",
+        "SELECT id, user_id AS \"user_id: UserId\", email, scopes, gmail_status, gmail_error FROM google_accounts WHERE google_sub = $1",
         sub
     )
     .fetch_optional(pool)
     .await?)
 }
 
-pub async fn find_for_user(pool: &PgPool, user_id: Uuid) -> Result<Option<Account>, AppError> {
+pub async fn find_for_user(pool: &PgPool, user_id: UserId) -> Result<Option<Account>, AppError> {
     Ok(sqlx::query_as!(
         Account,
-        "SELECT id, user_id, email, scopes, gmail_status, gmail_error FROM google_accounts WHERE user_id = $1",
-        user_id
+        "SELECT id, user_id AS \"user_id: UserId\", email, scopes, gmail_status, gmail_error FROM google_accounts WHERE user_id = $1",
+        user_id as UserId
     )
     .fetch_optional(pool)
     .await?)
@@ -49,12 +50,12 @@ pub async fn create_user_with_google(
     pool: &PgPool,
     info: &UserInfo,
     name: &str,
-) -> Result<Uuid, AppError> {
+) -> Result<UserId, AppError> {
     let mut tx = pool.begin().await?;
-    let user_id = Uuid::now_v7();
+    let user_id = UserId::from_uuid(Uuid::now_v7());
     sqlx::query!(
         "INSERT INTO users (id, email, name) VALUES ($1, $2, $3)",
-        user_id,
+        user_id as UserId,
         info.email.trim(),
         name
     )
@@ -63,7 +64,7 @@ pub async fn create_user_with_google(
     sqlx::query!(
         "INSERT INTO google_accounts (id, user_id, google_sub, email) VALUES ($1, $2, $3, $4)",
         Uuid::now_v7(),
-        user_id,
+        user_id as UserId,
         info.sub,
         info.email.trim(),
     )
@@ -78,7 +79,7 @@ pub async fn create_user_with_google(
 pub async fn connect(
     state: &AppState,
     cipher: &TokenCipher,
-    user_id: Uuid,
+    user_id: UserId,
     info: &UserInfo,
     tokens: &Tokens,
     can_send: bool,
@@ -86,9 +87,9 @@ pub async fn connect(
     let pool = &state.pool;
     let mut tx = pool.begin().await?;
     let existing = sqlx::query!(
-        "SELECT id, user_id, refresh_token FROM google_accounts WHERE google_sub = $1 OR user_id = $2 FOR UPDATE",
+        "SELECT id, user_id AS \"user_id: UserId\", refresh_token FROM google_accounts WHERE google_sub = $1 OR user_id = $2 FOR UPDATE",
         info.sub,
-        user_id
+        user_id as UserId
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -117,7 +118,7 @@ pub async fn connect(
              refresh_token = EXCLUDED.refresh_token, token_expires_at = EXCLUDED.token_expires_at,
              gmail_status = EXCLUDED.gmail_status, gmail_error = NULL, updated_at = now()",
         id,
-        user_id,
+        user_id as UserId,
         info.sub,
         info.email.trim(),
         &tokens.scopes,
@@ -149,14 +150,14 @@ pub enum ConnectOutcome {
 }
 
 /// Forgets the tokens (after revoking them at Google) and stops sending.
-pub async fn disconnect(pool: &PgPool, user_id: Uuid) -> Result<(), AppError> {
+pub async fn disconnect(pool: &PgPool, user_id: UserId) -> Result<(), AppError> {
     sqlx::query!(
         "UPDATE google_accounts SET access_token = NULL, refresh_token = NULL, token_expires_at = NULL,
                 gmail_status = 'none', gmail_error = NULL,
                 scopes = array(SELECT s FROM unnest(scopes) s WHERE s NOT LIKE '%/auth/gmail.%'),
                 updated_at = now()
          WHERE user_id = $1",
-        user_id
+        user_id as UserId
     )
     .execute(pool)
     .await?;
@@ -167,11 +168,11 @@ pub async fn disconnect(pool: &PgPool, user_id: Uuid) -> Result<(), AppError> {
 pub async fn refresh_token(
     pool: &PgPool,
     cipher: &TokenCipher,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> Result<Option<SecretString>, AppError> {
     let row = sqlx::query!(
         "SELECT id, refresh_token, access_token FROM google_accounts WHERE user_id = $1",
-        user_id
+        user_id as UserId
     )
     .fetch_optional(pool)
     .await?;
@@ -199,13 +200,13 @@ pub enum TokenError {
 pub async fn stored_access_tokens(
     pool: &PgPool,
     cipher: &TokenCipher,
-    user_ids: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, SecretString>, sqlx::Error> {
+    user_ids: &[UserId],
+) -> Result<std::collections::HashMap<UserId, SecretString>, sqlx::Error> {
     let rows = sqlx::query!(
-        "SELECT id, user_id, access_token AS \"access_token!\" FROM google_accounts
+        "SELECT id, user_id AS \"user_id: UserId\", access_token AS \"access_token!\" FROM google_accounts
          WHERE user_id = ANY($1) AND gmail_status = 'connected' AND access_token IS NOT NULL
            AND token_expires_at > now() + interval '60 seconds'",
-        user_ids
+        user_ids as &[UserId]
     )
     .fetch_all(pool)
     .await?;
@@ -226,7 +227,7 @@ pub async fn access_token(
     state: &AppState,
     cipher: &TokenCipher,
     google: &super::client::GoogleClient,
-    user_id: Uuid,
+    user_id: UserId,
     rejected: Option<&SecretString>,
 ) -> Result<SecretString, TokenError> {
     let unavailable = |e: sqlx::Error| TokenError::Unavailable(format!("database: {e}"));
@@ -245,7 +246,7 @@ pub async fn access_token(
 
     let row = sqlx::query!(
         "SELECT id, gmail_status, access_token, token_expires_at FROM google_accounts WHERE user_id = $1",
-        user_id
+        user_id as UserId
     )
     .fetch_optional(&state.pool)
     .await
@@ -264,7 +265,7 @@ pub async fn access_token(
     let row = sqlx::query!(
         "SELECT id, gmail_status, access_token, refresh_token, token_expires_at
          FROM google_accounts WHERE user_id = $1 FOR UPDATE",
-        user_id
+        user_id as UserId
     )
     .fetch_optional(&mut *tx)
     .await

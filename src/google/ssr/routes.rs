@@ -28,7 +28,7 @@ struct Flow {
     intent: Intent,
     next: Option<String>,
     /// For "Connect Gmail": who asked.
-    user_id: Option<uuid::Uuid>,
+    user_id: Option<crate::domain::UserId>,
 }
 
 pub fn routes() -> Router<AppState> {
@@ -74,7 +74,7 @@ async fn start(
     session: &Session,
     intent: Intent,
     next: Option<String>,
-    user_id: Option<uuid::Uuid>,
+    user_id: Option<crate::domain::UserId>,
 ) -> Response {
     let Some(google) = &state.google else {
         return match intent {

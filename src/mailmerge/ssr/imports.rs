@@ -1,5 +1,6 @@
 //! CSV imports kept between upload and queueing.
 
+use crate::domain::UserId;
 use crate::error::AppError;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -13,7 +14,7 @@ pub struct Import {
 #[tracing::instrument(skip_all, fields(%user_id))]
 pub async fn create(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
     file_name: &str,
     csv: &str,
 ) -> Result<Uuid, AppError> {
@@ -21,7 +22,7 @@ pub async fn create(
     sqlx::query!(
         "INSERT INTO merge_imports (id, user_id, file_name, csv) VALUES ($1, $2, $3, $4)",
         id,
-        user_id,
+        user_id as UserId,
         file_name,
         csv
     )
@@ -31,12 +32,12 @@ pub async fn create(
 }
 
 #[tracing::instrument(skip_all, fields(%user_id, %id))]
-pub async fn get(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Import, AppError> {
+pub async fn get(pool: &PgPool, user_id: UserId, id: Uuid) -> Result<Import, AppError> {
     sqlx::query_as!(
         Import,
         "SELECT id, file_name, csv FROM merge_imports WHERE id = $1 AND user_id = $2",
         id,
-        user_id
+        user_id as UserId
     )
     .fetch_optional(pool)
     .await?

@@ -1,8 +1,8 @@
 //! The merge report and queueing, on top of the merge engine.
 
 use super::imports;
-use crate::auth::ssr::state;
 use crate::compose::ssr::{Sender, address_list, check_recipient_count, submissions};
+use crate::domain::UserId;
 use crate::error::{AppError, FieldErrors};
 use crate::files::ssr::repo as files;
 use crate::files::{FileKind, FileView, MESSAGE_ATTACHMENTS_MAX_BYTES};
@@ -11,12 +11,17 @@ use crate::merge::plan::{Attaching, ReadyRow, each_row};
 use crate::merge::recipients::{Limits, Table, parse};
 use crate::merge::render::MessageTemplate;
 use crate::settings::ssr::zone::UserZone;
+use crate::state::AppState;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-async fn compiled(user_id: Uuid, template_id: Uuid) -> Result<MessageTemplate, AppError> {
+async fn compiled(
+    state: &AppState,
+    user_id: UserId,
+    template_id: Uuid,
+) -> Result<MessageTemplate, AppError> {
     let (subject, html, text) =
-        crate::templates::ssr::repo::parts(&state().pool, user_id, template_id)
+        crate::templates::ssr::repo::parts(&state.pool, user_id, template_id)
             .await?
             .ok_or(AppError::NotFound)?;
     // Templates are checked when saved; one saved before a rule was added can
@@ -96,16 +101,16 @@ struct Summary {
 }
 
 pub async fn report(
-    user_id: Uuid,
+    state: &AppState,
+    user_id: UserId,
     import_id: Uuid,
     choice: Choice,
     line: Option<u64>,
 ) -> Result<MergeReport, AppError> {
-    let state = state();
     let import = imports::get(&state.pool, user_id, import_id).await?;
     let csv = import.csv;
     let table = state.rendering.run(move || table_of(&csv)).await??;
-    let sender = Sender::load(&state, user_id).await?;
+    let sender = Sender::load(state, user_id).await?;
     let email_column = choice
         .email_column
         .filter(|c| table.columns.contains(c))
@@ -156,7 +161,7 @@ pub async fn report(
         });
         return Ok(report);
     };
-    let template = compiled(user_id, template_id).await?;
+    let template = compiled(state, user_id, template_id).await?;
     let named = by_name(&report.files);
     let shared_bytes: u64 = shared.iter().map(|f| f.2).sum();
     let attachment_column = report.attachment_column.clone();
@@ -215,7 +220,8 @@ pub struct Sending<'a> {
 }
 
 pub async fn queue(
-    user_id: Uuid,
+    state: &AppState,
+    user_id: UserId,
     import_id: Uuid,
     choice: Choice,
     sending: Sending<'_>,
@@ -242,7 +248,6 @@ pub async fn queue(
         when,
         send_at,
     ]);
-    let state = state();
     let zone = UserZone::of_user(&state.pool, user_id).await?;
     let mut errors = FieldErrors::default();
     let cc = errors.check("cc", address_list(cc));
@@ -264,7 +269,7 @@ pub async fn queue(
             "Choose the column that holds the addresses.",
         ));
     }
-    let template = compiled(user_id, template_id).await?;
+    let template = compiled(state, user_id, template_id).await?;
     let mine = files::list(&state.pool, user_id).await?;
     // The files every message attaches.
     let every = files::chosen(&mine, &choice.attach)?;

@@ -2,42 +2,36 @@
 //! they stream so an oversized upload is refused before it is read to the end.
 
 use crate::merge::recipients::{CsvError, Limits, parse};
+use crate::server::multipart::{self, Form, ReadError};
 use leptos::server_fn::codec::MultipartData;
+
+/// Room for the form's other fields and the multipart framing.
+const FORM_OVERHEAD: u64 = 64 * 1024;
 
 /// Returns the file name (or "pasted text") and the CSV as text.
 pub async fn read(data: MultipartData) -> Result<(String, String), String> {
     let limits = Limits::default();
-    let too_large = || {
-        CsvError::TooLarge {
+    let max = limits.max_bytes as u64;
+    let error = |e: ReadError| match e {
+        ReadError::TooLarge => CsvError::TooLarge {
             max_bytes: limits.max_bytes,
         }
-        .to_string()
+        .to_string(),
+        other => other.message().to_string(),
     };
-    let mut multipart = data
-        .into_inner()
-        .ok_or_else(|| "The upload could not be read.".to_string())?;
-    let mut total = 0usize;
+    let mut form = Form::of(data).map_err(error)?;
+    // Counted over the whole form, so many fields cannot add up to more.
+    let mut read = 0u64;
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut pasted: Vec<u8> = Vec::new();
-    while let Some(mut field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| "The upload could not be read. Try again.".to_string())?
-    {
+    while let Some(mut field) = form.next().await.map_err(error)? {
         let name = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(str::to_string);
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field
-            .chunk()
+        let bytes = multipart::read_all(&mut field, &mut read, max + FORM_OVERHEAD)
             .await
-            .map_err(|_| "The upload was interrupted. Try again.".to_string())?
-        {
-            total += chunk.len();
-            if total > limits.max_bytes + 64 * 1024 || bytes.len() + chunk.len() > limits.max_bytes
-            {
-                return Err(too_large());
-            }
-            bytes.extend_from_slice(&chunk);
+            .map_err(error)?;
+        if bytes.len() as u64 > max {
+            return Err(error(ReadError::TooLarge));
         }
         match name.as_str() {
             "csv_file" if !bytes.is_empty() => {

@@ -1,15 +1,15 @@
 //! The progress bar's reading of what is going out, and whether it is held.
 
 use crate::config::TransportKind;
+use crate::domain::UserId;
 use crate::error::AppError;
 use crate::queue::Progress;
 use crate::state::AppState;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// Progress of what is due now. `since` is a Unix time (the moment the user
 /// pressed a send button); finished counts start there.
-pub async fn progress(state: &AppState, user_id: Uuid, since: i64) -> Result<Progress, AppError> {
+pub async fn progress(state: &AppState, user_id: UserId, since: i64) -> Result<Progress, AppError> {
     let since = OffsetDateTime::from_unix_timestamp(since)
         .unwrap_or_else(|_| OffsetDateTime::now_utc() - time::Duration::hours(1));
     let p = crate::emails::read::going(&state.pool, user_id, since).await?;
@@ -24,13 +24,13 @@ pub async fn progress(state: &AppState, user_id: Uuid, since: i64) -> Result<Pro
 }
 
 /// Whether this user's mail waits for a Gmail connection.
-pub async fn held(state: &AppState, user_id: Uuid) -> Result<bool, AppError> {
+pub async fn held(state: &AppState, user_id: UserId) -> Result<bool, AppError> {
     if state.config.transport() != TransportKind::Gmail {
         return Ok(false);
     }
     let status = sqlx::query_scalar!(
         "SELECT gmail_status FROM google_accounts WHERE user_id = $1",
-        user_id
+        user_id as UserId
     )
     .fetch_optional(&state.pool)
     .await?;

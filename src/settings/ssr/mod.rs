@@ -4,15 +4,15 @@ pub mod zone;
 
 use super::{GmailView, SettingsView};
 use crate::config::TransportKind;
+use crate::domain::UserId;
 use crate::error::AppError;
 use crate::google::ssr::accounts;
 use crate::state::AppState;
-use uuid::Uuid;
 
-pub async fn load(state: &AppState, user_id: Uuid) -> Result<SettingsView, AppError> {
+pub async fn load(state: &AppState, user_id: UserId) -> Result<SettingsView, AppError> {
     let u = sqlx::query!(
         "SELECT time_zone, daily_send_cap, send_gap_seconds FROM users WHERE id = $1",
-        user_id
+        user_id as UserId
     )
     .fetch_one(&state.pool)
     .await?;
@@ -45,7 +45,7 @@ pub async fn load(state: &AppState, user_id: Uuid) -> Result<SettingsView, AppEr
 
 pub async fn save(
     state: &AppState,
-    user_id: Uuid,
+    user_id: UserId,
     zone: &str,
     cap: i32,
     gap: i32,
@@ -55,7 +55,7 @@ pub async fn save(
         "UPDATE users SET time_zone = $2, daily_send_cap = $3, send_gap_seconds = $4,
                 updated_at = now()
          WHERE id = $1",
-        user_id,
+        user_id as UserId,
         zone,
         cap,
         gap,
@@ -69,7 +69,7 @@ pub async fn save(
 }
 
 /// Returns whether Google confirmed the revocation.
-pub async fn disconnect(state: &AppState, user_id: Uuid) -> Result<bool, AppError> {
+pub async fn disconnect(state: &AppState, user_id: UserId) -> Result<bool, AppError> {
     let token = accounts::refresh_token(&state.pool, &state.cipher, user_id).await?;
     let revoked = match (token, &state.google) {
         (Some(token), Some(google)) => match google.revoke(&token).await {

@@ -1,12 +1,12 @@
 //! Times in the user's time zone: what they type and what they read.
 
+use crate::domain::UserId;
 use crate::error::AppError;
 use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 pub struct UserZone {
     pub name: String,
@@ -27,10 +27,13 @@ impl UserZone {
         }
     }
 
-    pub async fn of_user(pool: &PgPool, user_id: Uuid) -> Result<Self, AppError> {
-        let name = sqlx::query_scalar!("SELECT time_zone FROM users WHERE id = $1", user_id)
-            .fetch_one(pool)
-            .await?;
+    pub async fn of_user(pool: &PgPool, user_id: UserId) -> Result<Self, AppError> {
+        let name = sqlx::query_scalar!(
+            "SELECT time_zone FROM users WHERE id = $1",
+            user_id as UserId
+        )
+        .fetch_one(pool)
+        .await?;
         Ok(UserZone::new(&name))
     }
 

@@ -2,13 +2,13 @@
 //! every write. Postgres stays the source of truth, so a flushed or unreachable
 //! Redis only costs a query.
 
+use crate::domain::UserId;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::TemplateSummary;
 use fred::prelude::*;
 use fred::types::Expiration;
 use std::sync::atomic::{AtomicBool, Ordering};
-use uuid::Uuid;
 
 const TTL_SECONDS: i64 = 300;
 
@@ -27,7 +27,7 @@ fn redis_ok() {
     }
 }
 
-pub async fn list(state: &AppState, user_id: Uuid) -> Result<Vec<TemplateSummary>, AppError> {
+pub async fn list(state: &AppState, user_id: UserId) -> Result<Vec<TemplateSummary>, AppError> {
     let key = state.keys.templates(user_id);
     match state.redis.get::<Option<String>, _>(&key).await {
         Ok(Some(json)) => {
@@ -55,7 +55,7 @@ pub async fn list(state: &AppState, user_id: Uuid) -> Result<Vec<TemplateSummary
 }
 
 /// Drops the user's cached list after a write.
-pub async fn invalidate(state: &AppState, user_id: Uuid) {
+pub async fn invalidate(state: &AppState, user_id: UserId) {
     let dropped: Result<i64, _> = state.redis.del(state.keys.templates(user_id)).await;
     if let Err(e) = dropped {
         // The entry expires by itself within the TTL.

@@ -1,6 +1,7 @@
 //! The `templates` table. Every query is filtered by the owner.
 
 use super::input::TemplateInput;
+use crate::domain::UserId;
 use crate::error::AppError;
 use crate::templates::{TemplateDetail, TemplateSummary};
 use sqlx::PgPool;
@@ -32,11 +33,11 @@ fn human_time(t: OffsetDateTime) -> String {
 }
 
 #[tracing::instrument(skip_all, fields(%user_id))]
-pub async fn list(pool: &PgPool, user_id: Uuid) -> Result<Vec<TemplateSummary>, AppError> {
+pub async fn list(pool: &PgPool, user_id: UserId) -> Result<Vec<TemplateSummary>, AppError> {
     let rows = sqlx::query!(
         "SELECT id, name, subject, placeholders, updated_at FROM templates
          WHERE user_id = $1 ORDER BY updated_at DESC, name",
-        user_id,
+        user_id as UserId,
     )
     .fetch_all(pool)
     .await?;
@@ -55,7 +56,7 @@ pub async fn list(pool: &PgPool, user_id: Uuid) -> Result<Vec<TemplateSummary>, 
 #[tracing::instrument(skip_all, fields(%user_id, %id))]
 pub async fn get(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
     id: Uuid,
 ) -> Result<Option<TemplateDetail>, AppError> {
     Ok(sqlx::query_as!(
@@ -64,7 +65,7 @@ pub async fn get(
                   NULL::text AS "problem_field?", NULL::text AS "problem?"
            FROM templates WHERE id = $1 AND user_id = $2"#,
         id,
-        user_id,
+        user_id as UserId,
     )
     .fetch_optional(pool)
     .await?)
@@ -74,13 +75,13 @@ pub async fn get(
 #[tracing::instrument(skip_all, fields(%user_id, %id))]
 pub async fn parts(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
     id: Uuid,
 ) -> Result<Option<(String, String, String)>, AppError> {
     Ok(sqlx::query!(
         "SELECT subject, body_html, body_text FROM templates WHERE id = $1 AND user_id = $2",
         id,
-        user_id,
+        user_id as UserId,
     )
     .fetch_optional(pool)
     .await?
@@ -88,13 +89,13 @@ pub async fn parts(
 }
 
 #[tracing::instrument(skip_all, fields(%user_id))]
-pub async fn create(pool: &PgPool, user_id: Uuid, t: &TemplateInput) -> Result<Uuid, AppError> {
+pub async fn create(pool: &PgPool, user_id: UserId, t: &TemplateInput) -> Result<Uuid, AppError> {
     let id = Uuid::now_v7();
     sqlx::query!(
         "INSERT INTO templates (id, user_id, name, subject, body_markdown, body_html, body_text, placeholders)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         id,
-        user_id,
+        user_id as UserId,
         t.name,
         t.subject,
         t.markdown,
@@ -111,7 +112,7 @@ pub async fn create(pool: &PgPool, user_id: Uuid, t: &TemplateInput) -> Result<U
 #[tracing::instrument(skip_all, fields(%user_id, %id))]
 pub async fn update(
     pool: &PgPool,
-    user_id: Uuid,
+    user_id: UserId,
     id: Uuid,
     t: &TemplateInput,
 ) -> Result<Uuid, AppError> {
@@ -120,7 +121,7 @@ pub async fn update(
              body_text = $7, placeholders = $8, updated_at = now()
          WHERE id = $1 AND user_id = $2",
         id,
-        user_id,
+        user_id as UserId,
         t.name,
         t.subject,
         t.markdown,
@@ -139,11 +140,11 @@ pub async fn update(
 
 /// Copies a template under a free name: "Copy of X", "Copy of X (2)", …
 #[tracing::instrument(skip_all, fields(%user_id, %id))]
-pub async fn duplicate(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Uuid, AppError> {
+pub async fn duplicate(pool: &PgPool, user_id: UserId, id: Uuid) -> Result<Uuid, AppError> {
     let original = sqlx::query!(
         "SELECT name FROM templates WHERE id = $1 AND user_id = $2",
         id,
-        user_id
+        user_id as UserId
     )
     .fetch_optional(pool)
     .await?
@@ -164,7 +165,7 @@ pub async fn duplicate(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Uuid, A
              SELECT $3, user_id, $4, subject, body_markdown, body_html, body_text, placeholders
              FROM templates WHERE id = $1 AND user_id = $2",
             id,
-            user_id,
+            user_id as UserId,
             copy,
             name,
         )
@@ -184,11 +185,11 @@ pub async fn duplicate(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<Uuid, A
 }
 
 #[tracing::instrument(skip_all, fields(%user_id, %id))]
-pub async fn delete(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<(), AppError> {
+pub async fn delete(pool: &PgPool, user_id: UserId, id: Uuid) -> Result<(), AppError> {
     let deleted = sqlx::query!(
         "DELETE FROM templates WHERE id = $1 AND user_id = $2",
         id,
-        user_id
+        user_id as UserId
     )
     .execute(pool)
     .await?;
