@@ -11,6 +11,7 @@ use crate::pages::{
     queue::QueuePageView,
     sent::SentPageView,
     settings::SettingsPage,
+    suppression::SuppressionPageView,
     templates::{DeleteTemplatePage, EditTemplatePage, NewTemplatePage, TemplatesPage},
 };
 use leptos::prelude::*;
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sent") view=SentPageView ssr=SsrMode::InOrder />
                 <Route path=path!("/files") view=FilesPageView ssr=SsrMode::InOrder />
                 <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::InOrder />
+                <Route path=path!("/suppression") view=SuppressionPageView ssr=SsrMode::InOrder />
             </Routes>
         </Router>
     }

@@ -21,6 +21,9 @@ pub struct Config {
     pub base_url: Url,
     /// Master key for encryption at rest (subkeys are derived from it).
     pub secret_key: SecretBox<[u8; 32]>,
+    /// `APP_SECRET_KEY_PREVIOUS`: the key before a rotation, still accepted
+    /// when checking unsubscribe links (docs/unsubscribe.md).
+    pub previous_secret_key: Option<SecretBox<[u8; 32]>>,
     /// Set when the key was generated for development rather than configured.
     pub secret_key_generated: bool,
     pub data_dir: PathBuf,
@@ -256,6 +259,10 @@ impl Config {
             Some(raw) => (parse_secret_key(&raw)?, false),
             None => (dev_secret_key(&data_dir)?, true),
         };
+        // Still accepted for unsubscribe links after APP_SECRET_KEY is rotated.
+        let previous_secret_key = get("APP_SECRET_KEY_PREVIOUS")
+            .map(|raw| parse_key("APP_SECRET_KEY_PREVIOUS", &raw))
+            .transpose()?;
         let redis_key_prefix = redis_key_prefix(&get)?;
         let session_idle = Duration::from_secs(60 * number(&get, "SESSION_IDLE_MINUTES", 1440)?);
         let login_throttle = LoginThrottle {
@@ -279,6 +286,7 @@ impl Config {
             redis_url,
             base_url,
             secret_key,
+            previous_secret_key,
             secret_key_generated,
             data_dir,
             redis_key_prefix,
@@ -587,15 +595,16 @@ fn boolean(
 }
 
 fn parse_secret_key(raw: &str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
-    let bytes = BASE64.decode(raw.trim()).map_err(|_| {
-        bad(
-            "APP_SECRET_KEY",
-            "must be base64 (try: openssl rand -base64 32)",
-        )
-    })?;
+    parse_key("APP_SECRET_KEY", raw)
+}
+
+fn parse_key(var: &'static str, raw: &str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
+    let bytes = BASE64
+        .decode(raw.trim())
+        .map_err(|_| bad(var, "must be base64 (try: openssl rand -base64 32)"))?;
     let key: [u8; 32] = bytes.try_into().map_err(|_| {
         bad(
-            "APP_SECRET_KEY",
+            var,
             "must decode to exactly 32 bytes (try: openssl rand -base64 32)",
         )
     })?;

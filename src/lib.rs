@@ -23,6 +23,7 @@ pub mod pages;
 pub mod queue;
 pub mod settings;
 pub mod templates;
+pub mod unsubscribe;
 
 #[cfg(feature = "ssr")]
 pub mod config;

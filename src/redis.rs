@@ -68,6 +68,11 @@ impl RedisKeys {
         format!("{}rate:{what}:{user_id}", self.prefix)
     }
 
+    /// Invalid unsubscribe links tried from one address.
+    pub fn bad_links_ip(&self, ip: &str) -> String {
+        format!("{}bad-links:ip:{ip}", self.prefix)
+    }
+
     pub fn signups_ip(&self, ip: &str) -> String {
         format!("{}signups:ip:{ip}", self.prefix)
     }

@@ -32,6 +32,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The claim-time checks and outcome hooks every message goes through.
     pub rules: Arc<crate::emails::Rules>,
+    /// Makes and checks unsubscribe links.
+    pub links: crate::unsubscribe::ssr::links::Links,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -78,7 +80,12 @@ impl AppState {
             hashing: Arc::new(hashing),
             rendering: Arc::new(rendering),
             metrics: Arc::new(crate::metrics::Metrics::new()),
-            rules: Arc::new(crate::emails::Rules::standard()),
+            rules: Arc::new(product_rules()),
+            links: crate::unsubscribe::ssr::links::Links::new(
+                &config.secret_key,
+                config.previous_secret_key.as_ref(),
+                config.base_url.as_str(),
+            ),
             keys: RedisKeys::new(config.redis_key_prefix.clone()),
             cipher: TokenCipher::new(&config.secret_key),
             google,
@@ -89,4 +96,14 @@ impl AppState {
             leptos_options,
         })
     }
+}
+
+/// The rules every message goes through: the lifecycle's own checks, then
+/// those of capabilities (docs/ARCHITECTURE.md, "Where the rules go").
+pub fn product_rules() -> crate::emails::Rules {
+    let mut rules = crate::emails::Rules::standard();
+    rules
+        .checks
+        .push(Arc::new(crate::unsubscribe::ssr::check::NotSuppressed));
+    rules
 }

@@ -4,5 +4,6 @@ pub mod attach;
 pub mod form;
 pub mod markdown;
 pub mod paging;
+pub mod preview;
 pub mod progress;
 pub mod shell;

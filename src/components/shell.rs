@@ -15,6 +15,7 @@ const NAV: &[(&str, &str)] = &[
     ("/queue", "Queue"),
     ("/sent", "Sent"),
     ("/files", "Files"),
+    ("/suppression", "Suppression"),
     ("/settings", "Settings"),
 ];
 

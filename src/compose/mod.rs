@@ -52,8 +52,12 @@ pub async fn preview_message(
     body: String,
     #[server(default)] values: BTreeMap<String, String>,
 ) -> Result<MessagePreview, AppError> {
-    crate::limits::signed_in_for(crate::limits::Costly::Preview).await?;
-    ssr::message::preview(&to, &subject, &body, &values)
+    let (state, user) = crate::limits::signed_in_for(crate::limits::Costly::Preview).await?;
+    let writer = ssr::message::Writer {
+        links: &state.links,
+        user,
+    };
+    ssr::message::preview(&writer, &to, &subject, &body, &values)
 }
 
 /// The Write email form as it is posted: its inputs are named after these

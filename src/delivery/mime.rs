@@ -2,7 +2,7 @@
 //! a UTF-8 Subject, Date, our Message-ID, and multipart/alternative text + HTML.
 
 use lettre::Message;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart};
 
 /// A file to attach, read from storage just before sending.
@@ -23,6 +23,9 @@ pub struct Outgoing<'a> {
     pub text: &'a str,
     /// With angle brackets: `<id@host>`.
     pub message_id: &'a str,
+    /// The one-click unsubscribe URL: `List-Unsubscribe` and
+    /// `List-Unsubscribe-Post` (RFC 8058).
+    pub list_unsubscribe: Option<&'a str>,
     pub files: &'a [File],
 }
 
@@ -74,6 +77,18 @@ pub fn build(out: &Outgoing<'_>, keep_bcc: bool) -> Result<Message, BuildError> 
     if keep_bcc {
         builder = builder.keep_bcc();
     }
+    if let Some(url) = out.list_unsubscribe {
+        no_line_breaks("unsubscribe link", url)?;
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_string(),
+            ));
+    }
     let body = MultiPart::alternative_plain_html(out.text.to_string(), out.html.to_string());
     let body = if out.files.is_empty() {
         body
@@ -110,6 +125,7 @@ mod tests {
             html: "<p>Hello <b>Grace</b></p>",
             text: "Hello Grace",
             message_id: "<0192@mail.example.com>",
+            list_unsubscribe: None,
             files: &[],
         }
     }
@@ -140,6 +156,27 @@ mod tests {
             raw.contains("text/plain") && raw.contains("text/html"),
             "{raw}"
         );
+    }
+
+    #[test]
+    fn a_one_click_unsubscribe_url_is_sent_as_both_rfc_8058_headers() {
+        let to = vec!["grace@example.com".to_string()];
+        let plain = build(&with_to(outgoing("Hi", &[]), &to), false).unwrap();
+        let raw = String::from_utf8(plain.formatted()).unwrap();
+        assert!(!raw.contains("List-Unsubscribe"), "{raw}");
+        let mut o = with_to(outgoing("Hi", &[]), &to);
+        o.list_unsubscribe = Some("https://mail.example.com/u/AbC-_1");
+        let raw = String::from_utf8(build(&o, false).unwrap().formatted()).unwrap();
+        assert!(
+            raw.contains("List-Unsubscribe: <https://mail.example.com/u/AbC-_1>\r\n"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"),
+            "{raw}"
+        );
+        o.list_unsubscribe = Some("https://x.example/u/a\r\nBcc: victim@example.com");
+        assert!(build(&o, false).is_err());
     }
 
     #[test]

@@ -19,16 +19,28 @@ pub enum EmailStatus {
     Uncertain,
     /// The user cancelled it before it was sent.
     Cancelled,
+    /// Not sent: its recipient is on the sender's suppression list
+    /// (unsubscribed, or added by hand).
+    Suppressed,
 }
 
 impl EmailStatus {
-    pub const ALL: [EmailStatus; 6] = [
+    pub const ALL: [EmailStatus; 7] = [
         EmailStatus::Queued,
         EmailStatus::Sending,
         EmailStatus::Sent,
         EmailStatus::Failed,
         EmailStatus::Uncertain,
         EmailStatus::Cancelled,
+        EmailStatus::Suppressed,
+    ];
+
+    /// The statuses a message ends in, which the Sent page lists.
+    pub const FINISHED: [EmailStatus; 4] = [
+        EmailStatus::Sent,
+        EmailStatus::Failed,
+        EmailStatus::Uncertain,
+        EmailStatus::Suppressed,
     ];
 
     /// The text stored in `emails.status`.
@@ -40,11 +52,35 @@ impl EmailStatus {
             EmailStatus::Failed => "failed",
             EmailStatus::Uncertain => "uncertain",
             EmailStatus::Cancelled => "cancelled",
+            EmailStatus::Suppressed => "suppressed",
         }
     }
 
     pub fn parse(s: &str) -> Option<EmailStatus> {
         EmailStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// How many finished messages have each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishedCounts {
+    pub sent: i64,
+    pub failed: i64,
+    pub uncertain: i64,
+    pub suppressed: i64,
+}
+
+impl FinishedCounts {
+    /// How many have `status`, or all finished ones.
+    pub fn of(&self, status: Option<EmailStatus>) -> i64 {
+        match status {
+            Some(EmailStatus::Sent) => self.sent,
+            Some(EmailStatus::Failed) => self.failed,
+            Some(EmailStatus::Uncertain) => self.uncertain,
+            Some(EmailStatus::Suppressed) => self.suppressed,
+            Some(_) => 0,
+            None => self.sent + self.failed + self.uncertain + self.suppressed,
+        }
     }
 }
 
@@ -60,7 +96,8 @@ mod tests {
 
     #[test]
     fn the_table_s_check_constraint_lists_exactly_these() {
-        let sql = include_str!("../../migrations/20261125000003_emails.sql");
+        // The latest migration that sets the constraint.
+        let sql = include_str!("../../migrations/20261201000004_suppression.sql");
         let check = sql
             .split("CHECK (status IN (")
             .nth(1)

@@ -10,7 +10,7 @@ mod user;
 mod user_id;
 
 pub use email::EmailAddress;
-pub use email_status::EmailStatus;
+pub use email_status::{EmailStatus, FinishedCounts};
 pub use next_path::safe_next_path;
 pub use password::Password;
 pub use person_name::PersonName;

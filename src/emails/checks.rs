@@ -42,6 +42,12 @@ pub enum Verdict {
     Defer { id: Uuid, until: OffsetDateTime },
     /// This message cannot go as it is; the user sees `reason` on the Sent page.
     Fail { id: Uuid, reason: String },
+    /// This message must not go to its recipient at all: it ends `suppressed`,
+    /// and the user sees `reason` on the Sent page.
+    Suppress { id: Uuid, reason: String },
+    /// These Cc or Bcc addresses (lowercased) are taken off the message, which
+    /// goes to the rest; Sent lists what was dropped.
+    DropRecipients { id: Uuid, addresses: Vec<String> },
 }
 
 #[async_trait]
@@ -157,15 +163,22 @@ pub(super) struct Applied {
     pub held: Vec<(UserId, OffsetDateTime)>,
     pub deferred: Vec<(Uuid, OffsetDateTime)>,
     pub failed: Vec<(Uuid, String)>,
+    pub suppressed: Vec<(Uuid, String)>,
+    /// Messages that go, to fewer recipients: (id, a dropped address).
+    pub dropped: Vec<(Uuid, String)>,
 }
 
 /// Folds the verdicts: a held account keeps none of its candidates; a message
-/// failed and deferred fails; of two holds or deferrals the later wins.
+/// suppressed is suppressed whatever else was said, one failed fails, one
+/// deferred waits; of two holds or deferrals the later wins. Dropped recipients
+/// apply to a message that still goes.
 pub(super) fn apply(candidates: &[Candidate], verdicts: Vec<Verdict>) -> Applied {
     use std::collections::HashMap;
     let mut held: HashMap<UserId, OffsetDateTime> = HashMap::new();
     let mut deferred: HashMap<Uuid, OffsetDateTime> = HashMap::new();
     let mut failed: HashMap<Uuid, String> = HashMap::new();
+    let mut suppressed: HashMap<Uuid, String> = HashMap::new();
+    let mut dropped: HashMap<Uuid, Vec<String>> = HashMap::new();
     for v in verdicts {
         match v {
             Verdict::HoldAccount { user_id, until } => {
@@ -179,6 +192,12 @@ pub(super) fn apply(candidates: &[Candidate], verdicts: Vec<Verdict>) -> Applied
             Verdict::Fail { id, reason } => {
                 failed.entry(id).or_insert(reason);
             }
+            Verdict::Suppress { id, reason } => {
+                suppressed.entry(id).or_insert(reason);
+            }
+            Verdict::DropRecipients { id, addresses } => {
+                dropped.entry(id).or_default().extend(addresses);
+            }
         }
     }
     let mut out = Applied::default();
@@ -186,11 +205,18 @@ pub(super) fn apply(candidates: &[Candidate], verdicts: Vec<Verdict>) -> Applied
         if held.contains_key(&c.user_id) {
             continue;
         }
-        if let Some(reason) = failed.remove(&c.id) {
+        if let Some(reason) = suppressed.remove(&c.id) {
+            out.suppressed.push((c.id, reason));
+        } else if let Some(reason) = failed.remove(&c.id) {
             out.failed.push((c.id, reason));
         } else if let Some(until) = deferred.remove(&c.id) {
             out.deferred.push((c.id, until));
         } else {
+            if let Some(mut gone) = dropped.remove(&c.id) {
+                gone.sort();
+                gone.dedup();
+                out.dropped.extend(gone.into_iter().map(|a| (c.id, a)));
+            }
             out.remaining.push(*c);
         }
     }
@@ -253,6 +279,49 @@ mod tests {
         assert_eq!(
             applied.remaining.iter().map(|c| c.id).collect::<Vec<_>>(),
             [cs[4].id]
+        );
+    }
+
+    #[test]
+    fn a_suppressed_message_ends_suppressed_and_dropped_recipients_go_with_one_that_goes() {
+        let user = UserId::from_uuid(Uuid::new_v4());
+        let c = || Candidate {
+            id: Uuid::new_v4(),
+            user_id: user,
+            recipients: 2,
+        };
+        let cs = [c(), c(), c()];
+        let applied = apply(
+            &cs,
+            vec![
+                Verdict::Fail {
+                    id: cs[0].id,
+                    reason: "too big".into(),
+                },
+                Verdict::Suppress {
+                    id: cs[0].id,
+                    reason: "unsubscribed".into(),
+                },
+                Verdict::DropRecipients {
+                    id: cs[1].id,
+                    addresses: vec!["b@x.io".into(), "a@x.io".into(), "a@x.io".into()],
+                },
+                // Dropped from a message that does not go: nothing to drop.
+                Verdict::DropRecipients {
+                    id: cs[0].id,
+                    addresses: vec!["c@x.io".into()],
+                },
+            ],
+        );
+        assert_eq!(applied.suppressed, [(cs[0].id, "unsubscribed".to_string())]);
+        assert!(applied.failed.is_empty());
+        assert_eq!(
+            applied.dropped,
+            [(cs[1].id, "a@x.io".to_string()), (cs[1].id, "b@x.io".to_string())]
+        );
+        assert_eq!(
+            applied.remaining.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [cs[1].id, cs[2].id]
         );
     }
 }

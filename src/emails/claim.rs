@@ -7,6 +7,7 @@ use super::allot::{self, Account, Candidate};
 use super::checks::{self, ClaimContext, Verdict};
 use crate::config::{DeliveryConfig, TransportKind};
 use crate::delivery::mime::{File, Outgoing};
+use crate::domain::EmailStatus;
 use crate::domain::UserId;
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -25,6 +26,8 @@ pub struct Claimed {
     pub text: String,
     pub attempts: i32,
     pub message_id: String,
+    /// The one-click unsubscribe URL, sent as `List-Unsubscribe`.
+    pub list_unsubscribe: Option<String>,
     pub from_name: String,
     pub from_address: String,
     /// The claim's time by the clock, and when it was taken here: `now()`.
@@ -49,6 +52,7 @@ impl Claimed {
             html: &self.html,
             text: &self.text,
             message_id: &self.message_id,
+            list_unsubscribe: self.list_unsubscribe.as_deref(),
             files,
         }
     }
@@ -194,30 +198,61 @@ pub async fn claim(
         .execute(&mut *tx)
         .await?;
     }
-    // Deferred messages wait, failed ones fail saying why: one statement.
-    if !applied.deferred.is_empty() || !applied.failed.is_empty() {
+    // Deferred messages wait, failed and suppressed ones end saying why: one
+    // statement.
+    if !applied.deferred.is_empty() || !applied.failed.is_empty() || !applied.suppressed.is_empty()
+    {
         let mut ids = Vec::new();
         let mut until: Vec<Option<OffsetDateTime>> = Vec::new();
+        let mut ends: Vec<Option<&str>> = Vec::new();
         let mut reasons: Vec<Option<String>> = Vec::new();
         for (id, at) in &applied.deferred {
             ids.push(*id);
             until.push(Some(*at));
+            ends.push(None);
             reasons.push(None);
         }
-        for (id, reason) in applied.failed {
-            ids.push(id);
-            until.push(None);
-            reasons.push(Some(reason));
+        let ending = [
+            (EmailStatus::Failed, applied.failed),
+            (EmailStatus::Suppressed, applied.suppressed),
+        ];
+        for (status, list) in ending {
+            for (id, reason) in list {
+                ids.push(id);
+                until.push(None);
+                ends.push(Some(status.as_str()));
+                reasons.push(Some(reason));
+            }
         }
         sqlx::query!(
-            "UPDATE emails e SET status = CASE WHEN x.reason IS NULL THEN e.status ELSE 'failed' END,
+            "UPDATE emails e SET status = coalesce(x.status, e.status),
                     last_error = coalesce(x.reason, e.last_error),
-                    next_attempt_at = coalesce(x.until, e.next_attempt_at), updated_at = $4
-             FROM unnest($1::uuid[], $2::timestamptz[], $3::text[]) AS x(id, until, reason)
+                    next_attempt_at = coalesce(x.until, e.next_attempt_at), updated_at = $5
+             FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[]) AS x(id, until, status, reason)
              WHERE e.id = x.id AND e.status = 'queued'",
             &ids,
             &until as &[Option<OffsetDateTime>],
+            &ends as &[Option<&str>],
             &reasons as &[Option<String>],
+            now,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    // Recipients a check took off a message that still goes (a suppressed Cc).
+    if !applied.dropped.is_empty() {
+        let (ids, addresses): (Vec<Uuid>, Vec<String>) = applied.dropped.iter().cloned().unzip();
+        sqlx::query!(
+            "UPDATE emails e
+             SET cc_addrs = ARRAY(SELECT a FROM unnest(e.cc_addrs) a WHERE lower(a) <> ALL(x.gone)),
+                 bcc_addrs = ARRAY(SELECT a FROM unnest(e.bcc_addrs) a WHERE lower(a) <> ALL(x.gone)),
+                 suppressed_addrs = ARRAY(SELECT DISTINCT unnest(e.suppressed_addrs || x.gone)),
+                 updated_at = $3
+             FROM (SELECT id, array_agg(address) AS gone
+                   FROM unnest($1::uuid[], $2::text[]) AS d(id, address) GROUP BY id) x
+             WHERE e.id = x.id AND e.status = 'queued'",
+            &ids,
+            &addresses,
             now,
         )
         .execute(&mut *tx)
@@ -237,7 +272,7 @@ pub async fn claim(
                   updated_at = $5
            WHERE id = ANY($1)
            RETURNING id, user_id AS "user_id: UserId", to_addrs, cc_addrs, bcc_addrs, subject, body_html, body_text,
-                     attempts, message_id AS "message_id!""#,
+                     attempts, message_id AS "message_id!", list_unsubscribe"#,
         &allotment.take,
         lease_id,
         lease_secs,
@@ -268,6 +303,7 @@ pub async fn claim(
                 text: r.body_text,
                 attempts: r.attempts,
                 message_id: r.message_id,
+                list_unsubscribe: r.list_unsubscribe,
                 from_name: name.to_string(),
                 from_address: address.to_string(),
                 claimed_at: now,

@@ -30,6 +30,8 @@ pub struct NewEmail {
     pub to: Vec<EmailAddress>,
     pub message: Rendered,
     pub values: BTreeMap<String, String>,
+    /// The one-click unsubscribe URL to send as `List-Unsubscribe`.
+    pub list_unsubscribe: Option<String>,
 }
 
 fn strings(list: &[EmailAddress]) -> Vec<String> {
@@ -51,7 +53,9 @@ pub async fn enqueue(
     let mut html = Vec::with_capacity(emails.len());
     let mut text = Vec::with_capacity(emails.len());
     let mut values = Vec::with_capacity(emails.len());
+    let mut unsubscribe = Vec::with_capacity(emails.len());
     for e in emails {
+        unsubscribe.push(e.list_unsubscribe);
         to.push(serde_json::Value::from(strings(&e.to)));
         values.push(serde_json::to_value(&e.values).unwrap_or_default());
         subjects.push(e.message.subject);
@@ -61,11 +65,12 @@ pub async fn enqueue(
     let result = sqlx::query!(
         "INSERT INTO emails (id, user_id, template_id, import_id, to_addrs, cc_addrs, bcc_addrs,
                              subject, body_html, body_text, send_at, subject_source, body_source,
-                             merge_values)
+                             merge_values, list_unsubscribe)
          SELECT u.id, $1, $2, $3, ARRAY(SELECT jsonb_array_elements_text(u.to_addrs)), $4, $5,
-                u.subject, u.html, u.text, $6, $12, $13, u.merge_values
-         FROM UNNEST($7::uuid[], $8::jsonb[], $9::text[], $10::text[], $11::text[], $14::jsonb[])
-              AS u(id, to_addrs, subject, html, text, merge_values)",
+                u.subject, u.html, u.text, $6, $12, $13, u.merge_values, u.list_unsubscribe
+         FROM UNNEST($7::uuid[], $8::jsonb[], $9::text[], $10::text[], $11::text[], $14::jsonb[],
+                     $15::text[])
+              AS u(id, to_addrs, subject, html, text, merge_values, list_unsubscribe)",
         shared.user_id as UserId,
         shared.template_id,
         shared.import_id,
@@ -80,6 +85,7 @@ pub async fn enqueue(
         shared.subject_source,
         shared.body_source,
         &values,
+        &unsubscribe as &[Option<String>],
     )
     .execute(&mut **tx)
     .await?;
@@ -100,7 +106,7 @@ pub async fn replace_queued(
     let updated = sqlx::query!(
         "UPDATE emails SET to_addrs = $3, cc_addrs = $4, bcc_addrs = $5, subject = $6, body_html = $7,
              body_text = $8, subject_source = $9, body_source = $10, merge_values = $11, send_at = $12,
-             updated_at = mm_now()
+             list_unsubscribe = $13, updated_at = mm_now()
          WHERE id = $1 AND user_id = $2 AND status = 'queued'",
         id,
         shared.user_id as UserId,
@@ -114,6 +120,7 @@ pub async fn replace_queued(
         shared.body_source,
         Json(&email.values) as _,
         shared.send_at,
+        email.list_unsubscribe,
     )
     .execute(&mut *conn)
     .await?;

@@ -82,21 +82,11 @@ pub struct HistoryRow {
     pub transport: Option<String>,
     pub last_error: Option<String>,
     pub attachments: Vec<String>,
+    /// Cc or Bcc addresses taken off it because they are suppressed.
+    pub suppressed_addrs: Vec<String>,
 }
 
-/// The finished messages: sent, failed or uncertain.
-pub const FINISHED: [EmailStatus; 3] = [
-    EmailStatus::Sent,
-    EmailStatus::Failed,
-    EmailStatus::Uncertain,
-];
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FinishedCounts {
-    pub sent: i64,
-    pub failed: i64,
-    pub uncertain: i64,
-}
+pub use crate::domain::FinishedCounts;
 
 /// A page of the user's finished messages, newest first, of one status or all
 /// (`only`), with how many match and the counts of each status.
@@ -108,12 +98,15 @@ pub async fn history(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<HistoryRow>, i64, FinishedCounts), sqlx::Error> {
+    let finished: Vec<&str> = EmailStatus::FINISHED.iter().map(|s| s.as_str()).collect();
     let c = sqlx::query!(
         r#"SELECT count(*) FILTER (WHERE status = 'sent') AS "sent!",
                   count(*) FILTER (WHERE status = 'failed') AS "failed!",
-                  count(*) FILTER (WHERE status = 'uncertain') AS "uncertain!"
-           FROM emails WHERE user_id = $1 AND status IN ('sent', 'failed', 'uncertain')"#,
-        user_id as UserId
+                  count(*) FILTER (WHERE status = 'uncertain') AS "uncertain!",
+                  count(*) FILTER (WHERE status = 'suppressed') AS "suppressed!"
+           FROM emails WHERE user_id = $1 AND status = ANY($2)"#,
+        user_id as UserId,
+        &finished as &[&str],
     )
     .fetch_one(pool)
     .await?;
@@ -121,25 +114,22 @@ pub async fn history(
         sent: c.sent,
         failed: c.failed,
         uncertain: c.uncertain,
+        suppressed: c.suppressed,
     };
-    let total = match only {
-        Some(EmailStatus::Sent) => counts.sent,
-        Some(EmailStatus::Failed) => counts.failed,
-        Some(EmailStatus::Uncertain) => counts.uncertain,
-        Some(_) => 0,
-        None => counts.sent + counts.failed + counts.uncertain,
-    };
+    let total = counts.of(only);
     let rows = sqlx::query!(
         r#"SELECT id, to_addrs, subject, status, sent_at, updated_at, gmail_message_id, transport, last_error,
+                  suppressed_addrs,
                   ARRAY(SELECT a.name FROM email_attachments a WHERE a.email_id = emails.id ORDER BY a.position) AS "attachments!"
          FROM emails
-         WHERE user_id = $1 AND status IN ('sent', 'failed', 'uncertain')
+         WHERE user_id = $1 AND status = ANY($5)
            AND ($2::text IS NULL OR status = $2)
          ORDER BY updated_at DESC, id DESC LIMIT $3 OFFSET $4"#,
         user_id as UserId,
         only.map(EmailStatus::as_str),
         limit,
         offset,
+        &finished as &[&str],
     )
     .fetch_all(pool)
     .await?;
@@ -156,6 +146,7 @@ pub async fn history(
             transport: r.transport,
             last_error: r.last_error,
             attachments: r.attachments,
+            suppressed_addrs: r.suppressed_addrs,
         })
         .collect();
     Ok((rows, total, counts))

@@ -25,14 +25,12 @@ pub struct SentEmailView {
     pub error: Option<String>,
     /// The names of the files it attached.
     pub attachments: Vec<String>,
+    /// Cc or Bcc addresses it was not sent to, because they are suppressed.
+    pub dropped: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub sent: i64,
-    pub failed: i64,
-    pub uncertain: i64,
-}
+/// How many finished messages have each status (the Sent page's tabs).
+pub type Counts = crate::domain::FinishedCounts;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SentPage {
@@ -134,6 +132,7 @@ pub const FILTERS: &[(Option<EmailStatus>, &str)] = &[
     (Some(EmailStatus::Sent), "Sent"),
     (Some(EmailStatus::Failed), "Failed"),
     (Some(EmailStatus::Uncertain), "Needs a decision"),
+    (Some(EmailStatus::Suppressed), "Not sent"),
 ];
 
 /// A filter as the page's address spells it (`?filter=`).
@@ -169,11 +168,7 @@ pub async fn list_sent(
     let size = crate::queue::PAGE_SIZE;
     let (rows, total, c) =
         crate::emails::read::history(&pool, user_id, filter, size, (page - 1) * size).await?;
-    let counts = Counts {
-        sent: c.sent,
-        failed: c.failed,
-        uncertain: c.uncertain,
-    };
+    let counts = c;
     Ok(SentPage {
         rows: rows
             .into_iter()
@@ -201,6 +196,7 @@ pub async fn list_sent(
                     error: r.last_error,
                     status: r.status,
                     attachments: r.attachments,
+                    dropped: r.suppressed_addrs,
                 }
             })
             .collect(),

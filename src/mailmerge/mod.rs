@@ -27,6 +27,9 @@ pub struct MessagePreview {
     /// The names of the files it attaches.
     #[serde(default)]
     pub attachments: Vec<String>,
+    /// The `List-Unsubscribe` URL it carries (one-click unsubscribe), if any.
+    #[serde(default)]
+    pub list_unsubscribe: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +56,10 @@ pub struct MergeReport {
     pub attachment_column: Option<String>,
     /// The idempotency key of the queue form: submitting it twice queues once.
     pub submission: Uuid,
+    /// The unsubscribe footer was asked for.
+    pub unsubscribe_footer: bool,
+    /// Messages may carry one-click unsubscribe headers (the app is on https).
+    pub one_click: bool,
 }
 
 /// Reads a CSV file or pasted text (multipart, counted while it streams), keeps it,
@@ -87,6 +94,7 @@ pub async fn get_merge_report(
     #[server(default)] line: Option<u64>,
     #[server(default)] attachment_column: Option<String>,
     #[server(default)] attach: Vec<Uuid>,
+    #[server(default)] unsubscribe_footer: bool,
 ) -> Result<MergeReport, AppError> {
     let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::Report).await?;
     let choice = ssr::report::Choice {
@@ -94,6 +102,7 @@ pub async fn get_merge_report(
         email_column,
         attachment_column,
         attach,
+        unsubscribe_footer,
     };
     ssr::report::report(&state, user_id, import_id, choice, line).await
 }
@@ -114,6 +123,8 @@ pub struct MergeForm {
     pub attachment_column: String,
     /// Files every message attaches.
     pub attach: Vec<Uuid>,
+    /// "Add an unsubscribe footer".
+    pub unsubscribe_footer: bool,
     /// The idempotency key the page was rendered with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub submission: Option<Uuid>,
@@ -131,6 +142,7 @@ pub async fn queue_merge(merge: MergeForm) -> Result<u64, AppError> {
         send_at,
         attachment_column,
         attach,
+        unsubscribe_footer,
         submission,
     } = merge;
     let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
@@ -139,6 +151,7 @@ pub async fn queue_merge(merge: MergeForm) -> Result<u64, AppError> {
         email_column: Some(email_column),
         attachment_column: Some(attachment_column),
         attach,
+        unsubscribe_footer,
     };
     let sending = ssr::report::Sending {
         cc: &cc,

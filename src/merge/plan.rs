@@ -19,6 +19,19 @@ pub struct ReadyRow {
     pub values: std::collections::BTreeMap<String, String>,
     /// The file its attachment column names (id and name).
     pub attachment: Option<(Uuid, String)>,
+    /// The recipient's unsubscribe link, as `{{ unsubscribe_url }}` rendered.
+    pub unsubscribe_url: Option<String>,
+}
+
+/// What each row is checked against besides the template.
+#[derive(Default)]
+pub struct RowRules<'a> {
+    /// A column naming one of the user's files per row.
+    pub attaching: Option<Attaching<'a>>,
+    /// Lowercased addresses that get no mail, each with why.
+    pub suppressed: Option<&'a HashMap<String, String>>,
+    /// The recipient's unsubscribe link: `{{ unsubscribe_url }}`.
+    pub unsubscribe_url: Option<&'a (dyn Fn(&EmailAddress) -> String + Sync)>,
 }
 
 /// A column that names one of the user's files for each row.
@@ -49,18 +62,18 @@ pub struct Plan {
 /// Checks and renders every row of `table` with `template`, taking each
 /// recipient's address from `email_column`.
 pub fn plan(table: &Table, template: &MessageTemplate, email_column: &str) -> Plan {
-    plan_attaching(table, template, email_column, None)
+    plan_with(table, template, email_column, &RowRules::default())
 }
 
-/// `plan`, with each row's attachment column checked against the user's files.
-pub fn plan_attaching(
+/// `plan`, with each row also checked against `rules`.
+pub fn plan_with(
     table: &Table,
     template: &MessageTemplate,
     email_column: &str,
-    attaching: Option<&Attaching<'_>>,
+    rules: &RowRules<'_>,
 ) -> Plan {
     let mut plan = Plan::default();
-    each_row(table, template, email_column, attaching, |row| {
+    each_row(table, template, email_column, rules, |row| {
         match row {
             Ok(ready) => plan.ready.push(ready),
             Err(bad) => plan.bad.push(bad),
@@ -77,13 +90,13 @@ pub fn each_row(
     table: &Table,
     template: &MessageTemplate,
     email_column: &str,
-    attaching: Option<&Attaching<'_>>,
+    rules: &RowRules<'_>,
     mut each: impl FnMut(Result<ReadyRow, BadRow>) -> bool,
 ) {
     let mut seen: HashSet<String> = HashSet::with_capacity(table.rows.len());
     for row in &table.rows {
         let result =
-            check(row, template, email_column, attaching, &mut seen).map_err(|reason| BadRow {
+            check(row, template, email_column, rules, &mut seen).map_err(|reason| BadRow {
                 line: row.line,
                 address: row.get(email_column).unwrap_or("").to_string(),
                 reason,
@@ -98,7 +111,7 @@ fn check(
     row: &Row,
     template: &MessageTemplate,
     email_column: &str,
-    attaching: Option<&Attaching<'_>>,
+    rules: &RowRules<'_>,
     seen: &mut HashSet<String>,
 ) -> Result<ReadyRow, String> {
     if row.is_empty() {
@@ -120,7 +133,21 @@ fn check(
             "{to} appears more than once; it is kept once, at its first row."
         ));
     }
-    let message = template.render_pairs(row.values()).map_err(|e| match e {
+    if let Some(why) = rules.suppressed.and_then(|s| s.get(&to.normalized())) {
+        return Err(format!("{why} It is left out."));
+    }
+    let unsubscribe_url = rules.unsubscribe_url.map(|url| url(&to));
+    // A column named like a built-in placeholder does not stand in for it.
+    let mut values: Vec<(&str, &str)> = row
+        .values()
+        .filter(|(k, _)| !super::scan::BUILT_IN.contains(k))
+        .collect();
+    if let Some(url) = &unsubscribe_url {
+        values.push((super::scan::UNSUBSCRIBE_URL, url));
+    }
+    let message = template
+        .render_pairs(values)
+        .map_err(|e| match e {
         RenderError::Missing { key } => {
             format!("No value for {{{{ {key} }}}}, and it has no default.")
         }
@@ -129,7 +156,7 @@ fn check(
     if message.subject.contains(['\r', '\n']) {
         return Err("The subject would contain a line break.".into());
     }
-    let attachment = match attaching {
+    let attachment = match &rules.attaching {
         Some(a) => attachment_of(row, a)?,
         None => None,
     };
@@ -140,6 +167,7 @@ fn check(
         message,
         values: row.to_map(),
         attachment,
+        unsubscribe_url,
     })
 }
 
@@ -244,7 +272,11 @@ mod tests {
             shared_bytes: 6 << 20,
             max_bytes: 25 << 20,
         };
-        let p = plan_attaching(&table, &template, "email", Some(&attaching));
+        let rules = RowRules {
+            attaching: Some(attaching),
+            ..RowRules::default()
+        };
+        let p = plan_with(&table, &template, "email", &rules);
         let ready: Vec<(u64, Option<Uuid>)> = p
             .ready
             .iter()
@@ -272,5 +304,44 @@ mod tests {
         let p = plan_for("email,first_name\na@x.io,Ada,oops\n", "x");
         assert_eq!(p.bad[0].line, 2);
         assert!(p.bad[0].reason.contains("more cells"));
+    }
+
+    #[test]
+    fn suppressed_addresses_are_left_out_and_each_row_gets_its_own_link() {
+        let table = parse(
+            "email,first_name\nAda@X.io,Ada\nbob@x.io,Bob\n".as_bytes(),
+            Limits::default(),
+        )
+        .unwrap();
+        let template = MessageTemplate::compile(
+            "Hi {{ first_name }}",
+            "Stop: {{ unsubscribe_url }}",
+            "Unsubscribe: {{ unsubscribe_url }}",
+        )
+        .unwrap();
+        let suppressed = HashMap::from([(
+            "ada@x.io".to_string(),
+            "ada@x.io unsubscribed on 1 Dec 2026.".to_string(),
+        )]);
+        let link = |a: &EmailAddress| format!("https://x.example/u/{}", a.normalized());
+        let rules = RowRules {
+            suppressed: Some(&suppressed),
+            unsubscribe_url: Some(&link),
+            ..RowRules::default()
+        };
+        let p = plan_with(&table, &template, "email", &rules);
+        assert_eq!(p.bad.len(), 1);
+        assert_eq!(p.bad[0].line, 2);
+        assert_eq!(p.bad[0].reason, "ada@x.io unsubscribed on 1 Dec 2026. It is left out.");
+        assert_eq!(p.ready.len(), 1);
+        let bob = &p.ready[0];
+        assert_eq!(bob.unsubscribe_url.as_deref(), Some("https://x.example/u/bob@x.io"));
+        assert_eq!(
+            bob.message.html,
+            "Stop: <a href=\"https://x.example/u/bob@x.io\">https://x.example/u/bob@x.io</a>"
+        );
+        assert_eq!(bob.message.text, "Unsubscribe: https://x.example/u/bob@x.io");
+        // The link is not one of the row's values.
+        assert!(!bob.values.contains_key("unsubscribe_url"));
     }
 }

@@ -176,12 +176,28 @@ impl MessageTemplate {
         &self,
         values: impl IntoIterator<Item = (&'v str, &'v str)>,
     ) -> Result<Rendered, RenderError> {
-        let context: BTreeMap<&str, Value> = values
-            .into_iter()
-            .filter(|(_, v)| !v.trim().is_empty())
-            .map(|(k, v)| (k, Value::from(v)))
-            .collect();
+        let mut context: BTreeMap<&str, Value> = BTreeMap::new();
+        // Built-in values are links we made: the HTML part shows each as a link
+        // (a placeholder cannot stand inside a link address), the others as
+        // the address itself. Everything else is escaped in the HTML part.
+        let mut links: BTreeMap<&str, Value> = BTreeMap::new();
+        for (k, v) in values {
+            if v.trim().is_empty() {
+                continue;
+            }
+            if super::scan::BUILT_IN.contains(&k) {
+                let url = html_escape(v);
+                links.insert(k, Value::from_safe_string(format!("<a href=\"{url}\">{url}</a>")));
+            }
+            context.insert(k, Value::from(v));
+        }
+        let mut html_context = context.clone();
+        html_context.extend(links);
         let one = |part: Part| -> Result<String, RenderError> {
+            let context = match part {
+                Part::Html => &html_context,
+                _ => &context,
+            };
             let template = self
                 .env
                 .get_template(part.name())
@@ -189,7 +205,7 @@ impl MessageTemplate {
                     message: e.to_string(),
                 })?;
             let mut out = Capped::new(part.limit());
-            match template.render_captured_to(&context, &mut out) {
+            match template.render_captured_to(context, &mut out) {
                 Ok(_) => Ok(out.into_string()),
                 Err(_) if out.overflowed => Err(RenderError::TooLarge { part }),
                 Err(e) => Err(render_error(&e, template.source())),
@@ -201,6 +217,13 @@ impl MessageTemplate {
             text: one(Part::Text)?,
         })
     }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A writer that refuses to grow past its limit, so one render cannot write
@@ -270,7 +293,7 @@ fn render_error(e: &minijinja::Error, source: &str) -> RenderError {
     if e.kind() == ErrorKind::UndefinedError
         && let Some(range) = e.range()
         && let Some(key) = source.get(range).and_then(|expr| {
-            super::scan::placeholders([format!("{{{{{expr}}}}}").as_str()])
+            super::scan::keys([format!("{{{{{expr}}}}}").as_str()])
                 .into_iter()
                 .next()
         })

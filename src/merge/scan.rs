@@ -105,6 +105,20 @@ fn variables(inner: &str) -> Vec<&str> {
 /// The placeholders used in `sources`, normalised, in order of first use, each once.
 /// This is the live list of keys beside the template editor.
 pub fn placeholders<'a>(sources: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut keys = keys(sources);
+    keys.retain(|k| !BUILT_IN.contains(&k.as_str()));
+    keys
+}
+
+/// Placeholders MailMerger fills in itself, for each recipient: never asked
+/// for, never a CSV column.
+pub const BUILT_IN: &[&str] = &[UNSUBSCRIBE_URL];
+
+/// The recipient's unsubscribe link (docs/unsubscribe.md).
+pub const UNSUBSCRIBE_URL: &str = "unsubscribe_url";
+
+/// Every key the sources use, built-in ones included.
+pub fn keys<'a>(sources: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
     for source in sources {
         for tag in tags(source) {
@@ -183,6 +197,13 @@ mod tests {
         assert_eq!(normalize_key("ÉCOLE"), "école");
         assert_eq!(normalize_key("__x__"), "x");
         assert_eq!(normalize_key("  "), "");
+    }
+
+    #[test]
+    fn the_unsubscribe_link_is_never_asked_for() {
+        let source = "Hi {{ first_name }}. <a href=\"{{ Unsubscribe_URL }}\">Unsubscribe</a>";
+        assert_eq!(placeholders([source]), ["first_name"]);
+        assert_eq!(keys([source]), ["first_name", "unsubscribe_url"]);
     }
 
     #[test]

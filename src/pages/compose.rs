@@ -2,6 +2,7 @@
 //! it will be sent, then queued. Also where a queued message is edited.
 
 use crate::components::attach::AttachField;
+use crate::components::preview::UnsubscribeHeaders;
 use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
 use crate::components::shell::AppShell;
 use crate::compose::{Draft, QueueMessage, preview_message, start_draft};
@@ -189,6 +190,7 @@ fn ComposeForm(draft: Draft) -> impl IntoView {
                                     <dt>"From"</dt><dd>{draft.from_name.clone()}</dd>
                                     <dt>"To"</dt><dd class="mono">{p.to.clone()}</dd>
                                     <dt>"Subject"</dt><dd class="subject">{p.subject.clone()}</dd>
+                                    <UnsubscribeHeaders url=p.list_unsubscribe.clone() />
                                 </dl>
                                 // Sanitised by the same pipeline as sending; values are escaped.
                                 <div class="body" inner_html=p.html.clone()></div>

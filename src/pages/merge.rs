@@ -1,6 +1,7 @@
 //! Mail merge: upload or paste recipients, check every row, preview any row, queue.
 
 use crate::components::attach::AttachField;
+use crate::components::preview::UnsubscribeHeaders;
 use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
 use crate::components::paging::param;
 use crate::components::shell::AppShell;
@@ -59,14 +60,16 @@ pub fn MergeReportPage() -> impl IntoView {
                 .iter()
                 .filter_map(|id| Uuid::parse_str(id).ok())
                 .collect::<Vec<_>>(),
+            q.get("unsubscribe_footer").is_some(),
         )
     };
     let report = Resource::new(
         key,
-        |(id, template_id, column, line, attachment_column, attach)| async move {
+        |(id, template_id, column, line, attachment_column, attach, footer)| async move {
             match id {
                 Some(id) => {
-                    get_merge_report(id, template_id, column, line, attachment_column, attach).await
+                    get_merge_report(id, template_id, column, line, attachment_column, attach, footer)
+                        .await
                 }
                 None => Err(crate::error::AppError::NotFound),
             }
@@ -140,6 +143,20 @@ fn Report(report: MergeReport) -> impl IntoView {
             </div>
             <AttachField files=report.files.clone() chosen=report.attach.clone() error=Signal::derive(|| None::<String>)
                 indexed=false legend="Files for every message" />
+            <div class="field">
+                <div class="choice">
+                    <input type="checkbox" id="field-unsubscribe_footer" name="unsubscribe_footer" value="1"
+                        checked=report.unsubscribe_footer />
+                    <label for="field-unsubscribe_footer">"Add an unsubscribe footer"</label>
+                </div>
+                <p class="hint">
+                    {if report.one_click {
+                        "A line with each recipient’s unsubscribe link, and the headers that let mail programs show an Unsubscribe button."
+                    } else {
+                        "A line with each recipient’s unsubscribe link. One-click unsubscribe headers are not added: they need MailMerger on https (APP_BASE_URL)."
+                    }}
+                </p>
+            </div>
             <div class="form-actions">
                 <button type="submit">"Check recipients"</button>
             </div>
@@ -199,6 +216,7 @@ fn Preview(report: MergeReport) -> impl IntoView {
                 <input type="hidden" name="email_column" value=column />
                 <input type="hidden" name="attachment_column" value=report.attachment_column.clone().unwrap_or_default() />
                 {report.attach.iter().map(|id| view! { <input type="hidden" name="attach" value=id.to_string() /> }).collect_view()}
+                {report.unsubscribe_footer.then(|| view! { <input type="hidden" name="unsubscribe_footer" value="1" /> })}
                 <div class="field">
                     <label for="field-line">"Row to preview"</label>
                     <select id="field-line" name="line">
@@ -219,6 +237,7 @@ fn Preview(report: MergeReport) -> impl IntoView {
                     {(!preview.attachments.is_empty()).then(|| view! {
                         <dt>"Attached"</dt><dd>{preview.attachments.join(", ")}</dd>
                     })}
+                    <UnsubscribeHeaders url=preview.list_unsubscribe.clone() />
                 </dl>
                 // Sanitised when the template was saved; values are HTML-escaped.
                 <div class="body" inner_html=preview.html.clone()></div>
@@ -261,6 +280,7 @@ fn QueueForm(
                 <input type="hidden" name="merge[email_column]" value=column_value />
                 <input type="hidden" name="merge[attachment_column]" value=report.attachment_column.clone().unwrap_or_default() />
                 {report.attach.iter().enumerate().map(|(i, id)| view! { <input type="hidden" name=format!("merge[attach][{i}]") value=id.to_string() /> }).collect_view()}
+                {report.unsubscribe_footer.then(|| view! { <input type="hidden" name="merge[unsubscribe_footer]" value="true" /> })}
                 <p class="field-error">{move || column_error.get()}</p>
                 <p class="field-error">{move || attach_error.get()}</p>
                 <div class="field" class:invalid=move || cc_error.get().is_some()>

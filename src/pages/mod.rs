@@ -11,4 +11,5 @@ pub mod not_found;
 pub mod queue;
 pub mod sent;
 pub mod settings;
+pub mod suppression;
 pub mod templates;

@@ -90,12 +90,7 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
     let tabs = FILTERS
         .iter()
         .map(|&(f, label)| {
-            let n = match f {
-                Some(EmailStatus::Sent) => counts.sent,
-                Some(EmailStatus::Failed) => counts.failed,
-                Some(EmailStatus::Uncertain) => counts.uncertain,
-                _ => counts.sent + counts.failed + counts.uncertain,
-            };
+            let n = counts.of(f);
             let here = (current == f).then_some("page");
             view! { <li><a href=format!("/sent?filter={}", filter_value(f)) aria-current=here>{format!("{label} ({n})")}</a></li> }
         })
@@ -163,10 +158,18 @@ fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
     let label = match row.status {
         EmailStatus::Sent => "Sent",
         EmailStatus::Failed => "Failed",
+        EmailStatus::Suppressed => "Not sent",
         _ => "Needs a decision",
     };
     let class = row.status.as_str();
-    let actionable = row.status != EmailStatus::Sent;
+    let actionable = !matches!(row.status, EmailStatus::Sent | EmailStatus::Suppressed);
+    let dropped = (!row.dropped.is_empty()).then(|| {
+        view! {
+            <span class="dropped">
+                {format!("Not sent to {}: on your suppression list.", row.dropped.join(", "))}
+            </span>
+        }
+    });
     let to = row.to.clone();
     let details = match row.status {
         EmailStatus::Sent => match (row.gmail_link.clone(), row.gmail_message_id.clone()) {
@@ -177,6 +180,11 @@ fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
             .into_any(),
             _ => view! { <span class="muted">{row.via.clone()}</span> }.into_any(),
         },
+        EmailStatus::Suppressed => view! {
+            <span>{row.error.clone().unwrap_or_default()}</span> " "
+            <a href="/suppression">"Suppression list"</a>
+        }
+        .into_any(),
         EmailStatus::Failed => view! {
             <span>{row.error.clone().unwrap_or_default()}</span> " "
             <button type="submit" class="small" name="action" value=SentAction::one(Decision::Retry, row.id).value()
@@ -205,7 +213,7 @@ fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
             <td>{row.subject.clone()}<Attached names=row.attachments.clone() /></td>
             <td class="when">{row.when}</td>
             <td><span class=format!("status {class}")>{label}</span></td>
-            <td class="details">{details}</td>
+            <td class="details">{details}{dropped}</td>
         </tr>
     }
 }

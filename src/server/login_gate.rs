@@ -22,6 +22,8 @@ fn is_page(path: &str) -> bool {
     !(path.starts_with("/api/")
         || path.starts_with("/pkg/")
         || path.starts_with("/auth/")
+        // Unsubscribe links: for recipients, who have no account.
+        || path.starts_with("/u/")
         || path == "/metrics"
         || path == "/healthz"
         || path == "/readyz"

@@ -40,6 +40,16 @@ pub fn session_cookie_name(https: bool) -> &'static str {
     }
 }
 
+/// Paths that carry a token (unsubscribe links, and later verify and reset
+/// links) are logged without it.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const TOKEN_PATHS: &[&str] = &["/u/"];
+    match TOKEN_PATHS.iter().find(|p| path.starts_with(**p)) {
+        Some(prefix) => format!("{prefix}…").into(),
+        None => path.into(),
+    }
+}
+
 /// The whole application: pages, server functions, health checks and middleware.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -65,7 +75,8 @@ pub fn router(state: AppState) -> Router {
                 .get(request_id::HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            let path = loggable_path(req.uri().path());
+            tracing::info_span!("http", method = %req.method(), path = %path, request_id = %id)
         })
         .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG));
 
@@ -74,7 +85,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(crate::metrics::endpoint))
         .merge(crate::google::ssr::routes::routes())
-        .merge(crate::files::ssr::download::routes());
+        .merge(crate::files::ssr::download::routes())
+        .merge(crate::unsubscribe::ssr::routes::routes())
+        .merge(crate::unsubscribe::ssr::import::routes());
     #[cfg(feature = "fake-google")]
     let raw = raw.merge(test_controls::routes());
     raw.leptos_routes_with_context(&state, routes, headers::provide_page_policy, {

@@ -7,12 +7,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 pub async fn same_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // The one exception: one-click unsubscribe is POSTed by mail providers
+    // from their own servers (RFC 8058), and needs no cookie.
     let changes_state = matches!(
         *req.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
-    );
+    ) && !req.uri().path().starts_with("/u/");
     if changes_state && !is_same_origin(req.headers(), &state.config.origin()) {
-        tracing::warn!(path = %req.uri().path(), "refused a cross-origin request");
+        tracing::warn!(path = %super::loggable_path(req.uri().path()), "refused a cross-origin request");
         return (
             StatusCode::FORBIDDEN,
             "This request was refused because it did not come from MailMerger.",

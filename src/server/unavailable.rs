@@ -13,28 +13,15 @@ pub fn error_page(
     message: &str,
     retry_after: Option<u64>,
 ) -> Response {
-    let body = format!(
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · MailMerger</title>
-<link rel="stylesheet" href="/pkg/mailmerger.css"></head>
-<body><main class="centered"><section class="card">
-<h1>{title}</h1>
-<p>{message}</p>
-<p><a class="button" href="">Try again</a> <a href="/dashboard">Go to the dashboard</a></p>
-</section></main></body></html>"#,
-        title = escape(title),
-        message = escape(message),
-    );
-    let mut res = (
+    let mut res = plain_page(
         status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        body,
-    )
-        .into_response();
+        title,
+        &format!(
+            r#"<p>{message}</p>
+<p><a class="button" href="">Try again</a> <a href="/dashboard">Go to the dashboard</a></p>"#,
+            message = escape(message),
+        ),
+    );
     if let Some(secs) = retry_after
         && let Ok(v) = header::HeaderValue::from_str(&secs.to_string())
     {
@@ -43,7 +30,32 @@ pub fn error_page(
     res
 }
 
-fn escape(s: &str) -> String {
+/// A page in the app's style outside Leptos: `title` (escaped) over `inner`,
+/// HTML we wrote.
+pub fn plain_page(status: StatusCode, title: &str, inner: &str) -> Response {
+    let body = format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · MailMerger</title>
+<link rel="stylesheet" href="/pkg/mailmerger.css"></head>
+<body><main class="centered"><section class="card">
+<h1>{title}</h1>
+{inner}
+</section></main></body></html>"#,
+        title = escape(title),
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

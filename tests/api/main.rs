@@ -14,3 +14,4 @@ mod outages;
 mod rules;
 mod security;
 mod templates;
+mod unsubscribe;

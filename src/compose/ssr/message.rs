@@ -11,6 +11,8 @@ use crate::merge::render::{MessageTemplate, RenderError, Rendered};
 use crate::settings::ssr::zone::UserZone;
 use crate::state::AppState;
 use crate::templates::ssr::{body, input};
+use crate::unsubscribe::ssr::links::{Links, PLACEHOLDER, Unsubscribe};
+use crate::unsubscribe::ssr::repo as suppression;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -103,19 +105,27 @@ struct Checked {
     subject: String,
     values: BTreeMap<String, String>,
     rendered: Rendered,
+    list_unsubscribe: Option<String>,
+}
+
+/// Who is writing, for the per-recipient unsubscribe link.
+pub struct Writer<'a> {
+    pub links: &'a Links,
+    pub user: UserId,
 }
 
 /// Everything that makes a message sendable, checked at once; the body is rendered
 /// exactly as the queue will send it.
-fn check(
-    to: &str,
-    cc: &str,
-    bcc: &str,
-    subject: &str,
-    body: &str,
-    values: &BTreeMap<String, String>,
-    need_to: bool,
-) -> Result<Checked, AppError> {
+fn check(writer: &Writer<'_>, m: &Message<'_>, need_to: bool) -> Result<Checked, AppError> {
+    let Message {
+        to,
+        cc,
+        bcc,
+        subject,
+        body,
+        values,
+        ..
+    } = *m;
     let mut errors = FieldErrors::default();
     let to = errors.check(
         "to",
@@ -144,9 +154,16 @@ fn check(
     let values: BTreeMap<String, String> = values
         .iter()
         .map(|(k, v)| (normalize_key(k), v.trim().to_string()))
-        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .filter(|(k, v)| {
+            !k.is_empty() && !v.is_empty() && !crate::merge::scan::BUILT_IN.contains(&k.as_str())
+        })
         .collect();
-    let rendered = template.render(&values).map_err(|e| match &e {
+    // `{{ unsubscribe_url }}` is the first recipient's link, never a value
+    // kept with the message.
+    let url = writer.links.url_for(writer.user, to.first());
+    let mut context = values.clone();
+    context.insert(PLACEHOLDER.to_string(), url.clone());
+    let rendered = template.render(&context).map_err(|e| match &e {
         RenderError::Missing { key } => AppError::field(
             format!("values[{key}]"),
             format!("Fill in {key}, or give it a default in the text."),
@@ -157,7 +174,10 @@ fn check(
     if rendered.subject.contains(['\r', '\n']) {
         return Err(AppError::field("subject", "The subject must be one line."));
     }
+    let alone = to.len() == 1 && cc.is_empty() && bcc.is_empty();
+    let list_unsubscribe = Unsubscribe::decide(writer.links, url, alone).list_header(&rendered);
     Ok(Checked {
+        list_unsubscribe,
         to,
         cc,
         bcc,
@@ -169,12 +189,27 @@ fn check(
 }
 
 pub fn preview(
+    writer: &Writer<'_>,
     to: &str,
     subject: &str,
     body: &str,
     values: &BTreeMap<String, String>,
 ) -> Result<MessagePreview, AppError> {
-    let c = check(to, "", "", subject, body, values, false)?;
+    let m = Message {
+        id: None,
+        template_id: None,
+        to,
+        cc: "",
+        bcc: "",
+        subject,
+        body,
+        values,
+        attach: &[],
+        when: "",
+        send_at: "",
+        submission: None,
+    };
+    let c = check(writer, &m, false)?;
     Ok(MessagePreview {
         line: 0,
         to: c
@@ -187,6 +222,7 @@ pub fn preview(
         html: c.rendered.html,
         text: c.rendered.text,
         attachments: Vec::new(),
+        list_unsubscribe: c.list_unsubscribe,
     })
 }
 
@@ -198,7 +234,16 @@ pub async fn queue(
     m: Message<'_>,
 ) -> Result<(Uuid, bool), AppError> {
     let zone = UserZone::of_user(&state.pool, user_id).await?;
-    let c = check(m.to, m.cc, m.bcc, m.subject, m.body, m.values, true)?;
+    let writer = Writer {
+        links: &state.links,
+        user: user_id,
+    };
+    let c = check(&writer, &m, true)?;
+    // Refused now with the field to fix; the claim checks again at send time.
+    let mut conn = state.pool.acquire().await?;
+    suppression::refuse_listed(&mut conn, user_id, &[("to", &c.to), ("cc", &c.cc), ("bcc", &c.bcc)])
+        .await?;
+    drop(conn);
     let send_at = zone
         .send_time(m.when, m.send_at)
         .map_err(|e| AppError::field("send_at", e))?;
@@ -228,6 +273,7 @@ pub async fn queue(
         to: c.to,
         message: c.rendered,
         values: c.values,
+        list_unsubscribe: c.list_unsubscribe,
     };
     let mut tx = state.pool.begin().await?;
     if let Some(id) = m.id {

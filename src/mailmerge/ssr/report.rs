@@ -7,7 +7,10 @@ use crate::error::{AppError, FieldErrors};
 use crate::files::ssr::repo as files;
 use crate::files::{FileKind, FileView, MESSAGE_ATTACHMENTS_MAX_BYTES};
 use crate::mailmerge::{BadRowView, MergeReport, MessagePreview};
-use crate::merge::plan::{Attaching, ReadyRow, each_row};
+use crate::domain::EmailAddress;
+use crate::merge::plan::{Attaching, ReadyRow, RowRules, each_row};
+use crate::unsubscribe::ssr::links::{Links, Unsubscribe};
+use crate::unsubscribe::ssr::repo as suppression;
 use crate::merge::recipients::{Limits, Table, parse};
 use crate::merge::render::MessageTemplate;
 use crate::settings::ssr::zone::UserZone;
@@ -56,9 +59,45 @@ pub struct Choice {
     /// `Some("")`: none.
     pub attachment_column: Option<String>,
     pub attach: Vec<Uuid>,
+    /// Add the unsubscribe footer to every message.
+    pub unsubscribe_footer: bool,
 }
 
-/// The user's attachments by lower-case name, for an attachment column.
+/// The lowercased addresses of the table's rows that are on the user's
+/// suppression list, each with why.
+async fn suppressed_in(
+    state: &AppState,
+    user_id: UserId,
+    table: &Table,
+    column: &str,
+) -> Result<HashMap<String, String>, AppError> {
+    let addresses: Vec<String> = table
+        .rows
+        .iter()
+        .filter_map(|r| EmailAddress::parse(r.get(column)?).ok())
+        .map(|a| a.normalized())
+        .collect();
+    let mut conn = state.pool.acquire().await?;
+    let found = suppression::find(&mut conn, user_id, &addresses).await?;
+    Ok(found
+        .into_iter()
+        .map(|(a, (reason, since))| {
+            let why = suppression::listed_because(&a, reason, since);
+            (a, why)
+        })
+        .collect())
+}
+
+/// The footer (when asked for) and the `List-Unsubscribe` URL of a ready row.
+/// `alone`: the message has no Cc or Bcc.
+fn unsubscribe(links: &Links, footer: bool, alone: bool, row: &mut ReadyRow) -> Option<String> {
+    let url = row.unsubscribe_url.clone()?;
+    let u = Unsubscribe::decide(links, url, alone);
+    if footer {
+        u.add_footer(&mut row.message);
+    }
+    u.list_header(&row.message)
+}, for an attachment column.
 fn by_name(files: &[FileView]) -> HashMap<String, (Uuid, String, u64)> {
     files
         .iter()
@@ -98,6 +137,7 @@ struct Summary {
     bad: Vec<BadRowView>,
     /// The row being previewed: the one asked for, else the first ready one.
     shown: Option<ReadyRow>,
+    list_unsubscribe: Option<String>,
 }
 
 pub async fn report(
@@ -125,6 +165,10 @@ pub async fn report(
         .collect();
     let attachment_column = attachment_column(&table, choice.attachment_column);
 
+    let suppressed = match &email_column {
+        Some(column) => suppressed_in(state, user_id, &table, column).await?,
+        None => HashMap::new(),
+    };
     let mut report = MergeReport {
         import_id,
         file_name: import.file_name,
@@ -143,6 +187,8 @@ pub async fn report(
         attach,
         attachment_column,
         submission: Uuid::new_v4(),
+        unsubscribe_footer: choice.unsubscribe_footer,
+        one_click: state.links.one_click(),
     };
     let shared = match files::chosen(&report.files, &report.attach) {
         Ok(shared) => shared,
@@ -165,14 +211,21 @@ pub async fn report(
     let named = by_name(&report.files);
     let shared_bytes: u64 = shared.iter().map(|f| f.2).sum();
     let attachment_column = report.attachment_column.clone();
+    let links = state.links.clone();
+    let footer = choice.unsubscribe_footer;
     // Off the async threads, keeping only the counts, the bad rows and the one
     // row shown: 10,000 rendered messages are never held at once.
     let summary = state
         .rendering
         .run(move || {
-            let attaching = attaching(attachment_column.as_deref(), &named, shared_bytes);
+            let link = |a: &EmailAddress| links.url(user_id, a);
+            let rules = RowRules {
+                attaching: attaching(attachment_column.as_deref(), &named, shared_bytes),
+                suppressed: Some(&suppressed),
+                unsubscribe_url: Some(&link),
+            };
             let mut summary = Summary::default();
-            each_row(&table, &template, &column, attaching.as_ref(), |row| {
+            each_row(&table, &template, &column, &rules, |row| {
                 match row {
                     Ok(ready) => {
                         summary.ready_lines.push((ready.line, ready.to.to_string()));
@@ -189,6 +242,9 @@ pub async fn report(
                 }
                 true
             });
+            if let Some(shown) = summary.shown.as_mut() {
+                summary.list_unsubscribe = unsubscribe(&links, footer, true, shown);
+            }
             summary
         })
         .await?;
@@ -206,6 +262,7 @@ pub async fn report(
             .map(|f| f.1.clone())
             .chain(r.attachment.map(|a| a.1))
             .collect(),
+        list_unsubscribe: summary.list_unsubscribe,
     });
     Ok(report)
 }
@@ -247,6 +304,7 @@ pub async fn queue(
         bcc,
         when,
         send_at,
+        if choice.unsubscribe_footer { "footer" } else { "" },
     ]);
     let zone = UserZone::of_user(&state.pool, user_id).await?;
     let mut errors = FieldErrors::default();
@@ -257,6 +315,9 @@ pub async fn queue(
         return Err(errors.into_error());
     };
     check_recipient_count("cc", 1 + cc.len() + bcc.len())?;
+    let mut conn = state.pool.acquire().await?;
+    suppression::refuse_listed(&mut conn, user_id, &[("cc", &cc), ("bcc", &bcc)]).await?;
+    drop(conn);
 
     let import = imports::get(&state.pool, user_id, import_id).await?;
     let csv = import.csv;
@@ -281,6 +342,10 @@ pub async fn queue(
     let shared_bytes: u64 = every.iter().map(|f| f.2).sum();
     let attaching_column = column.clone();
     let email_column = email_column.to_string();
+    let suppressed = suppressed_in(state, user_id, &table, &email_column).await?;
+    let links = state.links.clone();
+    let footer = choice.unsubscribe_footer;
+    let alone = cc.is_empty() && bcc.is_empty();
 
     let mut tx = state.pool.begin().await?;
     if let Some(key) = submission
@@ -295,12 +360,18 @@ pub async fn queue(
     // (QUEUE_CHUNK rows or QUEUE_CHUNK_BYTES) as they come, all in one
     // transaction: everything queues or nothing does, and only the chunk being
     // rendered, the one waiting and the one being inserted are in memory.
-    let (chunks, mut incoming) = tokio::sync::mpsc::channel::<Vec<ReadyRow>>(1);
+    // Each ready row with its List-Unsubscribe URL, if it carries one.
+    let (chunks, mut incoming) = tokio::sync::mpsc::channel::<Vec<(ReadyRow, Option<String>)>>(1);
     let rendering = state.rendering.clone();
     let renderer = tokio::spawn(async move {
         rendering
             .run(move || {
-                let attaching = attaching(attaching_column.as_deref(), &named, shared_bytes);
+                let link = |a: &EmailAddress| links.url(user_id, a);
+                let rules = RowRules {
+                    attaching: attaching(attaching_column.as_deref(), &named, shared_bytes),
+                    suppressed: Some(&suppressed),
+                    unsubscribe_url: Some(&link),
+                };
                 let mut bad = 0usize;
                 let mut chunk = Vec::with_capacity(QUEUE_CHUNK);
                 let mut bytes = 0usize;
@@ -309,12 +380,13 @@ pub async fn queue(
                     &table,
                     &template,
                     &email_column,
-                    attaching.as_ref(),
+                    &rules,
                     |row| {
                         match row {
-                            Ok(ready) => {
+                            Ok(mut ready) => {
+                                let list = unsubscribe(&links, footer, alone, &mut ready);
                                 bytes += ready.message.html.len() + ready.message.text.len();
-                                chunk.push(ready);
+                                chunk.push((ready, list));
                             }
                             Err(_) => bad += 1,
                         }
@@ -345,13 +417,14 @@ pub async fn queue(
     let mut ids: Vec<Uuid> = Vec::new();
     while let Some(chunk) = incoming.recv().await {
         let per_row: Vec<Option<(Uuid, String)>> =
-            chunk.iter().map(|r| r.attachment.clone()).collect();
+            chunk.iter().map(|(r, _)| r.attachment.clone()).collect();
         let messages = chunk
             .into_iter()
-            .map(|r| crate::emails::NewEmail {
+            .map(|(r, list_unsubscribe)| crate::emails::NewEmail {
                 to: vec![r.to],
                 message: r.message,
                 values: r.values,
+                list_unsubscribe,
             })
             .collect();
         let inserted = crate::emails::enqueue(&mut tx, &shared, messages).await?;
