@@ -317,7 +317,10 @@ mod tests {
         assert!(applied.failed.is_empty());
         assert_eq!(
             applied.dropped,
-            [(cs[1].id, "a@x.io".to_string()), (cs[1].id, "b@x.io".to_string())]
+            [
+                (cs[1].id, "a@x.io".to_string()),
+                (cs[1].id, "b@x.io".to_string())
+            ]
         );
         assert_eq!(
             applied.remaining.iter().map(|c| c.id).collect::<Vec<_>>(),

@@ -145,9 +145,7 @@ fn check(
     if let Some(url) = &unsubscribe_url {
         values.push((super::scan::UNSUBSCRIBE_URL, url));
     }
-    let message = template
-        .render_pairs(values)
-        .map_err(|e| match e {
+    let message = template.render_pairs(values).map_err(|e| match e {
         RenderError::Missing { key } => {
             format!("No value for {{{{ {key} }}}}, and it has no default.")
         }
@@ -332,15 +330,24 @@ mod tests {
         let p = plan_with(&table, &template, "email", &rules);
         assert_eq!(p.bad.len(), 1);
         assert_eq!(p.bad[0].line, 2);
-        assert_eq!(p.bad[0].reason, "ada@x.io unsubscribed on 1 Dec 2026. It is left out.");
+        assert_eq!(
+            p.bad[0].reason,
+            "ada@x.io unsubscribed on 1 Dec 2026. It is left out."
+        );
         assert_eq!(p.ready.len(), 1);
         let bob = &p.ready[0];
-        assert_eq!(bob.unsubscribe_url.as_deref(), Some("https://x.example/u/bob@x.io"));
+        assert_eq!(
+            bob.unsubscribe_url.as_deref(),
+            Some("https://x.example/u/bob@x.io")
+        );
         assert_eq!(
             bob.message.html,
             "Stop: <a href=\"https://x.example/u/bob@x.io\">https://x.example/u/bob@x.io</a>"
         );
-        assert_eq!(bob.message.text, "Unsubscribe: https://x.example/u/bob@x.io");
+        assert_eq!(
+            bob.message.text,
+            "Unsubscribe: https://x.example/u/bob@x.io"
+        );
         // The link is not one of the row's values.
         assert!(!bob.values.contains_key("unsubscribe_url"));
     }

@@ -187,7 +187,10 @@ impl MessageTemplate {
             }
             if super::scan::BUILT_IN.contains(&k) {
                 let url = html_escape(v);
-                links.insert(k, Value::from_safe_string(format!("<a href=\"{url}\">{url}</a>")));
+                links.insert(
+                    k,
+                    Value::from_safe_string(format!("<a href=\"{url}\">{url}</a>")),
+                );
             }
             context.insert(k, Value::from(v));
         }

@@ -2,8 +2,8 @@
 //! it will be sent, then queued. Also where a queued message is edited.
 
 use crate::components::attach::AttachField;
-use crate::components::preview::UnsubscribeHeaders;
 use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
+use crate::components::preview::UnsubscribeHeaders;
 use crate::components::shell::AppShell;
 use crate::compose::{Draft, QueueMessage, preview_message, start_draft};
 use crate::error::AppError;

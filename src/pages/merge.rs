@@ -1,9 +1,9 @@
 //! Mail merge: upload or paste recipients, check every row, preview any row, queue.
 
 use crate::components::attach::AttachField;
-use crate::components::preview::UnsubscribeHeaders;
 use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
 use crate::components::paging::param;
+use crate::components::preview::UnsubscribeHeaders;
 use crate::components::shell::AppShell;
 use crate::mailmerge::{MergeReport, QueueMerge, get_merge_report};
 use leptos::prelude::*;
@@ -68,8 +68,16 @@ pub fn MergeReportPage() -> impl IntoView {
         |(id, template_id, column, line, attachment_column, attach, footer)| async move {
             match id {
                 Some(id) => {
-                    get_merge_report(id, template_id, column, line, attachment_column, attach, footer)
-                        .await
+                    get_merge_report(
+                        id,
+                        template_id,
+                        column,
+                        line,
+                        attachment_column,
+                        attach,
+                        footer,
+                    )
+                    .await
                 }
                 None => Err(crate::error::AppError::NotFound),
             }

@@ -14,10 +14,10 @@ fn outcome(q: &leptos_router::params::ParamsMap) -> Option<String> {
     if let Some(a) = q.get("added") {
         return Some(format!("Added {a}. It will get no more email from you."));
     }
-    if let Some(a) = q.get("already") {
-        if q.get("imported").is_none() {
-            return Some(format!("{a} is on the list already."));
-        }
+    if let Some(a) = q.get("already")
+        && q.get("imported").is_none()
+    {
+        return Some(format!("{a} is on the list already."));
     }
     if let Some(a) = q.get("removed") {
         return Some(format!("Removed {a}. Your messages can reach it again."));
@@ -54,7 +54,9 @@ pub fn SuppressionPageView() -> impl IntoView {
         let q = query.read();
         (
             q.get("q").unwrap_or_default(),
-            q.get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1),
+            q.get("page")
+                .and_then(|p| p.parse::<i64>().ok())
+                .unwrap_or(1),
         )
     };
     let list = Resource::new(key, |(search, page)| list_suppressions(search, page));
@@ -169,7 +171,9 @@ fn List(page: SuppressionPage) -> impl IntoView {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -117,7 +117,8 @@ pub async fn add_suppression(address: String) -> Result<(), AppError> {
     let back = match crate::domain::EmailAddress::parse(&address) {
         Ok(a) => {
             let mut conn = state.pool.acquire().await?;
-            let added = ssr::repo::add(&mut conn, user_id, &[a.normalized()], Reason::Added).await?;
+            let added =
+                ssr::repo::add(&mut conn, user_id, &[a.normalized()], Reason::Added).await?;
             let key = if added > 0 { "added" } else { "already" };
             format!("/suppression?{key}={}", ssr::query(&a.normalized()))
         }

@@ -19,7 +19,9 @@ const OTHER_KEY: &str = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
 
 fn key(b64: &str) -> SecretBox<[u8; 32]> {
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
     SecretBox::new(Box::new(bytes.try_into().unwrap()))
 }
 
@@ -37,7 +39,12 @@ async fn template(app: &TestApp, c: &Client, body: &str) -> String {
         .call(
             c,
             "templates/save",
-            &[("id", ""), ("name", "Cold"), ("subject", "Hi {{ first_name }}"), ("body", body)],
+            &[
+                ("id", ""),
+                ("name", "Cold"),
+                ("subject", "Hi {{ first_name }}"),
+                ("body", body),
+            ],
         )
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
@@ -119,9 +126,19 @@ async fn an_https_merge_with_the_footer_sends_the_link_and_both_one_click_header
     )
     .await;
     let c = lax_client();
-    assert_eq!(app.signup(&c, "Ada Lovelace", "ada@example.com", "a long password").await.status(), 200);
+    assert_eq!(
+        app.signup(&c, "Ada Lovelace", "ada@example.com", "a long password")
+            .await
+            .status(),
+        200
+    );
     let template_id = template(&app, &c, "Hello {{ first_name }}.").await;
-    let import = upload(&app, &c, file("email,first_name\ngrace@example.com,Grace\n")).await;
+    let import = upload(
+        &app,
+        &c,
+        file("email,first_name\ngrace@example.com,Grace\n"),
+    )
+    .await;
     let import_id = import.trim_start_matches("/merge/").to_string();
 
     // The report's preview shows the footer and the headers as they will go.
@@ -129,26 +146,50 @@ async fn an_https_merge_with_the_footer_sends_the_link_and_both_one_click_header
         .call(
             &c,
             "merge/report",
-            &[("import_id", &import_id), ("template_id", &template_id), ("unsubscribe_footer", "true")],
+            &[
+                ("import_id", &import_id),
+                ("template_id", &template_id),
+                ("unsubscribe_footer", "true"),
+            ],
         )
         .await
         .json()
         .await
         .unwrap();
     let preview = &report["preview"];
-    let shown = preview["list_unsubscribe"].as_str().expect("a List-Unsubscribe URL");
+    let shown = preview["list_unsubscribe"]
+        .as_str()
+        .expect("a List-Unsubscribe URL");
     assert!(shown.starts_with("https://mail.example.com/u/"), "{shown}");
-    assert!(preview["text"].as_str().unwrap().contains(&format!("Unsubscribe: {shown}")));
+    assert!(
+        preview["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Unsubscribe: {shown}"))
+    );
 
     queue_with_footer(&app, &c, &import_id, &template_id).await;
     assert_eq!(app.deliverer().run_once().await.unwrap().sent, 1);
 
     let dir = std::path::PathBuf::from(&app.vars["DATA_DIR"]).join("outbox");
-    let eml = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let eml = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let raw = std::fs::read_to_string(eml).unwrap();
-    let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap();
-    let header = parsed.header_raw("List-Unsubscribe").expect("List-Unsubscribe").trim();
-    assert!(header.starts_with("<https://mail.example.com/u/") && header.ends_with('>'), "{header}");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    let header = parsed
+        .header_raw("List-Unsubscribe")
+        .expect("List-Unsubscribe")
+        .trim();
+    assert!(
+        header.starts_with("<https://mail.example.com/u/") && header.ends_with('>'),
+        "{header}"
+    );
     let url = &header[1..header.len() - 1];
     assert_eq!(
         parsed.header_raw("List-Unsubscribe-Post").map(str::trim),
@@ -156,11 +197,23 @@ async fn an_https_merge_with_the_footer_sends_the_link_and_both_one_click_header
     );
     // The footer in both parts carries the same link as the header.
     let text = parsed.body_text(0).unwrap();
-    assert!(text.contains(&format!("Don\u{2019}t want these emails? Unsubscribe: {url}")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "Don\u{2019}t want these emails? Unsubscribe: {url}"
+        )),
+        "{text}"
+    );
     let html = parsed.body_html(0).unwrap();
-    assert!(html.contains(&format!("<a href=\"{url}\">Unsubscribe</a>")), "{html}");
+    assert!(
+        html.contains(&format!("<a href=\"{url}\">Unsubscribe</a>")),
+        "{html}"
+    );
     // And the link works: it names this sender and this recipient.
-    let (user, address) = app.state.links.open(url.rsplit('/').next().unwrap()).unwrap();
+    let (user, address) = app
+        .state
+        .links
+        .open(url.rsplit('/').next().unwrap())
+        .unwrap();
     assert_eq!(user, user_id(&app, "ada@example.com").await);
     assert_eq!(address, "grace@example.com");
 }
@@ -170,12 +223,23 @@ async fn on_http_only_the_footer_link_goes_and_the_option_says_why(pool: PgPool)
     let app = spawn_app_with_google(pool, vec![("DELIVERY_PACING", "false".into())]).await;
     let c = app.gmail_user("ada@gmail.test").await;
     let template_id = template(&app, &c, "Hello {{ first_name }}.").await;
-    let import = upload(&app, &c, file("email,first_name\ngrace@example.com,Grace\n")).await;
+    let import = upload(
+        &app,
+        &c,
+        file("email,first_name\ngrace@example.com,Grace\n"),
+    )
+    .await;
     let page = app
-        .page(&c, &format!("{import}?template_id={template_id}&unsubscribe_footer=1"))
+        .page(
+            &c,
+            &format!("{import}?template_id={template_id}&unsubscribe_footer=1"),
+        )
         .await;
     assert!(page.contains("Add an unsubscribe footer"), "{page}");
-    assert!(page.contains("One-click unsubscribe headers are not added: they need MailMerger on https"), "{page}");
+    assert!(
+        page.contains("One-click unsubscribe headers are not added: they need MailMerger on https"),
+        "{page}"
+    );
     let import_id = import.trim_start_matches("/merge/").to_string();
     queue_with_footer(&app, &c, &import_id, &template_id).await;
     assert_eq!(app.deliverer().run_once().await.unwrap().sent, 1);
@@ -183,7 +247,10 @@ async fn on_http_only_the_footer_link_goes_and_the_option_says_why(pool: PgPool)
     assert!(!m.has_header("List-Unsubscribe"));
     assert!(!m.has_header("List-Unsubscribe-Post"));
     let text = m.text().unwrap();
-    assert!(text.contains(&format!("Unsubscribe: {}/u/", app.base)), "{text}");
+    assert!(
+        text.contains(&format!("Unsubscribe: {}/u/", app.base)),
+        "{text}"
+    );
 }
 
 #[sqlx::test]
@@ -200,8 +267,14 @@ async fn a_cookieless_post_from_anywhere_unsubscribes_in_either_encoding_and_a_g
     let res = stranger.get(app.url(&grace)).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let body = res.text().await.unwrap();
-    assert!(body.contains("Stop getting email from Ada Lovelace?"), "{body}");
-    assert!(body.contains("name=\"List-Unsubscribe\" value=\"One-Click\""), "{body}");
+    assert!(
+        body.contains("Stop getting email from Ada Lovelace?"),
+        "{body}"
+    );
+    assert!(
+        body.contains("name=\"List-Unsubscribe\" value=\"One-Click\""),
+        "{body}"
+    );
     assert!(suppressed(&app).await.is_empty());
 
     // A mail provider's one-click POST: another origin, no cookie, urlencoded.
@@ -216,9 +289,17 @@ async fn a_cookieless_post_from_anywhere_unsubscribes_in_either_encoding_and_a_g
             .unwrap();
         assert_eq!(res.status(), 200, "never a redirect");
         assert!(res.headers().get(LOCATION).is_none());
-        assert!(res.text().await.unwrap().contains("Ada Lovelace will not send you email at this address again."));
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("Ada Lovelace will not send you email at this address again.")
+        );
     }
-    assert_eq!(suppressed(&app).await, [("grace@example.com".into(), "unsubscribed".into())]);
+    assert_eq!(
+        suppressed(&app).await,
+        [("grace@example.com".into(), "unsubscribed".into())]
+    );
 
     // multipart/form-data is allowed too.
     let res = stranger
@@ -233,7 +314,12 @@ async fn a_cookieless_post_from_anywhere_unsubscribes_in_either_encoding_and_a_g
 
     // A POST that does not ask changes nothing.
     let third = queue_linked(&app, &c, "third@example.com").await;
-    let res = stranger.post(app.url(&third)).body("").send().await.unwrap();
+    let res = stranger
+        .post(app.url(&third))
+        .body("")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
     assert_eq!(suppressed(&app).await.len(), 2);
 
@@ -250,10 +336,16 @@ async fn a_cookieless_post_from_anywhere_unsubscribes_in_either_encoding_and_a_g
     .await
     .unwrap();
     assert_eq!(status, "suppressed");
-    assert!(reason.starts_with("Not sent: grace@example.com unsubscribed on "), "{reason}");
+    assert!(
+        reason.starts_with("Not sent: grace@example.com unsubscribed on "),
+        "{reason}"
+    );
     let sent = app.page(&c, "/sent?filter=suppressed").await;
     assert!(sent.contains("Not sent (2)"), "{sent}");
-    assert!(sent.contains("Not sent: grace@example.com unsubscribed on"), "{sent}");
+    assert!(
+        sent.contains("Not sent: grace@example.com unsubscribed on"),
+        "{sent}"
+    );
 }
 
 #[sqlx::test]
@@ -270,7 +362,11 @@ async fn bad_links_are_refused_and_throttled_per_address_but_good_ones_never(poo
         user_id(&app, "ada@gmail.test").await,
         &EmailAddress::parse("grace@example.com").unwrap(),
     );
-    for bad in [tampered.as_str(), foreign.trim_start_matches(&app.base), "/u/nonsense"] {
+    for bad in [
+        tampered.as_str(),
+        foreign.trim_start_matches(&app.base),
+        "/u/nonsense",
+    ] {
         let res = stranger
             .post(app.url(bad))
             .body("List-Unsubscribe=One-Click")
@@ -322,7 +418,10 @@ async fn links_made_under_the_previous_key_still_unsubscribe(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(suppressed(&app).await, [("grace@example.com".into(), "unsubscribed".into())]);
+    assert_eq!(
+        suppressed(&app).await,
+        [("grace@example.com".into(), "unsubscribed".into())]
+    );
 }
 
 #[sqlx::test]
@@ -343,40 +442,80 @@ async fn a_suppressed_cc_is_dropped_at_send_time_and_sent_says_so(pool: PgPool) 
         .await;
     assert_eq!(res.status(), 200);
     // Added after queueing: the claim drops it.
-    let res = app.post_form(&c, "suppression/add", "/suppression", &[("address", "boss@example.com")]).await;
-    assert_eq!(res.headers()[LOCATION], "/suppression?added=boss%40example.com");
+    let res = app
+        .post_form(
+            &c,
+            "suppression/add",
+            "/suppression",
+            &[("address", "boss@example.com")],
+        )
+        .await;
+    assert_eq!(
+        res.headers()[LOCATION],
+        "/suppression?added=boss%40example.com"
+    );
     assert_eq!(app.deliverer().run_once().await.unwrap().sent, 1);
     let m = &app.fake().received(Some("ada@gmail.test"))[0];
     assert_eq!(m.to(), ["grace@example.com"]);
     assert_eq!(m.cc(), ["team@example.com"]);
     let sent = app.page(&c, "/sent").await;
-    assert!(sent.contains("Not sent to boss@example.com: on your suppression list."), "{sent}");
+    assert!(
+        sent.contains("Not sent to boss@example.com: on your suppression list."),
+        "{sent}"
+    );
 }
 
 #[sqlx::test]
 async fn write_email_and_the_merge_report_name_suppressed_addresses_before_queueing(pool: PgPool) {
     let app = spawn_app_with_google(pool, vec![]).await;
     let c = app.gmail_user("ada@gmail.test").await;
-    app.post_form(&c, "suppression/add", "/suppression", &[("address", "grace@example.com")]).await;
+    app.post_form(
+        &c,
+        "suppression/add",
+        "/suppression",
+        &[("address", "grace@example.com")],
+    )
+    .await;
     let res = app
         .queue_message(
             &c,
-            &[("to", "GRACE@example.com"), ("subject", "Hi"), ("body", "Hello."), ("when", "now")],
+            &[
+                ("to", "GRACE@example.com"),
+                ("subject", "Hi"),
+                ("body", "Hello."),
+                ("when", "now"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.unwrap();
     let errors = body["Invalid"]["errors"].as_array().unwrap();
-    let to = errors.iter().find(|e| e["field"] == "to").expect("an error next to To");
+    let to = errors
+        .iter()
+        .find(|e| e["field"] == "to")
+        .expect("an error next to To");
     let message = to["message"].as_str().unwrap();
-    assert!(message.starts_with("GRACE@example.com unsubscribed on") || message.starts_with("GRACE@example.com is on your suppression list"), "{message}");
+    assert!(
+        message.starts_with("GRACE@example.com unsubscribed on")
+            || message.starts_with("GRACE@example.com is on your suppression list"),
+        "{message}"
+    );
     assert_eq!(app.count("queued").await, 0);
 
     let template_id = template(&app, &c, "Hello {{ first_name }}.").await;
-    let import = upload(&app, &c, file("email,first_name\ngrace@example.com,Grace\nhopper@example.com,Grace H\n")).await;
+    let import = upload(
+        &app,
+        &c,
+        file("email,first_name\ngrace@example.com,Grace\nhopper@example.com,Grace H\n"),
+    )
+    .await;
     let import_id = import.trim_start_matches("/merge/").to_string();
     let report: Value = app
-        .call(&c, "merge/report", &[("import_id", &import_id), ("template_id", &template_id)])
+        .call(
+            &c,
+            "merge/report",
+            &[("import_id", &import_id), ("template_id", &template_id)],
+        )
         .await
         .json()
         .await
@@ -384,7 +523,10 @@ async fn write_email_and_the_merge_report_name_suppressed_addresses_before_queue
     assert_eq!(report["ready"], 1);
     assert_eq!(report["bad"][0]["line"], 2);
     let reason = report["bad"][0]["reason"].as_str().unwrap();
-    assert!(reason.starts_with("grace@example.com is on your suppression list (since "), "{reason}");
+    assert!(
+        reason.starts_with("grace@example.com is on your suppression list (since "),
+        "{reason}"
+    );
     assert!(reason.ends_with("It is left out."), "{reason}");
 }
 
@@ -393,13 +535,25 @@ async fn import_export_round_trip_and_another_users_list_is_untouched(pool: PgPo
     let app = spawn_app_with(pool, Options::default()).await;
     let ada = app.new_user("Ada", "ada@example.com").await;
     let bob = app.new_user("Bob", "bob@example.com").await;
-    app.post_form(&ada, "suppression/add", "/suppression", &[("address", "old@example.com")]).await;
+    app.post_form(
+        &ada,
+        "suppression/add",
+        "/suppression",
+        &[("address", "old@example.com")],
+    )
+    .await;
     let csv = "Name,Email\nGrace,grace@example.com\nNobody,not an address\nOld,OLD@example.com\n,=cmd@example.com\n";
     let res = app
         .post_multipart(
             &ada,
             "/api/suppression/import",
-            Form::new().part("file", Part::bytes(csv.as_bytes().to_vec()).file_name("list.csv").mime_str("text/csv").unwrap()),
+            Form::new().part(
+                "file",
+                Part::bytes(csv.as_bytes().to_vec())
+                    .file_name("list.csv")
+                    .mime_str("text/csv")
+                    .unwrap(),
+            ),
         )
         .await;
     let back = res.headers()[LOCATION].to_str().unwrap().to_string();
@@ -408,32 +562,77 @@ async fn import_export_round_trip_and_another_users_list_is_untouched(pool: PgPo
     assert!(page.contains("Imported 2 new addresses; 1 were on the list already. 1 line held no valid email address and was skipped (line 3)."), "{page}");
     assert!(page.contains("3 addresses"), "{page}");
 
-    let export = ada.get(app.url("/suppression/export.csv")).send().await.unwrap();
+    let export = ada
+        .get(app.url("/suppression/export.csv"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(export.headers()[CONTENT_TYPE], "text/csv; charset=utf-8");
     let text = export.text().await.unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "address,reason,since");
     assert_eq!(lines.len(), 4);
     assert!(lines[1].starts_with("old@example.com,added,"), "{text}");
-    assert!(text.contains("\n'=cmd@example.com,imported,"), "a formula is defused: {text}");
+    assert!(
+        text.contains("\n'=cmd@example.com,imported,"),
+        "a formula is defused: {text}"
+    );
     assert!(text.contains("\ngrace@example.com,imported,"), "{text}");
 
     // Bob sees none of it and cannot remove Ada's entries.
-    let theirs = bob.get(app.url("/suppression/export.csv")).send().await.unwrap().text().await.unwrap();
+    let theirs = bob
+        .get(app.url("/suppression/export.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(theirs.trim(), "address,reason,since");
-    let res = app.call(&bob, "suppression/remove", &[("address", "grace@example.com")]).await;
+    let res = app
+        .call(
+            &bob,
+            "suppression/remove",
+            &[("address", "grace@example.com")],
+        )
+        .await;
     assert_eq!(res.status(), 404);
     assert_eq!(suppressed(&app).await.len(), 3);
     // Ada removes one, with the page saying what that means.
-    let res = app.post_form(&ada, "suppression/remove", "/suppression", &[("address", "grace@example.com")]).await;
-    assert_eq!(res.headers()[LOCATION], "/suppression?removed=grace%40example.com");
-    let page = app.page(&ada, "/suppression?removed=grace%40example.com").await;
-    assert!(page.contains("Removed grace@example.com. Your messages can reach it again."), "{page}");
+    let res = app
+        .post_form(
+            &ada,
+            "suppression/remove",
+            "/suppression",
+            &[("address", "grace@example.com")],
+        )
+        .await;
+    assert_eq!(
+        res.headers()[LOCATION],
+        "/suppression?removed=grace%40example.com"
+    );
+    let page = app
+        .page(&ada, "/suppression?removed=grace%40example.com")
+        .await;
+    assert!(
+        page.contains("Removed grace@example.com. Your messages can reach it again."),
+        "{page}"
+    );
     assert_eq!(suppressed(&app).await.len(), 2);
     // A bad address is refused next to the field, keeping what was typed.
-    let res = app.post_form(&ada, "suppression/add", "/suppression", &[("address", "nope")]).await;
+    let res = app
+        .post_form(
+            &ada,
+            "suppression/add",
+            "/suppression",
+            &[("address", "nope")],
+        )
+        .await;
     let back = res.headers()[LOCATION].to_str().unwrap().to_string();
     assert!(back.starts_with("/suppression?error="), "{back}");
     let page = app.page(&ada, &back).await;
-    assert!(page.contains("Enter an email address like name@example.com."), "{page}");
+    assert!(
+        page.contains("Enter an email address like name@example.com."),
+        "{page}"
+    );
 }

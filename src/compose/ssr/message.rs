@@ -241,8 +241,12 @@ pub async fn queue(
     let c = check(&writer, &m, true)?;
     // Refused now with the field to fix; the claim checks again at send time.
     let mut conn = state.pool.acquire().await?;
-    suppression::refuse_listed(&mut conn, user_id, &[("to", &c.to), ("cc", &c.cc), ("bcc", &c.bcc)])
-        .await?;
+    suppression::refuse_listed(
+        &mut conn,
+        user_id,
+        &[("to", &c.to), ("cc", &c.cc), ("bcc", &c.bcc)],
+    )
+    .await?;
     drop(conn);
     let send_at = zone
         .send_time(m.when, m.send_at)

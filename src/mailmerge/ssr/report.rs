@@ -2,19 +2,19 @@
 
 use super::imports;
 use crate::compose::ssr::{Sender, address_list, check_recipient_count, submissions};
+use crate::domain::EmailAddress;
 use crate::domain::UserId;
 use crate::error::{AppError, FieldErrors};
 use crate::files::ssr::repo as files;
 use crate::files::{FileKind, FileView, MESSAGE_ATTACHMENTS_MAX_BYTES};
 use crate::mailmerge::{BadRowView, MergeReport, MessagePreview};
-use crate::domain::EmailAddress;
 use crate::merge::plan::{Attaching, ReadyRow, RowRules, each_row};
-use crate::unsubscribe::ssr::links::{Links, Unsubscribe};
-use crate::unsubscribe::ssr::repo as suppression;
 use crate::merge::recipients::{Limits, Table, parse};
 use crate::merge::render::MessageTemplate;
 use crate::settings::ssr::zone::UserZone;
 use crate::state::AppState;
+use crate::unsubscribe::ssr::links::{Links, Unsubscribe};
+use crate::unsubscribe::ssr::repo as suppression;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -97,7 +97,9 @@ fn unsubscribe(links: &Links, footer: bool, alone: bool, row: &mut ReadyRow) -> 
         u.add_footer(&mut row.message);
     }
     u.list_header(&row.message)
-}, for an attachment column.
+}
+
+/// The user's attachments by lower-case name, for an attachment column.
 fn by_name(files: &[FileView]) -> HashMap<String, (Uuid, String, u64)> {
     files
         .iter()
@@ -304,7 +306,11 @@ pub async fn queue(
         bcc,
         when,
         send_at,
-        if choice.unsubscribe_footer { "footer" } else { "" },
+        if choice.unsubscribe_footer {
+            "footer"
+        } else {
+            ""
+        },
     ]);
     let zone = UserZone::of_user(&state.pool, user_id).await?;
     let mut errors = FieldErrors::default();
@@ -376,27 +382,21 @@ pub async fn queue(
                 let mut chunk = Vec::with_capacity(QUEUE_CHUNK);
                 let mut bytes = 0usize;
                 let mut open = true;
-                each_row(
-                    &table,
-                    &template,
-                    &email_column,
-                    &rules,
-                    |row| {
-                        match row {
-                            Ok(mut ready) => {
-                                let list = unsubscribe(&links, footer, alone, &mut ready);
-                                bytes += ready.message.html.len() + ready.message.text.len();
-                                chunk.push((ready, list));
-                            }
-                            Err(_) => bad += 1,
+                each_row(&table, &template, &email_column, &rules, |row| {
+                    match row {
+                        Ok(mut ready) => {
+                            let list = unsubscribe(&links, footer, alone, &mut ready);
+                            bytes += ready.message.html.len() + ready.message.text.len();
+                            chunk.push((ready, list));
                         }
-                        if chunk.len() == QUEUE_CHUNK || bytes >= QUEUE_CHUNK_BYTES {
-                            open = chunks.blocking_send(std::mem::take(&mut chunk)).is_ok();
-                            bytes = 0;
-                        }
-                        open
-                    },
-                );
+                        Err(_) => bad += 1,
+                    }
+                    if chunk.len() == QUEUE_CHUNK || bytes >= QUEUE_CHUNK_BYTES {
+                        open = chunks.blocking_send(std::mem::take(&mut chunk)).is_ok();
+                        bytes = 0;
+                    }
+                    open
+                });
                 if open && !chunk.is_empty() {
                     let _ = chunks.blocking_send(chunk);
                 }

@@ -69,4 +69,3 @@ impl ClaimCheck for NotSuppressed {
         Ok(verdicts)
     }
 }
-

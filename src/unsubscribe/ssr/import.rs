@@ -60,7 +60,11 @@ pub fn addresses(csv: &[u8]) -> Result<(Vec<String>, Vec<u64>, u64), String> {
     for (i, record) in reader.byte_records().enumerate() {
         let record = record.map_err(|_| "The file could not be read as CSV.".to_string())?;
         let line = record.position().map_or(i as u64 + 1, |p| p.line());
-        let cell = |n: usize| String::from_utf8_lossy(record.get(n).unwrap_or_default()).trim().to_string();
+        let cell = |n: usize| {
+            String::from_utf8_lossy(record.get(n).unwrap_or_default())
+                .trim()
+                .to_string()
+        };
         if i == 0 {
             let header = (0..record.len()).find(|&n| {
                 matches!(
@@ -171,7 +175,11 @@ async fn export(State(state): State<AppState>, session: Session) -> Response {
     let mut out = csv::Writer::from_writer(Vec::new());
     let _ = out.write_record(["address", "reason", "since"]);
     for r in &rows {
-        let _ = out.write_record([spreadsheet_safe(&r.address).as_str(), r.reason.as_str(), &r.since_iso]);
+        let _ = out.write_record([
+            spreadsheet_safe(&r.address).as_str(),
+            r.reason.as_str(),
+            &r.since_iso,
+        ]);
     }
     let body = out.into_inner().unwrap_or_default();
     (
@@ -203,13 +211,17 @@ mod tests {
 
     #[test]
     fn a_header_names_the_column_else_the_first_is_used() {
-        let (found, bad_lines, bad) =
-            addresses(b"Name,E-mail\nAda,ADA@x.io\nBob,not an address\n,\nCy,cy@x.io\nDup,ada@x.io\n")
-                .unwrap();
+        let (found, bad_lines, bad) = addresses(
+            b"Name,E-mail\nAda,ADA@x.io\nBob,not an address\n,\nCy,cy@x.io\nDup,ada@x.io\n",
+        )
+        .unwrap();
         assert_eq!(found, ["ada@x.io", "cy@x.io"]);
         assert_eq!((bad_lines, bad), (vec![3], 1));
         let (found, _, bad) = addresses(b"\xEF\xBB\xBFa@x.io\nb@x.io,extra\n").unwrap();
-        assert_eq!((found, bad), (vec!["a@x.io".to_string(), "b@x.io".to_string()], 0));
+        assert_eq!(
+            (found, bad),
+            (vec!["a@x.io".to_string(), "b@x.io".to_string()], 0)
+        );
     }
 
     #[test]

@@ -160,9 +160,10 @@ impl Unsubscribe {
             "\n<p style=\"color:#6b7280;font-size:12px\">Don\u{2019}t want these emails? <a href=\"{url}\">Unsubscribe</a>.</p>\n",
             url = self.url
         ));
-        message
-            .text
-            .push_str(&format!("\n\nDon\u{2019}t want these emails? Unsubscribe: {}\n", self.url));
+        message.text.push_str(&format!(
+            "\n\nDon\u{2019}t want these emails? Unsubscribe: {}\n",
+            self.url
+        ));
     }
 
     /// The `List-Unsubscribe` value to store with the message: only when the
@@ -191,8 +192,15 @@ mod tests {
         let user = UserId::from_uuid(Uuid::now_v7());
         let token = links.token(user, &ada());
         assert!(!token.to_lowercase().contains("ada"));
-        assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        assert_eq!(links.open(&token), Some((user, "ada.lovelace@example.com".into())));
+        assert!(
+            token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_eq!(
+            links.open(&token),
+            Some((user, "ada.lovelace@example.com".into()))
+        );
         assert!(
             links
                 .url(user, &ada())
@@ -227,7 +235,11 @@ mod tests {
         // New tokens are made with the new key.
         let fresh = rotated.token(user, &ada());
         assert_eq!(old.open(&fresh), None);
-        assert!(Links::new(&key(2), None, "https://x.example").open(&fresh).is_some());
+        assert!(
+            Links::new(&key(2), None, "https://x.example")
+                .open(&fresh)
+                .is_some()
+        );
     }
 
     #[test]
@@ -242,7 +254,11 @@ mod tests {
         let u = Unsubscribe::decide(&links, url.clone(), true);
         assert_eq!(u.list_header(&message), None, "no link in the message");
         u.add_footer(&mut message);
-        assert!(message.html.contains(&format!("<a href=\"{url}\">Unsubscribe</a>")));
+        assert!(
+            message
+                .html
+                .contains(&format!("<a href=\"{url}\">Unsubscribe</a>"))
+        );
         assert!(message.text.ends_with(&format!("Unsubscribe: {url}\n")));
         assert_eq!(u.list_header(&message), Some(url.clone()));
         let several = Unsubscribe::decide(&links, url.clone(), false);

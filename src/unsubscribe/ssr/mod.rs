@@ -2,10 +2,10 @@
 //! claim-time check (docs/unsubscribe.md).
 
 pub mod check;
+pub mod import;
 pub mod links;
 pub mod repo;
 pub mod routes;
-pub mod import;
 
 /// A value for a query string.
 pub fn query(s: &str) -> String {

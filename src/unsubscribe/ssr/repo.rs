@@ -205,8 +205,9 @@ struct Row {
     created_at: OffsetDateTime,
 }
 
-
 /// `%` and `_` in a search are the characters themselves.
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }

@@ -115,8 +115,7 @@ async fn invalid(state: &AppState, parts: &Parts) -> Response {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(a)| a.ip());
-    let ip = client_ip(&parts.headers, peer, state.config.limits.trusted_proxy_hops)
-    .map(limit_key);
+    let ip = client_ip(&parts.headers, peer, state.config.limits.trusted_proxy_hops).map(limit_key);
     if let Some(ip) = ip {
         let key = state.keys.bad_links_ip(&ip);
         if let Err(crate::error::AppError::RateLimited { retry_after }) =
