@@ -60,6 +60,12 @@ impl Received {
         value.as_datetime().map(|d| d.to_rfc3339())
     }
 
+    /// A header's value exactly as it was sent (unfolded, trimmed).
+    pub fn raw_header(&self, name: &str) -> Option<String> {
+        let m = self.parsed()?;
+        Some(m.header_raw(name)?.replace("\r\n", "").trim().to_string())
+    }
+
     /// Whether the raw bytes carry this header at all.
     pub fn has_header(&self, name: &str) -> bool {
         self.parsed().is_some_and(|m| {

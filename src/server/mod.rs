@@ -180,3 +180,16 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'stat
         tracing::info!("shutting down: no new claims, finishing in-flight work");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn unsubscribe_tokens_never_reach_the_request_log() {
+        assert_eq!(loggable_path("/u/AQIDBAUGBwgJCgsMDQ4PEA"), "/u/…");
+        assert_eq!(loggable_path("/u/"), "/u/…");
+        assert_eq!(loggable_path("/sent"), "/sent");
+        assert_eq!(loggable_path("/files/1/download"), "/files/1/download");
+    }
+}

@@ -451,7 +451,17 @@ pub fn page_text(html: &str) -> String {
 
 /// Follows redirects (across hosts, e.g. to the fake Google and back) with GETs,
 /// keeping the client's cookies. Returns the last response and its URL.
-pub async fn follow(client: &Client, mut res: Response) -> (Response, String) {
+pub async fn follow(client: &Client, res: Response) -> (Response, String) {
+    follow_to(client, res, None).await
+}
+
+/// `follow`, sending what is addressed to `public` (an https `APP_BASE_URL`)
+/// to `local` (the test server) instead.
+async fn follow_to(
+    client: &Client,
+    mut res: Response,
+    rewrite: Option<(&str, &str)>,
+) -> (Response, String) {
     let mut url = res.url().to_string();
     for _ in 0..10 {
         if !res.status().is_redirection() {
@@ -462,6 +472,11 @@ pub async fn follow(client: &Client, mut res: Response) -> (Response, String) {
             .unwrap()
             .to_string();
         url = res.url().join(&location).unwrap().to_string();
+        if let Some((public, local)) = rewrite
+            && let Some(rest) = url.strip_prefix(public)
+        {
+            url = format!("{local}{rest}");
+        }
         res = client.get(&url).send().await.unwrap();
     }
     (res, url)
@@ -483,13 +498,14 @@ impl TestApp {
         self.fake().set_auto_consent(Some(consent));
         let res = client
             .post(self.url(button))
-            .header(ORIGIN, &self.base)
+            .header(ORIGIN, self.origin())
             .form(&[("next", "")])
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), 303, "{button} should redirect to Google");
-        follow(client, res).await
+        let origin = self.origin();
+        follow_to(client, res, Some((origin.as_str(), self.base.as_str()))).await
     }
 
     /// Connects Gmail for the logged-in client, granting everything.
@@ -502,7 +518,11 @@ impl TestApp {
 
     /// A new password account with Gmail connected.
     pub async fn gmail_user(&self, email: &str) -> Client {
-        let c = browser_client();
+        let c = if self.origin().starts_with("https://") {
+            lax_client()
+        } else {
+            browser_client()
+        };
         assert_eq!(
             self.signup(&c, "Ada Lovelace", email, "a long password")
                 .await

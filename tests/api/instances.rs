@@ -83,22 +83,26 @@ async fn three_instances_share_one_queue_one_pace_and_one_cap_and_survive_a_kill
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(fake.sends() >= 1_000, "the instances did not send");
-    // Wait for the victim (the one with the 11 s lease) to hold a batch, give it
-    // a moment to reach Gmail, then SIGKILL: no chance to hand anything back.
-    let victim_holding = || async {
+    // Wait for the victim (the one with the 11 s lease) to claim a batch, give
+    // it a moment to reach Gmail, then SIGKILL: no chance to hand anything back.
+    // The batch is caught within 50 ms of its claim, so 100 ms later its sends
+    // (300 ms each at the fake) are still at Gmail and none can be recorded.
+    let victim_holding = |claimed_within_ms: i64| async move {
         sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM emails WHERE status = 'sending'
-               AND lease_until - claimed_at = interval '11 seconds'",
+               AND lease_until - claimed_at = interval '11 seconds'
+               AND claimed_at > mm_now() - make_interval(secs => $1::float8 / 1000)",
         )
+        .bind(claimed_within_ms as f64)
         .fetch_one(&app.pool)
         .await
         .unwrap()
     };
-    while victim_holding().await == 0 && started.elapsed() < Duration::from_secs(120) {
+    while victim_holding(50).await == 0 && started.elapsed() < Duration::from_secs(120) {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let held = victim_holding().await;
+    let held = victim_holding(60_000).await;
     servers[1].kill();
     assert!(
         held > 0,
