@@ -87,16 +87,19 @@ async fn three_instances_share_one_queue_one_pace_and_one_cap_and_survive_a_kill
     // it a moment to reach Gmail, then SIGKILL: no chance to hand anything back.
     // The batch is caught within 50 ms of its claim, so 100 ms later its sends
     // (300 ms each at the fake) are still at Gmail and none can be recorded.
-    let victim_holding = |claimed_within_ms: i64| async move {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM emails WHERE status = 'sending'
+    let victim_holding = |claimed_within_ms: i64| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM emails WHERE status = 'sending'
                AND lease_until - claimed_at = interval '11 seconds'
                AND claimed_at > mm_now() - make_interval(secs => $1::float8 / 1000)",
-        )
-        .bind(claimed_within_ms as f64)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap()
+            )
+            .bind(claimed_within_ms as f64)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
     };
     while victim_holding(50).await == 0 && started.elapsed() < Duration::from_secs(120) {
         tokio::time::sleep(Duration::from_millis(5)).await;
