@@ -450,13 +450,9 @@ pub fn page_text(html: &str) -> String {
 }
 
 /// Follows redirects (across hosts, e.g. to the fake Google and back) with GETs,
-/// keeping the client's cookies. Returns the last response and its URL.
-pub async fn follow(client: &Client, res: Response) -> (Response, String) {
-    follow_to(client, res, None).await
-}
-
-/// `follow`, sending what is addressed to `public` (an https `APP_BASE_URL`)
-/// to `local` (the test server) instead.
+/// keeping the client's cookies, and sending what is addressed to `public` (an
+/// https `APP_BASE_URL`) to `local` (the test server) instead. Returns the last
+/// response and its URL.
 async fn follow_to(
     client: &Client,
     mut res: Response,
