@@ -24,7 +24,7 @@ pub struct Draft {
     pub subject: String,
     pub body: String,
     pub values: BTreeMap<String, String>,
-    pub templates: Vec<(Uuid, String)>,
+    pub templates: Vec<crate::templates::TemplateChoice>,
     pub time_zone: String,
     pub from_name: String,
     /// Files the user can attach, and those chosen.

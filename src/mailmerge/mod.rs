@@ -38,7 +38,7 @@ pub struct MergeReport {
     pub file_name: String,
     pub columns: Vec<String>,
     pub email_column: Option<String>,
-    pub templates: Vec<(Uuid, String)>,
+    pub templates: Vec<crate::templates::TemplateChoice>,
     pub template_id: Option<Uuid>,
     /// Why no report could be made yet (no template chosen, no email column, …).
     pub problem: Option<String>,

@@ -79,7 +79,7 @@ fn ComposeForm(draft: Draft) -> impl IntoView {
                                 {draft
                                     .templates
                                     .iter()
-                                    .map(|(id, name)| view! { <option value=id.to_string() selected=chosen == Some(*id)>{name.clone()}</option> })
+                                    .map(|t| view! { <option value=t.id.to_string() selected=chosen == Some(t.id)>{t.name.clone()}</option> })
                                     .collect_view()}
                             </select>
                         </div>

@@ -121,8 +121,8 @@ fn Report(report: MergeReport) -> impl IntoView {
                     {report
                         .templates
                         .iter()
-                        .map(|(id, name)| {
-                            view! { <option value=id.to_string() selected=report.template_id == Some(*id)>{name.clone()}</option> }
+                        .map(|t| {
+                            view! { <option value=t.id.to_string() selected=report.template_id == Some(t.id)>{t.name.clone()}</option> }
                         })
                         .collect_view()}
                 </select>

@@ -11,6 +11,13 @@ use uuid::Uuid;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+/// A template to pick in a form (Write email, Mail merge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateChoice {
+    pub id: Uuid,
+    pub name: String,
+}
+
 /// A row of the templates list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemplateSummary {

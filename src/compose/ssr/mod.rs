@@ -9,7 +9,6 @@ use crate::domain::UserId;
 use crate::error::AppError;
 use crate::settings::ssr::zone;
 use crate::state::AppState;
-use uuid::Uuid;
 
 /// Parses a comma-separated list of addresses.
 pub fn address_list(raw: &str) -> Result<Vec<EmailAddress>, String> {
@@ -39,7 +38,7 @@ pub fn check_recipient_count(field: &str, count: usize) -> Result<(), AppError> 
 /// What the compose and merge pages show about the sender: their templates to pick
 /// from, their time zone and their name.
 pub struct Sender {
-    pub templates: Vec<(Uuid, String)>,
+    pub templates: Vec<crate::templates::TemplateChoice>,
     pub zone: zone::UserZone,
     pub name: String,
     /// Files the user can attach.
@@ -57,7 +56,13 @@ impl Sender {
         let files = crate::files::ssr::repo::list(&state.pool, user_id).await?;
         Ok(Sender {
             files,
-            templates: templates.into_iter().map(|t| (t.id, t.name)).collect(),
+            templates: templates
+                .into_iter()
+                .map(|t| crate::templates::TemplateChoice {
+                    id: t.id,
+                    name: t.name,
+                })
+                .collect(),
             zone,
             name,
         })

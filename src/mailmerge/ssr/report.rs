@@ -23,13 +23,12 @@ async fn compiled(
     user_id: UserId,
     template_id: Uuid,
 ) -> Result<MessageTemplate, AppError> {
-    let (subject, html, text) =
-        crate::templates::ssr::repo::parts(&state.pool, user_id, template_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+    let parts = crate::templates::ssr::repo::parts(&state.pool, user_id, template_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     // Templates are checked when saved; one saved before a rule was added can
     // fail here, and says why.
-    MessageTemplate::compile(&subject, &html, &text).map_err(|e| {
+    MessageTemplate::compile(&parts.subject, &parts.html, &parts.text).map_err(|e| {
         AppError::field(
             "template_id",
             format!(
@@ -159,7 +158,7 @@ pub async fn report(
         .or_else(|| table.email_column().map(str::to_string));
     let template_id = choice
         .template_id
-        .filter(|id| sender.templates.iter().any(|(t, _)| t == id));
+        .filter(|id| sender.templates.iter().any(|t| t.id == *id));
     let attach: Vec<Uuid> = choice
         .attach
         .into_iter()

@@ -71,21 +71,24 @@ pub async fn get(
     .await?)
 }
 
-/// The parts a message is rendered from: subject, HTML and text.
+/// The parts a message is rendered from, as stored (placeholders in them).
+pub struct Parts {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
 #[tracing::instrument(skip_all, fields(%user_id, %id))]
-pub async fn parts(
-    pool: &PgPool,
-    user_id: UserId,
-    id: Uuid,
-) -> Result<Option<(String, String, String)>, AppError> {
-    Ok(sqlx::query!(
-        "SELECT subject, body_html, body_text FROM templates WHERE id = $1 AND user_id = $2",
+pub async fn parts(pool: &PgPool, user_id: UserId, id: Uuid) -> Result<Option<Parts>, AppError> {
+    Ok(sqlx::query_as!(
+        Parts,
+        r#"SELECT subject, body_html AS html, body_text AS text FROM templates
+           WHERE id = $1 AND user_id = $2"#,
         id,
         user_id as UserId,
     )
     .fetch_optional(pool)
-    .await?
-    .map(|r| (r.subject, r.body_html, r.body_text)))
+    .await?)
 }
 
 #[tracing::instrument(skip_all, fields(%user_id))]
