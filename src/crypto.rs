@@ -21,16 +21,25 @@ pub struct TokenCipher {
 #[error("a stored token could not be decrypted (wrong APP_SECRET_KEY, or the row was altered)")]
 pub struct DecryptError;
 
+/// An AES-256-GCM cipher under the subkey of `APP_SECRET_KEY` for one use:
+/// HKDF-SHA256 with the salt "mailmerger" and `info` naming the use, so no two
+/// uses share a key.
+pub fn subkey_cipher(master: &SecretBox<[u8; 32]>, info: &[u8]) -> Aes256Gcm {
+    let hk = Hkdf::<Sha256>::new(Some(b"mailmerger"), master.expose_secret());
+    let mut key = [0u8; 32];
+    // 32 bytes is always a valid HKDF-SHA256 output length.
+    hk.expand(info, &mut key)
+        .expect("32 bytes from HKDF-SHA256");
+    let cipher = Aes256Gcm::new_from_slice(&key).expect("a 32-byte key");
+    key.fill(0);
+    cipher
+}
+
 impl TokenCipher {
     pub fn new(master: &SecretBox<[u8; 32]>) -> Self {
-        let hk = Hkdf::<Sha256>::new(Some(b"mailmerger"), master.expose_secret());
-        let mut key = [0u8; 32];
-        // 32 bytes is always a valid HKDF-SHA256 output length.
-        hk.expand(b"oauth tokens at rest v1", &mut key)
-            .expect("32 bytes from HKDF-SHA256");
-        let cipher = Aes256Gcm::new_from_slice(&key).expect("a 32-byte key");
-        key.fill(0);
-        TokenCipher { cipher }
+        TokenCipher {
+            cipher: subkey_cipher(master, b"oauth tokens at rest v1"),
+        }
     }
 
     fn aad(row: Uuid, column: &str) -> Vec<u8> {

@@ -95,6 +95,33 @@ async fn queue_linked(app: &TestApp, c: &Client, to: &str) -> String {
     link_in(&text)
 }
 
+/// A template and an upload of `csv`: their ids.
+async fn merge_of(app: &TestApp, c: &Client, csv: &str) -> (String, String) {
+    let template_id = template(app, c, "Hello {{ first_name }}.").await;
+    let import = upload(app, c, file(csv)).await;
+    (
+        template_id,
+        import.trim_start_matches("/merge/").to_string(),
+    )
+}
+
+/// The merge report, with or without the footer.
+async fn report_of(
+    app: &TestApp,
+    c: &Client,
+    import_id: &str,
+    template_id: &str,
+    footer: bool,
+) -> Value {
+    let mut form = vec![("import_id", import_id), ("template_id", template_id)];
+    if footer {
+        form.push(("unsubscribe_footer", "true"));
+    }
+    let res = app.call(c, "merge/report", &form).await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
 /// Queues the import's rows now, with the unsubscribe footer.
 async fn queue_with_footer(app: &TestApp, c: &Client, import_id: &str, template_id: &str) {
     let res = app
@@ -129,30 +156,11 @@ async fn an_https_merge_with_the_footer_sends_the_link_and_both_one_click_header
     )
     .await;
     let c = app.gmail_user("ada@gmail.test").await;
-    let template_id = template(&app, &c, "Hello {{ first_name }}.").await;
-    let import = upload(
-        &app,
-        &c,
-        file("email,first_name\ngrace@example.com,Grace\n"),
-    )
-    .await;
-    let import_id = import.trim_start_matches("/merge/").to_string();
+    let (template_id, import_id) =
+        merge_of(&app, &c, "email,first_name\ngrace@example.com,Grace\n").await;
 
     // The report's preview shows the footer and the headers as they will go.
-    let report: Value = app
-        .call(
-            &c,
-            "merge/report",
-            &[
-                ("import_id", &import_id),
-                ("template_id", &template_id),
-                ("unsubscribe_footer", "true"),
-            ],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report = report_of(&app, &c, &import_id, &template_id, true).await;
     let preview = &report["preview"];
     let shown = preview["list_unsubscribe"]
         .as_str()
@@ -208,17 +216,12 @@ async fn an_https_merge_with_the_footer_sends_the_link_and_both_one_click_header
 async fn on_http_only_the_footer_link_goes_and_the_option_says_why(pool: PgPool) {
     let app = spawn_app_with_google(pool, vec![("DELIVERY_PACING", "false".into())]).await;
     let c = app.gmail_user("ada@gmail.test").await;
-    let template_id = template(&app, &c, "Hello {{ first_name }}.").await;
-    let import = upload(
-        &app,
-        &c,
-        file("email,first_name\ngrace@example.com,Grace\n"),
-    )
-    .await;
+    let (template_id, import_id) =
+        merge_of(&app, &c, "email,first_name\ngrace@example.com,Grace\n").await;
     let page = app
         .page(
             &c,
-            &format!("{import}?template_id={template_id}&unsubscribe_footer=1"),
+            &format!("/merge/{import_id}?template_id={template_id}&unsubscribe_footer=1"),
         )
         .await;
     assert!(page.contains("Add an unsubscribe footer"), "{page}");
@@ -226,7 +229,6 @@ async fn on_http_only_the_footer_link_goes_and_the_option_says_why(pool: PgPool)
         page.contains("One-click unsubscribe headers are not added: they need MailMerger on https"),
         "{page}"
     );
-    let import_id = import.trim_start_matches("/merge/").to_string();
     queue_with_footer(&app, &c, &import_id, &template_id).await;
     assert_eq!(app.deliverer().run_once().await.unwrap().sent, 1);
     let m = &app.fake().received(Some("ada@gmail.test"))[0];
@@ -488,24 +490,13 @@ async fn write_email_and_the_merge_report_name_suppressed_addresses_before_queue
     );
     assert_eq!(app.count("queued").await, 0);
 
-    let template_id = template(&app, &c, "Hello {{ first_name }}.").await;
-    let import = upload(
+    let (template_id, import_id) = merge_of(
         &app,
         &c,
-        file("email,first_name\ngrace@example.com,Grace\nhopper@example.com,Grace H\n"),
+        "email,first_name\ngrace@example.com,Grace\nhopper@example.com,Grace H\n",
     )
     .await;
-    let import_id = import.trim_start_matches("/merge/").to_string();
-    let report: Value = app
-        .call(
-            &c,
-            "merge/report",
-            &[("import_id", &import_id), ("template_id", &template_id)],
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report = report_of(&app, &c, &import_id, &template_id, false).await;
     assert_eq!(report["ready"], 1);
     assert_eq!(report["bad"][0]["line"], 2);
     let reason = report["bad"][0]["reason"].as_str().unwrap();

@@ -10,13 +10,11 @@
 
 use crate::domain::{EmailAddress, UserId};
 use crate::merge::render::Rendered;
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hkdf::Hkdf;
-use secrecy::{ExposeSecret, SecretBox};
-use sha2::Sha256;
+use secrecy::SecretBox;
 use uuid::Uuid;
 
 const VERSION: u8 = 1;
@@ -37,13 +35,7 @@ pub struct Links {
 }
 
 fn cipher(master: &SecretBox<[u8; 32]>) -> Aes256Gcm {
-    let hk = Hkdf::<Sha256>::new(Some(b"mailmerger"), master.expose_secret());
-    let mut key = [0u8; 32];
-    hk.expand(b"unsubscribe links v1", &mut key)
-        .expect("32 bytes from HKDF-SHA256");
-    let cipher = Aes256Gcm::new_from_slice(&key).expect("a 32-byte key");
-    key.fill(0);
-    cipher
+    crate::crypto::subkey_cipher(master, b"unsubscribe links v1")
 }
 
 impl Links {
