@@ -77,6 +77,8 @@ test("a file that is not a PDF is refused next to the resume field, without Java
 });
 
 test("a file over the size limit is refused with a message, with and without JavaScript", async ({ browser }) => {
+  // Two sign-ups and two 11 MB files handed to the browser.
+  test.slow();
   const big = Buffer.alloc(11 * 1024 * 1024, "x");
   const message = "That file is larger than 10 MB, the most one file may be. Make it smaller (for a PDF, export it again with smaller images) and upload it again.";
   for (const javaScriptEnabled of [true, false]) {

@@ -4,6 +4,9 @@ import { hydrated, signUp, uniqueEmail } from "./helpers";
 // Every page sends a Content-Security-Policy with a per-response nonce. Each one
 // must still hydrate, and nothing on it may trip the policy.
 test("every page hydrates under the Content-Security-Policy with no violation", async ({ page }) => {
+  // Fourteen pages, each loaded and hydrated: more than the default guard allows
+  // on a busy two-core machine.
+  test.slow();
   await page.addInitScript(() => {
     (window as any).__violations = [];
     document.addEventListener("securitypolicyviolation", (e) => {
@@ -30,6 +33,7 @@ test("every page hydrates under the Content-Security-Policy with no violation", 
     "/sent",
     "/files",
     "/settings",
+    "/suppression",
     "/no-such-page",
   ]) {
     await check(path);

@@ -76,6 +76,11 @@ impl Deliverer {
         if claimed.is_empty() {
             return Ok(report);
         }
+        // A full batch may have left more due mail that a sibling loop, finding
+        // it locked by this claim a moment ago, is waiting to look at again.
+        if claimed.len() >= self.state.config.delivery.batch_size as usize {
+            self.state.wake.notify_waiters();
+        }
 
         let tokens = self.tokens_for(&claimed).await;
         let ids: Vec<Uuid> = claimed.iter().map(|r| r.id).collect();

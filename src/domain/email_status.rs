@@ -43,6 +43,15 @@ impl EmailStatus {
         EmailStatus::Suppressed,
     ];
 
+    /// Whether a claimed message in this status counts towards its account's
+    /// daily cap: it went, or may have gone.
+    pub const fn counts_toward_cap(self) -> bool {
+        matches!(
+            self,
+            EmailStatus::Sending | EmailStatus::Sent | EmailStatus::Uncertain
+        )
+    }
+
     /// The text stored in `emails.status`.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -103,25 +103,41 @@ pub async fn resolve(
             } else {
                 EmailStatus::Uncertain
             };
-            let n = sqlx::query!(
-                "UPDATE emails SET status = 'queued', attempts = 0, next_attempt_at = NULL,
-                        send_at = least(send_at, mm_now()), last_error = NULL, lease_id = NULL,
+            let rows = sqlx::query!(
+                r#"UPDATE emails e SET status = 'queued', attempts = 0, next_attempt_at = NULL,
+                        send_at = least(e.send_at, mm_now()), last_error = NULL, lease_id = NULL,
                         lease_until = NULL, claimed_at = NULL, updated_at = mm_now()
-                 WHERE user_id = $1 AND id = ANY($2) AND status = $3
+                 FROM emails o
+                 WHERE o.id = e.id AND e.user_id = $1 AND e.id = ANY($2) AND e.status = $3
                    -- Not without a file it attaches (deleted since it was queued).
                    AND NOT EXISTS (SELECT 1 FROM email_attachments a
-                                   WHERE a.email_id = emails.id AND a.file_id IS NULL)",
+                                   WHERE a.email_id = e.id AND a.file_id IS NULL)
+                 RETURNING o.claimed_at AS "claimed_at?",
+                     (cardinality(e.to_addrs) + cardinality(e.cc_addrs) + cardinality(e.bcc_addrs))::int8
+                         AS "recipients!""#,
                 user_id as UserId,
                 ids,
                 from.as_str(),
             )
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if n > 0 {
+            .fetch_all(&mut *tx)
+            .await?;
+            if !rows.is_empty() {
                 super::wake(&mut tx).await?;
             }
-            n
+            // What was counted towards the daily cap (an uncertain message) is
+            // handed back: it counts again when it is claimed again.
+            if from.counts_toward_cap() {
+                let back = rows.iter().filter_map(|r| {
+                    Some(super::usage::Change {
+                        user_id,
+                        claimed_at: r.claimed_at?,
+                        recipients: r.recipients,
+                    })
+                });
+                // Woken above already.
+                super::usage::returned(&mut tx, back).await?;
+            }
+            rows.len() as u64
         }
         Resolution::MarkSent => {
             let rows = sqlx::query!(

@@ -75,8 +75,8 @@ pub fn share(bursts: &[i64], budget: i64) -> Vec<i64> {
 }
 
 /// An account in a claim: its daily cap (recipients per rolling 24 hours), the
-/// recipients claimed in the last 24 hours, the oldest of those claims, and its
-/// next pace slot.
+/// recipients claimed in the last 24 hours, when the oldest of those claims
+/// counts until (the end of its minute: `usage.rs`), and its next pace slot.
 #[derive(Debug, Clone)]
 pub struct Account {
     pub id: UserId,
@@ -101,6 +101,8 @@ pub struct Allotment {
     /// Accounts' next pace slots: after a send, the slot after this one; at the
     /// cap with nothing sent, when the oldest claim leaves the 24 hours.
     pub park: Vec<(UserId, OffsetDateTime)>,
+    /// Which of those were parked at their cap.
+    pub at_cap: Vec<UserId>,
 }
 
 /// Which candidates fit their account's cap. An account's messages go in order
@@ -127,19 +129,21 @@ pub fn allot(accounts: &[Account], candidates: &[Candidate], now: OffsetDateTime
         sent.insert(c.user_id, true);
         take.push(c.id);
     }
+    let mut at_cap = Vec::new();
     let park = accounts
         .iter()
         .filter_map(|a| {
             if sent.contains_key(&a.id) {
                 Some((a.id, a.next_slot))
             } else if capped.contains_key(&a.id) {
+                at_cap.push(a.id);
                 Some((a.id, a.oldest.unwrap_or(now) + Duration::hours(24)))
             } else {
                 None
             }
         })
         .collect();
-    Allotment { take, park }
+    Allotment { take, park, at_cap }
 }
 
 #[cfg(test)]
@@ -283,11 +287,13 @@ mod tests {
         let got = allot(&[a.clone(), b.clone()], &c, now);
         assert_eq!(got.take, [c[0].id, c[3].id]);
         assert_eq!(got.park, [(a.id, a.next_slot), (b.id, b.next_slot)]);
+        assert!(got.at_cap.is_empty(), "both sent: parked for their pace");
         // At the cap with nothing taken: parked until 24 hours after the oldest.
         let full = account(10, 10, now);
         let got = allot(std::slice::from_ref(&full), &[msg(&full, 1)], now);
         assert!(got.take.is_empty());
         assert_eq!(got.park, [(full.id, now + Duration::hours(21))]);
+        assert_eq!(got.at_cap, [full.id]);
         // No candidates: nothing moves.
         assert_eq!(
             allot(std::slice::from_ref(&b), &[], now),

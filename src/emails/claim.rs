@@ -72,17 +72,15 @@ pub async fn claim(
     let now = super::clock::now(&mut tx).await?;
     let started = std::time::Instant::now();
 
-    // Accounts with due mail whose pace slot is open, the longest waiting first.
+    // Accounts with due mail whose pace slot is open, the longest waiting first
+    // (`queued_accounts` is one index probe per account with queued mail).
     let users = sqlx::query!(
         r#"SELECT u.id AS "id: UserId", u.name, u.daily_send_cap, u.send_gap_seconds,
                   coalesce(g.email, u.email) AS "from_address!"
-           FROM users u LEFT JOIN google_accounts g ON g.user_id = u.id
-           WHERE u.id IN (
-                   SELECT e.user_id FROM emails e
-                   JOIN users eu ON eu.id = e.user_id
-                   WHERE e.status = 'queued' AND e.due_at <= $1 AND eu.pace_next_at <= $1
-                   ORDER BY e.due_at LIMIT 1000)
-             AND u.pace_next_at <= $1
+           FROM queued_accounts q
+           JOIN users u ON u.id = q.user_id
+           LEFT JOIN google_accounts g ON g.user_id = u.id
+           WHERE q.first_due <= $1 AND u.pace_next_at <= $1
            ORDER BY u.pace_next_at
            LIMIT $2
            FOR UPDATE OF u SKIP LOCKED"#,
@@ -98,7 +96,7 @@ pub async fn claim(
     let user_ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
 
     // Recipients claimed in the last 24 hours, per account (the daily cap).
-    let usage = super::read::recipients_last_24h(&mut tx, &user_ids, now).await?;
+    let usage = super::usage::last_24h(&mut tx, &user_ids, now).await?;
 
     let slots: Vec<allot::Slot> = users
         .iter()
@@ -190,10 +188,12 @@ pub async fn claim(
         applied.held.iter().chain(&allotment.park).copied().unzip();
     if !park_ids.is_empty() {
         sqlx::query!(
-            "UPDATE users SET pace_next_at = x.at FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, at)
+            "UPDATE users SET pace_next_at = x.at, cap_parked = users.id = ANY($3)
+             FROM unnest($1::uuid[], $2::timestamptz[]) AS x(id, at)
              WHERE users.id = x.id",
             &park_ids as &[UserId],
             &park_at,
+            &allotment.at_cap as &[UserId],
         )
         .execute(&mut *tx)
         .await?;
@@ -281,6 +281,15 @@ pub async fn claim(
         host,
     )
     .fetch_all(&mut *tx)
+    .await?;
+    super::usage::claimed(
+        &mut tx,
+        rows.iter().map(|r| super::usage::Change {
+            user_id: r.user_id,
+            claimed_at: now,
+            recipients: (r.to_addrs.len() + r.cc_addrs.len() + r.bcc_addrs.len()) as i64,
+        }),
+    )
     .await?;
     tx.commit().await?;
 

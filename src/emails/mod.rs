@@ -25,6 +25,7 @@ pub mod clock;
 mod enqueue;
 mod outcome;
 pub mod read;
+mod usage;
 
 pub use actions::{
     Action, Resolution, Selection, act, missing_files, rename_pending_attachments, resolve,
@@ -33,6 +34,7 @@ pub use checks::{ClaimCheck, ClaimContext, Verdict, standard_checks};
 pub use claim::{Claimed, claim};
 pub use enqueue::{Enqueue, NewEmail, enqueue, replace_queued};
 pub use outcome::{CONTENDED, Done, OutcomeHook, Recorded, expire_leases, next_event, record};
+pub use usage::forget_old as forget_old_usage;
 
 use crate::domain::UserId;
 use sqlx::PgConnection;
@@ -74,7 +76,7 @@ pub async fn wake(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
 /// or a higher daily limit.
 pub async fn release(conn: &mut PgConnection, user_id: UserId) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE users SET pace_next_at = '-infinity' WHERE id = $1",
+        "UPDATE users SET pace_next_at = '-infinity', cap_parked = false WHERE id = $1",
         user_id as UserId
     )
     .execute(&mut *conn)

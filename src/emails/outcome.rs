@@ -116,9 +116,13 @@ pub async fn record(
                   lease_until = NULL, updated_at = mm_now()
            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
                        $6::timestamptz[], $7::int4[])
-                AS r(id, status, error, provider_id, thread_id, next_attempt_at, refund)
-           WHERE e.id = r.id AND e.lease_id = $8 AND e.status IN ('sending', 'uncertain')
-           RETURNING e.id, e.user_id AS "user_id: UserId", e.status, e.gmail_thread_id"#,
+                AS r(id, status, error, provider_id, thread_id, next_attempt_at, refund),
+                emails o
+           WHERE e.id = r.id AND o.id = e.id AND e.lease_id = $8 AND e.status IN ('sending', 'uncertain')
+           RETURNING e.id, e.user_id AS "user_id: UserId", e.status, e.gmail_thread_id,
+                     o.claimed_at AS "claimed_at?",
+                     (cardinality(e.to_addrs) + cardinality(e.cc_addrs) + cardinality(e.bcc_addrs))::int8
+                         AS "recipients!""#,
         &ids,
         &statuses as &[&str],
         &errors as &[Option<String>],
@@ -130,19 +134,32 @@ pub async fn record(
     )
     .fetch_all(&mut *tx)
     .await?;
-    let recorded: Vec<Recorded> = rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(Recorded {
-                id: r.id,
+    let mut back = Vec::new();
+    let mut recorded = Vec::with_capacity(rows.len());
+    for r in rows {
+        let Some(status) = EmailStatus::parse(&r.status) else {
+            continue;
+        };
+        // Both statuses it left count; failed and queued do not.
+        if !status.counts_toward_cap()
+            && let Some(claimed_at) = r.claimed_at
+        {
+            back.push(super::usage::Change {
                 user_id: r.user_id,
-                status: EmailStatus::parse(&r.status)?,
-                thread_id: r.gmail_thread_id,
-            })
-        })
-        .collect();
+                claimed_at,
+                recipients: r.recipients,
+            });
+        }
+        recorded.push(Recorded {
+            id: r.id,
+            user_id: r.user_id,
+            status,
+            thread_id: r.gmail_thread_id,
+        });
+    }
     run_hooks(rules, &mut tx, &recorded).await?;
-    if recorded.iter().any(|r| r.status == EmailStatus::Queued) {
+    let released = super::usage::returned(&mut tx, back).await?;
+    if released || recorded.iter().any(|r| r.status == EmailStatus::Queued) {
         super::wake(&mut tx).await?;
     }
     tx.commit().await?;
@@ -174,17 +191,14 @@ pub const CONTENDED: std::time::Duration = std::time::Duration::from_millis(50);
 /// by the clock; `None` when nothing waits.
 pub async fn next_event(pool: &PgPool) -> Result<Option<std::time::Duration>, sqlx::Error> {
     let seconds = sqlx::query_scalar!(
-        r#"SELECT extract(epoch FROM least(
-              (SELECT mm_now() + make_interval(secs => $1::float8) FROM users u
-                WHERE u.pace_next_at <= mm_now()
-                  AND EXISTS (SELECT 1 FROM emails e
-                              WHERE e.user_id = u.id AND e.status = 'queued' AND e.due_at <= mm_now())
-                LIMIT 1),
-              (SELECT min(due_at) FROM emails WHERE status = 'queued' AND due_at > mm_now()),
-              (SELECT min(lease_until) FROM emails WHERE status = 'sending'),
-              (SELECT min(u.pace_next_at) FROM users u
-                WHERE u.pace_next_at > mm_now()
-                  AND EXISTS (SELECT 1 FROM emails e WHERE e.user_id = u.id AND e.status = 'queued'))
+        r#"WITH ready AS (
+               SELECT greatest(q.first_due, u.pace_next_at) AS at
+               FROM queued_accounts q JOIN users u ON u.id = q.user_id)
+           SELECT extract(epoch FROM least(
+              (SELECT CASE WHEN min(at) <= mm_now() THEN mm_now() + make_interval(secs => $1::float8)
+                           ELSE min(at) END
+               FROM ready),
+              (SELECT min(lease_until) FROM emails WHERE status = 'sending')
            ) - mm_now())::float8 AS wait"#,
         CONTENDED.as_secs_f64(),
     )

@@ -228,30 +228,14 @@ pub async fn queued_draft(
     }))
 }
 
-/// Recipients claimed in the 24 hours before `now` (what the daily cap counts),
-/// and the oldest of those claims, per account.
+/// Recipients counted towards the daily cap in the 24 hours before `now`, and
+/// the end of the oldest minute that still counts, per account.
 pub async fn recipients_last_24h(
     conn: &mut PgConnection,
     user_ids: &[UserId],
     now: OffsetDateTime,
 ) -> Result<HashMap<UserId, (i64, Option<OffsetDateTime>)>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT user_id AS "user_id: UserId", coalesce(sum(cardinality(to_addrs) + cardinality(cc_addrs)
-                                     + cardinality(bcc_addrs)), 0)::int8 AS "used!",
-                  min(claimed_at) AS oldest
-           FROM emails
-           WHERE user_id = ANY($1) AND claimed_at > $2::timestamptz - interval '24 hours'
-             AND status IN ('sending', 'sent', 'uncertain')
-           GROUP BY user_id"#,
-        user_ids as &[UserId],
-        now,
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.user_id, (r.used, r.oldest)))
-        .collect())
+    super::usage::last_24h(conn, user_ids, now).await
 }
 
 /// How many messages not sent yet attach each of the user's files.

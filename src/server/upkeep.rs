@@ -1,6 +1,7 @@
 //! Housekeeping in every instance (each step is safe to run in several at once):
-//! every minute, deletions storage has not confirmed, expired CSV imports and old
-//! idempotency keys (docs/limits.md); every 15 s, the figures `/metrics` serves
+//! every minute, deletions storage has not confirmed, expired CSV imports, old
+//! idempotency keys (docs/limits.md) and the daily cap's spent minutes
+//! (docs/delivery.md); every 15 s, the figures `/metrics` serves
 //! (docs/operations.md).
 
 use crate::state::AppState;
@@ -20,6 +21,9 @@ pub async fn run_once(state: &AppState) {
     }
     if let Err(e) = crate::compose::ssr::submissions::expire(&state.pool).await {
         tracing::warn!(error = %e, "submission expiry failed");
+    }
+    if let Err(e) = crate::emails::forget_old_usage(&state.pool).await {
+        tracing::warn!(error = %e, "daily-cap ledger expiry failed");
     }
 }
 

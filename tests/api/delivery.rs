@@ -328,6 +328,80 @@ async fn the_daily_cap_stops_sending_until_the_rolling_window_frees(pool: PgPool
     assert_eq!(app.fake().received(None).len(), 5);
 }
 
+/// What the daily cap counts (kept in a ledger beside the messages) against
+/// what the messages themselves say: recipients of messages claimed in the last
+/// 24 hours that went or may have gone.
+async fn cap_use(app: &TestApp) -> (i64, i64) {
+    let ledger: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(recipients), 0)::int8 FROM send_usage
+         WHERE minute_end > mm_now() - interval '24 hours'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let messages: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(cardinality(to_addrs) + cardinality(cc_addrs) + cardinality(bcc_addrs)), 0)::int8
+         FROM emails WHERE status IN ('sending', 'sent', 'uncertain')
+           AND claimed_at > mm_now() - interval '24 hours'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    (ledger, messages)
+}
+
+#[sqlx::test]
+async fn the_daily_cap_counts_what_went_not_what_failed_or_went_back(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.exec("UPDATE users SET daily_send_cap = 4").await;
+    for i in 0..6 {
+        app.queue_one(&c, &format!("r{i}@example.com"), &format!("m{i}"), "now")
+            .await;
+    }
+    // Four claimed (the cap), one refused for good: it hands its place back.
+    app.fake().fail_next(Failure {
+        count: 1,
+        status: 400,
+        body: json!({"error": {"code": 400, "message": "Invalid To header"}}),
+    });
+    let first = app.deliverer().run_once().await.unwrap();
+    assert_eq!((first.claimed, first.sent, first.failed), (4, 3, 1));
+    assert_eq!(cap_use(&app).await, (3, 3));
+
+    // The freed place: a 500 puts the message back in the queue, uncounted,
+    // and its retry takes the place again.
+    app.fake().fail_next(Failure {
+        count: 1,
+        status: 500,
+        body: json!({"error": {"code": 500, "message": "Backend Error"}}),
+    });
+    let second = app.deliverer().run_once().await.unwrap();
+    assert_eq!((second.claimed, second.retried), (1, 1));
+    assert_eq!(cap_use(&app).await, (3, 3));
+    let third = drain(&app, Duration::from_secs(15)).await;
+    assert_eq!(third.sent, 1);
+    assert_eq!(cap_use(&app).await, (4, 4));
+    assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
+
+    // "Send again" on a message that may have gone hands its place back until
+    // it is claimed again; the cap still holds the last one.
+    app.exec("UPDATE emails SET status = 'uncertain' WHERE id = (SELECT id FROM emails WHERE status = 'sent' ORDER BY id LIMIT 1)").await;
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM emails WHERE status = 'uncertain'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let res = app
+        .post_form(&c, "sent/resolve", "/sent", &[("action", &format!("send_again:{id}"))])
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(cap_use(&app).await, (3, 3));
+    assert_eq!(drain(&app, Duration::from_secs(5)).await.sent, 1);
+    assert_eq!(cap_use(&app).await, (4, 4));
+    assert_eq!(app.count("queued").await, 1);
+    assert_eq!(app.fake().received(None).len(), 5);
+}
+
 #[sqlx::test]
 async fn the_running_loop_wakes_on_notify_and_sends(pool: PgPool) {
     let app = app_with(
