@@ -133,7 +133,9 @@ fn by_minute(
 ) -> (Vec<UserId>, Vec<OffsetDateTime>, Vec<i32>) {
     let mut sums: BTreeMap<(UserId, OffsetDateTime), i64> = BTreeMap::new();
     for c in changes {
-        *sums.entry((c.user_id, minute_end(c.claimed_at))).or_default() += c.recipients;
+        *sums
+            .entry((c.user_id, minute_end(c.claimed_at)))
+            .or_default() += c.recipients;
     }
     let mut out = (Vec::new(), Vec::new(), Vec::new());
     for ((user, minute), n) in sums {
@@ -149,12 +151,12 @@ fn by_minute(
 /// Forgets minutes that left the window more than an hour ago. Returns how
 /// many.
 pub async fn forget_old(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query!(
-        "DELETE FROM send_usage WHERE minute_end < mm_now() - interval '25 hours'"
+    Ok(
+        sqlx::query!("DELETE FROM send_usage WHERE minute_end < mm_now() - interval '25 hours'")
+            .execute(pool)
+            .await?
+            .rows_affected(),
     )
-    .execute(pool)
-    .await?
-    .rows_affected())
 }
 
 #[cfg(test)]

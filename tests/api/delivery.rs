@@ -392,7 +392,12 @@ async fn the_daily_cap_counts_what_went_not_what_failed_or_went_back(pool: PgPoo
         .await
         .unwrap();
     let res = app
-        .post_form(&c, "sent/resolve", "/sent", &[("action", &format!("send_again:{id}"))])
+        .post_form(
+            &c,
+            "sent/resolve",
+            "/sent",
+            &[("action", &format!("send_again:{id}"))],
+        )
         .await;
     assert!(res.status().is_redirection(), "{}", res.status());
     assert_eq!(cap_use(&app).await, (3, 3));
