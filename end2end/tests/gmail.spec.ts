@@ -44,7 +44,11 @@ test("write an email, send it now, and Gmail receives exactly that message", asy
   expect(m.contentType).toBe("multipart/alternative");
   expect(m.html.trim()).toBe("<p>Hello <strong>Grace</strong>, the window opens at dawn.</p>");
   expect(m.text.trim()).toBe("Hello Grace, the window opens at dawn.");
-  expect(m.messageId).toMatch(/^[0-9a-f-]{36}@127\.0\.0\.1$/);
+  // Sent with our Message-ID, which Gmail replaces with its own; our
+  // X-MailMerger-Id is the same as the Message-ID's left-hand side.
+  expect(m.sentMessageId).toMatch(/^<[0-9a-f-]{36}@127\.0\.0\.1>$/);
+  expect(m.messageId).not.toContain("127.0.0.1");
+  expect(m.sentMessageId).toBe(`<${m.mailmergerId}@127.0.0.1>`);
 
   await expect(page.getByText("1 sent")).toBeVisible({ timeout: 15_000 });
   await page.goto("/sent");

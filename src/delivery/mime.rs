@@ -1,5 +1,6 @@
 //! The RFC 5322 message, built with lettre: From (name and address), To, Cc, Bcc,
-//! a UTF-8 Subject, Date, our Message-ID, and multipart/alternative text + HTML.
+//! a UTF-8 Subject, Date, our Message-ID and X-MailMerger-Id, and
+//! multipart/alternative text + HTML.
 
 use lettre::Message;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -23,6 +24,9 @@ pub struct Outgoing<'a> {
     pub text: &'a str,
     /// With angle brackets: `<id@host>`.
     pub message_id: &'a str,
+    /// Ours, the message's row: `X-MailMerger-Id`, the same on every attempt.
+    /// Gmail replaces the Message-ID on API sends; this finds the message again.
+    pub mailmerger_id: uuid::Uuid,
     /// The one-click unsubscribe URL: `List-Unsubscribe` and
     /// `List-Unsubscribe-Post` (RFC 8058).
     pub list_unsubscribe: Option<&'a str>,
@@ -77,6 +81,10 @@ pub fn build(out: &Outgoing<'_>, keep_bcc: bool) -> Result<Message, BuildError> 
     if keep_bcc {
         builder = builder.keep_bcc();
     }
+    builder = builder.raw_header(HeaderValue::new(
+        HeaderName::new_from_ascii_str("X-MailMerger-Id"),
+        out.mailmerger_id.to_string(),
+    ));
     if let Some(url) = out.list_unsubscribe {
         no_line_breaks("unsubscribe link", url)?;
         builder = builder
@@ -125,6 +133,7 @@ mod tests {
             html: "<p>Hello <b>Grace</b></p>",
             text: "Hello Grace",
             message_id: "<0192@mail.example.com>",
+            mailmerger_id: uuid::Uuid::from_u128(0x0192),
             list_unsubscribe: None,
             files: &[],
         }
@@ -146,6 +155,10 @@ mod tests {
         );
         assert!(raw.contains("To: grace@example.com"), "{raw}");
         assert!(raw.contains("Message-ID: <0192@mail.example.com>"), "{raw}");
+        assert!(
+            raw.contains("X-MailMerger-Id: 00000000-0000-0000-0000-000000000192"),
+            "{raw}"
+        );
         assert!(raw.contains("Date: "), "{raw}");
         assert!(
             raw.contains("Subject: =?utf-8?"),

@@ -109,14 +109,14 @@ impl Deliverer {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(row.id);
-        let mut outcome = self.send(&message, token.as_ref()).await;
+        let mut outcome = self.send(&row, &message, token.as_ref()).await;
         if outcome == Outcome::Unauthorized {
             // One refresh, one more try.
             token = match self.access_token(row.user_id, token.as_ref()).await {
                 Ok(t) => Some(t),
                 Err(e) => return self.token_problem(&row, &e),
             };
-            outcome = self.send(&message, token.as_ref()).await;
+            outcome = self.send(&row, &message, token.as_ref()).await;
             if outcome == Outcome::Unauthorized {
                 outcome = Outcome::Retry {
                     reason: "Gmail refused a freshly refreshed access token.".into(),
@@ -127,9 +127,17 @@ impl Deliverer {
         self.finish(&row, outcome)
     }
 
-    async fn send(&self, message: &lettre::Message, token: Option<&SecretString>) -> Outcome {
+    async fn send(
+        &self,
+        row: &Claimed,
+        message: &lettre::Message,
+        token: Option<&SecretString>,
+    ) -> Outcome {
         let started = Instant::now();
-        let outcome = self.transport.send(message, token).await;
+        let outcome = self
+            .transport
+            .send(message, row.thread_id.as_deref(), token)
+            .await;
         self.state
             .metrics
             .send_seconds

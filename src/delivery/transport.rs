@@ -33,7 +33,14 @@ pub enum Outcome {
 #[async_trait::async_trait]
 pub trait Transport: Send + Sync {
     fn kind(&self) -> TransportKind;
-    async fn send(&self, message: &Message, access_token: Option<&SecretString>) -> Outcome;
+    /// Sends `message`; `thread_id` (Gmail's) puts it in that conversation of
+    /// the sender's mailbox, where the transport can.
+    async fn send(
+        &self,
+        message: &Message,
+        thread_id: Option<&str>,
+        access_token: Option<&SecretString>,
+    ) -> Outcome;
 }
 
 // --- Gmail ----------------------------------------------------------------------------
@@ -53,7 +60,7 @@ impl GmailTransport {
         Ok(GmailTransport {
             http,
             json_url: base.join("gmail/v1/users/me/messages/send")?,
-            upload_url: base.join("upload/gmail/v1/users/me/messages/send?uploadType=media")?,
+            upload_url: base.join("upload/gmail/v1/users/me/messages/send?uploadType=multipart")?,
         })
     }
 }
@@ -64,22 +71,35 @@ impl Transport for GmailTransport {
         TransportKind::Gmail
     }
 
-    async fn send(&self, message: &Message, access_token: Option<&SecretString>) -> Outcome {
+    async fn send(
+        &self,
+        message: &Message,
+        thread_id: Option<&str>,
+        access_token: Option<&SecretString>,
+    ) -> Outcome {
         let Some(token) = access_token else {
             return Outcome::Unauthorized;
         };
         let raw = message.formatted();
+        let metadata = match thread_id {
+            Some(thread) => serde_json::json!({ "threadId": thread }),
+            None => serde_json::json!({}),
+        };
         let request = if raw.len() > GMAIL_JSON_LIMIT {
+            // `uploadType=media` takes the message alone; `multipart` carries the
+            // thread beside it (docs/google.md, "Sending").
+            let (content_type, body) = upload_body(&metadata, raw);
             self.http
                 .post(self.upload_url.clone())
-                .header(reqwest::header::CONTENT_TYPE, "message/rfc822")
-                .body(raw)
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body)
         } else {
             use base64::Engine;
-            let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&raw);
-            self.http
-                .post(self.json_url.clone())
-                .json(&serde_json::json!({ "raw": encoded }))
+            let mut body = metadata;
+            body["raw"] = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(&raw)
+                .into();
+            self.http.post(self.json_url.clone()).json(&body)
         };
         let response = match request.bearer_auth(token.expose_secret()).send().await {
             Ok(r) => r,
@@ -96,6 +116,19 @@ impl Transport for GmailTransport {
             Err(e) => network_outcome(&e),
         }
     }
+}
+
+/// A `multipart/related` upload: the JSON metadata, then the message. The
+/// boundary is random, so it cannot occur in the message by accident.
+fn upload_body(metadata: &serde_json::Value, raw: Vec<u8>) -> (String, Vec<u8>) {
+    let boundary = format!("mm_{}", uuid::Uuid::new_v4().simple());
+    let mut body = Vec::with_capacity(raw.len() + 256);
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{metadata}\r\n--{boundary}\r\nContent-Type: message/rfc822\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(&raw);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/related; boundary={boundary}"), body)
 }
 
 fn network_outcome(e: &reqwest::Error) -> Outcome {
@@ -239,7 +272,7 @@ impl Transport for SmtpTransport {
         TransportKind::Smtp
     }
 
-    async fn send(&self, message: &Message, _: Option<&SecretString>) -> Outcome {
+    async fn send(&self, message: &Message, _: Option<&str>, _: Option<&SecretString>) -> Outcome {
         match self.inner.send(message.clone()).await {
             Ok(response) => Outcome::Sent {
                 provider_id: response
@@ -293,7 +326,7 @@ impl Transport for OutboxTransport {
         TransportKind::Outbox
     }
 
-    async fn send(&self, message: &Message, _: Option<&SecretString>) -> Outcome {
+    async fn send(&self, message: &Message, _: Option<&str>, _: Option<&SecretString>) -> Outcome {
         match self.inner.send(message.clone()).await {
             Ok(id) => Outcome::Sent {
                 provider_id: Some(format!("{id}.eml")),

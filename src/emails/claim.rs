@@ -28,6 +28,9 @@ pub struct Claimed {
     pub message_id: String,
     /// The one-click unsubscribe URL, sent as `List-Unsubscribe`.
     pub list_unsubscribe: Option<String>,
+    /// The Gmail conversation it goes into (a follow-up's), known before it is
+    /// sent.
+    pub thread_id: Option<String>,
     pub from_name: String,
     pub from_address: String,
     /// The claim's time by the clock, and when it was taken here: `now()`.
@@ -52,6 +55,7 @@ impl Claimed {
             html: &self.html,
             text: &self.text,
             message_id: &self.message_id,
+            mailmerger_id: self.id,
             list_unsubscribe: self.list_unsubscribe.as_deref(),
             files,
         }
@@ -272,7 +276,7 @@ pub async fn claim(
                   updated_at = $5
            WHERE id = ANY($1)
            RETURNING id, user_id AS "user_id: UserId", to_addrs, cc_addrs, bcc_addrs, subject, body_html, body_text,
-                     attempts, message_id AS "message_id!", list_unsubscribe"#,
+                     attempts, message_id AS "message_id!", list_unsubscribe, gmail_thread_id"#,
         &allotment.take,
         lease_id,
         lease_secs,
@@ -313,6 +317,7 @@ pub async fn claim(
                 attempts: r.attempts,
                 message_id: r.message_id,
                 list_unsubscribe: r.list_unsubscribe,
+                thread_id: r.gmail_thread_id,
                 from_name: name.to_string(),
                 from_address: address.to_string(),
                 claimed_at: now,

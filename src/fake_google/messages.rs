@@ -12,7 +12,10 @@ pub struct Received {
     pub thread_id: String,
     /// `json` or `upload`.
     pub endpoint: &'static str,
+    /// As Gmail keeps it: with Gmail's own Message-ID in place of the client's.
     pub raw: Vec<u8>,
+    /// The Message-ID it was sent with, angle brackets included.
+    pub sent_message_id: Option<String>,
     /// When it was accepted.
     pub at: std::time::Instant,
 }
@@ -32,6 +35,7 @@ impl Received {
         thread_id: String,
         endpoint: &'static str,
         raw: Vec<u8>,
+        sent_message_id: Option<String>,
     ) -> Self {
         Received {
             account,
@@ -39,6 +43,7 @@ impl Received {
             thread_id,
             endpoint,
             raw,
+            sent_message_id,
             at: std::time::Instant::now(),
         }
     }
@@ -105,8 +110,14 @@ impl Received {
         self.parsed()?.subject().map(str::to_string)
     }
 
+    /// The Message-ID as Gmail keeps it (its own, unless told to keep ours).
     pub fn message_id(&self) -> Option<String> {
         self.parsed()?.message_id().map(str::to_string)
+    }
+
+    /// Our stable id of the message (`X-MailMerger-Id`).
+    pub fn mailmerger_id(&self) -> Option<String> {
+        self.header("X-MailMerger-Id")
     }
 
     pub fn text(&self) -> Option<String> {
@@ -165,6 +176,8 @@ impl Received {
             "bcc": self.bcc(),
             "subject": self.subject(),
             "messageId": self.message_id(),
+            "sentMessageId": self.sent_message_id,
+            "mailmergerId": self.mailmerger_id(),
             "contentType": self.content_type(),
             "text": self.text(),
             "html": self.html(),

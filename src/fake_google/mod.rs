@@ -7,6 +7,7 @@
 //! depends on it.
 
 mod messages;
+mod wire;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -18,7 +19,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -90,6 +91,10 @@ struct Inner {
     recent: HashMap<String, std::collections::VecDeque<Instant>>,
     /// Sends refused for going over the per-user quota.
     rate_limited: u64,
+    /// Keep the client's Message-ID (Gmail replaces it on API sends).
+    keep_message_id: bool,
+    /// Each account's threads, kept when messages are discarded too.
+    threads: HashMap<String, HashSet<String>>,
 }
 
 /// What a `messages.send` costs in quota units.
@@ -136,6 +141,12 @@ impl FakeGoogle {
             .filter(|m| email.is_none_or(|e| m.account.eq_ignore_ascii_case(e)))
             .cloned()
             .collect()
+    }
+
+    /// Keep the Message-ID a message was sent with instead of replacing it, as
+    /// Gmail does on API sends (the default).
+    pub fn set_keep_message_id(&self, keep: bool) {
+        self.lock().keep_message_id = keep;
     }
 
     pub fn sends(&self) -> u64 {
@@ -706,17 +717,27 @@ async fn send_upload(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if q.get("uploadType").map(String::as_str) != Some("media") {
-        return api_error(400, "uploadType must be media", "badRequest");
-    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !content_type.starts_with("message/rfc822") {
-        return api_error(400, "Media type must be message/rfc822", "badContent");
+    match q.get("uploadType").map(String::as_str) {
+        // The message alone: no thread can be named.
+        Some("media") => {
+            if !content_type.starts_with("message/rfc822") {
+                return api_error(400, "Media type must be message/rfc822", "badContent");
+            }
+            accept(&fake, &headers, body.to_vec(), None, "upload").await
+        }
+        Some("multipart") => match wire::related_parts(content_type, &body) {
+            Ok((metadata, raw)) => {
+                let thread = metadata["threadId"].as_str().map(str::to_string);
+                accept(&fake, &headers, raw, thread, "upload").await
+            }
+            Err(why) => api_error(400, why, "badContent"),
+        },
+        _ => api_error(400, "uploadType must be media or multipart", "badRequest"),
     }
-    accept(&fake, &headers, body.to_vec(), None, "upload").await
 }
 
 async fn accept(
@@ -779,16 +800,39 @@ async fn accept(
         }
         recent.push_back(now);
     }
+    // A thread of another mailbox, or one that never was, is not found.
+    if let Some(thread) = &thread_id
+        && !inner
+            .threads
+            .get(&account)
+            .is_some_and(|threads| threads.contains(thread))
+    {
+        return api_error(404, "Requested entity was not found.", "notFound");
+    }
     inner.sends += 1;
     let id = format!("{:016x}", rand::random::<u64>());
     let thread = thread_id.unwrap_or_else(|| id.clone());
+    inner
+        .threads
+        .entry(account.clone())
+        .or_default()
+        .insert(thread.clone());
     if !inner.discard {
+        let (sent_message_id, raw) = if inner.keep_message_id {
+            let parsed = mail_parser::MessageParser::default()
+                .parse(&raw[..])
+                .and_then(|m| m.message_id().map(|id| format!("<{id}>")));
+            (parsed, raw)
+        } else {
+            wire::replace_message_id(&raw, &format!("<{id}.fake@mail.gmail.com>"))
+        };
         inner.received.push(Received::new(
             account,
             id.clone(),
             thread.clone(),
             endpoint,
             raw,
+            sent_message_id,
         ));
     }
     Json(json!({"id": id, "threadId": thread, "labelIds": ["SENT"]})).into_response()

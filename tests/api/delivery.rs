@@ -121,7 +121,14 @@ async fn a_queued_message_reaches_gmail_once_with_the_right_headers(pool: PgPool
             .unwrap();
     assert_eq!(status, "sent");
     assert_eq!(attempts, 1);
-    assert_eq!(m.message_id().map(|id| format!("<{id}>")), Some(message_id));
+    // Sent with our Message-ID, which Gmail replaces; X-MailMerger-Id stays.
+    assert_eq!(m.sent_message_id.as_deref(), Some(message_id.as_str()));
+    assert_ne!(m.message_id().map(|id| format!("<{id}>")), Some(message_id));
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM emails")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(m.mailmerger_id(), Some(id.to_string()));
     assert_eq!(gmail_id, m.id);
     // Nothing is sent twice.
     assert_eq!(app.deliverer().run_once().await.unwrap().claimed, 0);
@@ -285,7 +292,7 @@ async fn two_loops_send_500_messages_each_exactly_once(pool: PgPool) {
     assert!(a.sent > 0 && b.sent > 0, "both loops worked: {a:?} {b:?}");
     let received = app.fake().received(None);
     assert_eq!(received.len(), 500);
-    let ids: HashSet<String> = received.iter().filter_map(|m| m.message_id()).collect();
+    let ids: HashSet<String> = received.iter().filter_map(|m| m.mailmerger_id()).collect();
     assert_eq!(ids.len(), 500, "a message was sent twice");
     assert_eq!(app.count("sent").await, 500);
 }
@@ -509,20 +516,16 @@ async fn a_server_killed_mid_batch_loses_nothing_and_sends_nothing_twice(pool: P
 
     // Gmail got no message twice, and every row marked sent was received.
     let received = app.fake().received(None);
-    let ids: Vec<String> = received.iter().filter_map(|m| m.message_id()).collect();
+    let ids: Vec<String> = received.iter().filter_map(|m| m.mailmerger_id()).collect();
     let unique: HashSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "a message reached Gmail twice");
     let sent_ids: Vec<String> =
-        sqlx::query_scalar("SELECT message_id FROM emails WHERE status = 'sent'")
+        sqlx::query_scalar("SELECT id::text FROM emails WHERE status = 'sent'")
             .fetch_all(&app.pool)
             .await
             .unwrap();
     for id in &sent_ids {
-        let bare = id.trim_matches(['<', '>']).to_string();
-        assert!(
-            unique.contains(&bare),
-            "{id} marked sent but never received"
-        );
+        assert!(unique.contains(id), "{id} marked sent but never received");
     }
 }
 
@@ -834,6 +837,64 @@ async fn a_message_over_a_megabyte_goes_through_gmail_s_upload_endpoint(pool: Pg
     );
 }
 
+/// A message that names a Gmail conversation (as a follow-up will) goes into
+/// it on both endpoints: `threadId` in the JSON, and beside the message in a
+/// multipart upload. A conversation the mailbox does not have fails saying so.
+#[sqlx::test]
+async fn a_message_in_a_thread_carries_it_on_both_endpoints(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.queue_one(&c, "grace@example.com", "First", "now").await;
+    assert_eq!(app.deliverer().run_once().await.unwrap().sent, 1);
+    let thread: String = sqlx::query_scalar("SELECT gmail_thread_id FROM emails")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    for subject in ["Re: First", "Re: First, large", "Elsewhere"] {
+        app.queue_one(&c, "grace@example.com", subject, "now").await;
+    }
+    app.exec(&format!(
+        "UPDATE emails SET gmail_thread_id = '{thread}' WHERE subject LIKE 'Re: %'"
+    ))
+    .await;
+    app.exec("UPDATE emails SET gmail_thread_id = 'not-a-thread-of-ada', body_text = 'x' WHERE subject = 'Elsewhere'").await;
+    app.exec("UPDATE emails SET body_text = repeat('All work and no play. ', 55000) WHERE subject = 'Re: First, large'").await;
+    let report = drain(&app, Duration::from_secs(5)).await;
+    assert_eq!((report.sent, report.failed), (2, 1));
+
+    let received = app.fake().received(None);
+    let mut got: Vec<(String, &str, &str)> = received
+        .iter()
+        .map(|m| (m.subject().unwrap(), m.endpoint, m.thread_id.as_str()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("First".to_string(), "json", thread.as_str()),
+            ("Re: First".to_string(), "json", thread.as_str()),
+            ("Re: First, large".to_string(), "upload", thread.as_str()),
+        ]
+    );
+    let (status, error): (String, String) =
+        sqlx::query_as("SELECT status, last_error FROM emails WHERE subject = 'Elsewhere'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "failed");
+    assert_eq!(error, "Gmail said: Requested entity was not found.");
+    // Every message carries its own id, which Gmail's replaced Message-ID does not.
+    let ours: HashSet<String> = received.iter().filter_map(|m| m.mailmerger_id()).collect();
+    let rows: HashSet<String> =
+        sqlx::query_scalar::<_, String>("SELECT id::text FROM emails WHERE status = 'sent'")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(ours, rows);
+}
+
 /// 20 messages for one account; a server with a 5-minute lease, as in
 /// production, whose sends Gmail answers after `delay`; SIGTERM once a batch is
 /// at Gmail. It must exit 0 within docker stop's 10 s.
@@ -974,5 +1035,5 @@ async fn failed_and_uncertain_messages_can_be_retried_sent_again_or_marked_sent(
         .iter()
         .find(|m| m.subject().as_deref() == Some("again@example.com"))
         .unwrap();
-    assert_eq!(again.message_id().map(|m| format!("<{m}>")), Some(again_id));
+    assert_eq!(again.sent_message_id, Some(again_id));
 }

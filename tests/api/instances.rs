@@ -173,7 +173,7 @@ async fn three_instances_share_one_queue_one_pace_and_one_cap_and_survive_a_kill
     let mut seen: HashMap<String, usize> = HashMap::new();
     for m in &received {
         *seen
-            .entry(m.message_id().expect("a Message-ID"))
+            .entry(m.mailmerger_id().expect("an X-MailMerger-Id"))
             .or_default() += 1;
     }
     let twice: Vec<&String> = seen
@@ -185,15 +185,13 @@ async fn three_instances_share_one_queue_one_pace_and_one_cap_and_survive_a_kill
     let ids = |status: &'static str| {
         let pool = app.pool.clone();
         async move {
-            sqlx::query_scalar::<_, String>(
-                "SELECT trim(both '<>' from coalesce(message_id, id::text)) FROM emails WHERE status = $1",
-            )
-            .bind(status)
-            .fetch_all(&pool)
-            .await
-            .unwrap()
-            .into_iter()
-            .collect::<HashSet<String>>()
+            sqlx::query_scalar::<_, String>("SELECT id::text FROM emails WHERE status = $1")
+                .bind(status)
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect::<HashSet<String>>()
         }
     };
     let sent = ids("sent").await;
