@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod campaigns;
 pub mod components;
 pub mod compose;
 pub mod domain;

@@ -1,0 +1,3 @@
+//! Server-only parts of campaigns (docs/campaigns.md).
+
+pub mod schedule;
