@@ -5,7 +5,7 @@
 //! scheduling of the next step and the plan all use these.
 
 use jiff::tz::TimeZone;
-use jiff::{Timestamp, ToSpan, Zoned};
+use jiff::{Timestamp, ToSpan, ZonedDateTime};
 use time::OffsetDateTime;
 
 /// Minutes in a day: a window may end at midnight (24:00).
@@ -62,7 +62,7 @@ impl Window {
     /// clock skips) is read as the time after the gap.
     pub fn next_slot(&self, zone: &TimeZone, at: OffsetDateTime) -> Slot {
         let at_ts = timestamp(at);
-        let local = at_ts.to_zoned(zone.clone());
+        let local = at_ts.to_zoned_datetime(zone.clone());
         // Eight days always hold an open day (one is chosen) whose close is
         // after `at`.
         for offset in 0..8i64 {
@@ -98,7 +98,7 @@ impl Window {
 /// The same local time `days` calendar days after `at`, in `zone`: across a DST
 /// change that is 23 or 25 hours a day, not 24.
 pub fn days_later(zone: &TimeZone, at: OffsetDateTime, days: i64) -> OffsetDateTime {
-    let local: Zoned = timestamp(at).to_zoned(zone.clone());
+    let local: ZonedDateTime = timestamp(at).to_zoned_datetime(zone.clone());
     match local.checked_add(days.days()) {
         Ok(later) => offset_date_time(later.timestamp()),
         Err(_) => at + time::Duration::days(days),
@@ -113,7 +113,7 @@ fn minute_of(zone: &TimeZone, day: jiff::civil::Date, minutes: u16) -> Timestamp
         (day, minutes)
     };
     let civil = day.at((minutes / 60) as i8, (minutes % 60) as i8, 0, 0);
-    zone.to_ambiguous_zoned(civil)
+    zone.to_ambiguous_zoned_datetime(civil)
         .compatible()
         .map(|z| z.timestamp())
         .unwrap_or(Timestamp::MAX)
@@ -203,7 +203,9 @@ mod tests {
         let utc = zone("UTC");
         let evening = Window::new([true; 7], 18 * 60, DAY).unwrap();
         assert_eq!(
-            evening.next_slot(&utc, datetime!(2026-12-01 23:59 UTC)).not_after,
+            evening
+                .next_slot(&utc, datetime!(2026-12-01 23:59 UTC))
+                .not_after,
             datetime!(2026-12-02 00:00 UTC)
         );
         assert!(Window::always().is_open(&utc, datetime!(2026-12-06 03:00 UTC)));
