@@ -64,8 +64,10 @@ pub fn router(state: AppState) -> Router {
     .with_expiry(crate::auth::ssr::session::idle_expiry(
         state.config.session_idle,
     ))
-    // Save on every request, so the inactivity deadline moves with each visit.
-    .with_always_save(true);
+    // Saved when changed; `renew_session` changes it once per renewal interval,
+    // so the inactivity deadline moves with the visits without a write per
+    // request.
+    .with_always_save(false);
 
     let trace = TraceLayer::new_for_http()
         // The path only: query strings can carry OAuth codes and other secrets.
@@ -103,6 +105,10 @@ pub fn router(state: AppState) -> Router {
         login_gate::login_gate,
     ))
     .layer(axum::middleware::from_fn(api_status::api_status))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        renew_session,
+    ))
     .layer(sessions)
     .layer(axum::middleware::from_fn_with_state(
         state.clone(),
@@ -123,6 +129,19 @@ pub fn router(state: AppState) -> Router {
         request_id::request_id,
     ))
     .with_state(state)
+}
+
+/// Gives a stored session a new idle deadline when it is due
+/// (`auth::ssr::session::renew`).
+async fn renew_session(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(session) = req.extensions().get::<tower_sessions::Session>().cloned() {
+        crate::auth::ssr::session::renew(&session, state.config.session_idle).await;
+    }
+    next.run(req).await
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.

@@ -7,6 +7,9 @@ use crate::state::AppState;
 use tower_sessions::Session;
 
 const USER_ID: &str = "user_id";
+/// When the stored session and its cookie were last given a new idle deadline
+/// (unix seconds).
+const RENEWED_AT: &str = "renewed_at";
 
 async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
@@ -30,7 +33,48 @@ pub async fn log_in_with(
     session.cycle_id().await?;
     session.set_expiry(Some(idle_expiry(idle)));
     session.insert(USER_ID, user_id).await?;
+    session.insert(RENEWED_AT, now_seconds()).await?;
     Ok(())
+}
+
+/// How often a session's idle deadline moves: min(60 s, a tenth of the idle
+/// timeout). In between, requests only read the session (docs/security.md,
+/// "The session cookie").
+pub fn renewal_interval(idle: std::time::Duration) -> std::time::Duration {
+    (idle / 10).min(std::time::Duration::from_secs(60))
+}
+
+/// Whether a session last renewed at `renewed_at` (unix seconds) is due again
+/// at `now`.
+pub fn needs_renewal(renewed_at: Option<i64>, now: i64, idle: std::time::Duration) -> bool {
+    match renewed_at {
+        Some(at) => now.saturating_sub(at) >= renewal_interval(idle).as_secs() as i64,
+        None => true,
+    }
+}
+
+fn now_seconds() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Moves the idle deadline of a stored session when it is due: the change makes
+/// tower-sessions save the record (with a new TTL) and send the cookie again.
+/// Sessions with nothing in them are left alone, and so is a store that cannot
+/// be read (the request reports that itself).
+pub async fn renew(session: &Session, idle: std::time::Duration) {
+    if session.id().is_none() {
+        return;
+    }
+    let Ok(renewed_at) = session.get::<i64>(RENEWED_AT).await else {
+        return;
+    };
+    if renewed_at.is_none() && session.is_empty().await {
+        return;
+    }
+    let now = now_seconds();
+    if needs_renewal(renewed_at, now, idle) {
+        let _ = session.insert(RENEWED_AT, now).await;
+    }
 }
 
 /// How long a session lives after its last request.
@@ -87,5 +131,26 @@ pub async fn signed_in() -> Result<(AppState, UserId), AppError> {
     match current_user().await? {
         Some(user) => Ok((state(), user.id)),
         None => Err(AppError::Unauthorized),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_session_is_renewed_once_a_minute_or_a_tenth_of_its_idle_time() {
+        let day = Duration::from_secs(86_400);
+        assert_eq!(renewal_interval(day), Duration::from_secs(60));
+        assert_eq!(
+            renewal_interval(Duration::from_secs(300)),
+            Duration::from_secs(30)
+        );
+        assert!(needs_renewal(None, 1_000, day));
+        assert!(!needs_renewal(Some(1_000), 1_059, day));
+        assert!(needs_renewal(Some(1_000), 1_060, day));
+        // A clock that went back does not renew on every request.
+        assert!(!needs_renewal(Some(2_000), 1_000, day));
     }
 }

@@ -47,9 +47,9 @@ fn backend(e: fred::error::Error) -> session_store::Error {
 #[async_trait]
 impl SessionStore for PrefixedRedisStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        // A session with nothing in it is not stored: with `always_save`, every
-        // request with an unknown (say, random) cookie would otherwise leave a
-        // key behind for the whole idle timeout (docs/limits.md).
+        // A session with nothing in it is not stored: a request with an unknown
+        // (say, random) cookie must not leave a key behind for the whole idle
+        // timeout (docs/limits.md).
         if record.data.is_empty() {
             return Ok(());
         }
