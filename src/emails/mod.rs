@@ -34,7 +34,7 @@ pub use checks::{ClaimCheck, ClaimContext, Verdict, standard_checks};
 pub use claim::{Claimed, claim};
 pub use enqueue::{Enqueue, NewEmail, enqueue, replace_queued};
 pub use outcome::{CONTENDED, Done, OutcomeHook, Recorded, expire_leases, next_event, record};
-pub use usage::forget_old as forget_old_usage;
+pub use usage::{forget_old as forget_old_usage, last_24h as recipients_last_24h};
 
 use crate::domain::UserId;
 use sqlx::PgConnection;

@@ -228,16 +228,6 @@ pub async fn queued_draft(
     }))
 }
 
-/// Recipients counted towards the daily cap in the 24 hours before `now`, and
-/// the end of the oldest minute that still counts, per account.
-pub async fn recipients_last_24h(
-    conn: &mut PgConnection,
-    user_ids: &[UserId],
-    now: OffsetDateTime,
-) -> Result<HashMap<UserId, (i64, Option<OffsetDateTime>)>, sqlx::Error> {
-    super::usage::last_24h(conn, user_ids, now).await
-}
-
 /// How many messages not sent yet attach each of the user's files.
 pub async fn pending_file_uses(
     pool: &PgPool,

@@ -18,7 +18,7 @@ pub async fn load(state: &AppState, user_id: UserId) -> Result<SettingsView, App
     .await?;
     let mut conn = state.pool.acquire().await?;
     let now = crate::emails::clock::now(&mut conn).await?;
-    let sent = crate::emails::read::recipients_last_24h(&mut conn, &[user_id], now)
+    let sent = crate::emails::recipients_last_24h(&mut conn, &[user_id], now)
         .await?
         .get(&user_id)
         .map_or(0, |u| u.0);
