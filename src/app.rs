@@ -2,6 +2,7 @@
 
 use crate::pages::{
     auth::{Login, Signup},
+    campaigns::{CampaignPage, CampaignsPage},
     compose::ComposePage,
     dashboard::Dashboard,
     files::FilesPageView,
@@ -57,6 +58,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/compose") view=ComposePage ssr=SsrMode::InOrder />
                 <Route path=path!("/merge") view=MergePage ssr=SsrMode::InOrder />
                 <Route path=path!("/merge/:id") view=MergeReportPage ssr=SsrMode::InOrder />
+                <Route path=path!("/campaigns") view=CampaignsPage ssr=SsrMode::InOrder />
+                <Route path=path!("/campaigns/:id") view=CampaignPage ssr=SsrMode::InOrder />
                 <Route path=path!("/templates") view=TemplatesPage ssr=SsrMode::InOrder />
                 <Route path=path!("/templates/new") view=NewTemplatePage ssr=SsrMode::InOrder />
                 <Route path=path!("/templates/:id/edit") view=EditTemplatePage ssr=SsrMode::InOrder />

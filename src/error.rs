@@ -104,6 +104,11 @@ impl FieldErrors {
         }
     }
 
+    /// Whether any field was refused.
+    pub fn any(&self) -> bool {
+        !self.0.is_empty()
+    }
+
     pub fn into_error(self) -> AppError {
         AppError::Invalid { errors: self.0 }
     }

@@ -75,17 +75,18 @@ impl AppState {
             4 * limits.render_concurrency,
             std::time::Duration::from_secs(20),
         );
+        let links = crate::unsubscribe::ssr::links::Links::new(
+            &config.secret_key,
+            config.previous_secret_key.as_ref(),
+            config.base_url.as_str(),
+        );
         Ok(AppState {
             storage,
             hashing: Arc::new(hashing),
             rendering: Arc::new(rendering),
             metrics: Arc::new(crate::metrics::Metrics::new()),
-            rules: Arc::new(product_rules()),
-            links: crate::unsubscribe::ssr::links::Links::new(
-                &config.secret_key,
-                config.previous_secret_key.as_ref(),
-                config.base_url.as_str(),
-            ),
+            rules: Arc::new(product_rules(&links)),
+            links,
             keys: RedisKeys::new(config.redis_key_prefix.clone()),
             cipher: TokenCipher::new(&config.secret_key),
             google,
@@ -100,10 +101,18 @@ impl AppState {
 
 /// The rules every message goes through: the lifecycle's own checks, then
 /// those of capabilities (docs/ARCHITECTURE.md, "Where the rules go").
-pub fn product_rules() -> crate::emails::Rules {
+pub fn product_rules(links: &crate::unsubscribe::ssr::links::Links) -> crate::emails::Rules {
     let mut rules = crate::emails::Rules::standard();
     rules
         .checks
         .push(Arc::new(crate::unsubscribe::ssr::check::NotSuppressed));
+    rules
+        .checks
+        .push(Arc::new(crate::campaigns::ssr::rules::InCampaign));
+    rules
+        .hooks
+        .push(Arc::new(crate::campaigns::ssr::rules::NextStep {
+            links: links.clone(),
+        }));
     rules
 }

@@ -1,7 +1,348 @@
 //! Campaigns: a sequence of steps sent to the recipients of a CSV, each
 //! follow-up a reply in the first message's Gmail thread, within send windows
-//! (docs/campaigns.md). This slice holds the schedule arithmetic the claim, the
-//! next step and the plan share; the campaign itself lands on top of it.
+//! (docs/campaigns.md). The types and server functions here are shared with
+//! the browser; `ssr/` holds the tables, the start, the claim-time check and
+//! the outcome hook that schedules the next step.
+
+use crate::domain::EmailStatus;
+use crate::error::AppError;
+use crate::mailmerge::BadRowView;
+use crate::templates::TemplateChoice;
+use leptos::prelude::*;
+use leptos::server_fn::codec::{MultipartData, MultipartFormData};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
+
+/// The most steps a campaign has: step 1 and up to four follow-ups.
+pub const MAX_STEPS: usize = 5;
+
+/// Where a campaign stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CampaignStatus {
+    Draft,
+    Running,
+    Paused,
+    Finished,
+    Cancelled,
+}
+
+impl CampaignStatus {
+    pub const ALL: [CampaignStatus; 5] = [
+        CampaignStatus::Draft,
+        CampaignStatus::Running,
+        CampaignStatus::Paused,
+        CampaignStatus::Finished,
+        CampaignStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignStatus::Draft => "draft",
+            CampaignStatus::Running => "running",
+            CampaignStatus::Paused => "paused",
+            CampaignStatus::Finished => "finished",
+            CampaignStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CampaignStatus> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CampaignStatus::Draft => "Draft",
+            CampaignStatus::Running => "Running",
+            CampaignStatus::Paused => "Paused",
+            CampaignStatus::Finished => "Finished",
+            CampaignStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// Where one recipient's sequence stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecipientState {
+    /// A step is queued or to come.
+    Active,
+    /// A step ended uncertain: the user decides on the Sent page.
+    Waiting,
+    Replied,
+    Unsubscribed,
+    Failed,
+    /// Every step went.
+    Finished,
+    Cancelled,
+}
+
+impl RecipientState {
+    pub const ALL: [RecipientState; 7] = [
+        RecipientState::Active,
+        RecipientState::Waiting,
+        RecipientState::Replied,
+        RecipientState::Unsubscribed,
+        RecipientState::Failed,
+        RecipientState::Finished,
+        RecipientState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecipientState::Active => "active",
+            RecipientState::Waiting => "waiting",
+            RecipientState::Replied => "replied",
+            RecipientState::Unsubscribed => "unsubscribed",
+            RecipientState::Failed => "failed",
+            RecipientState::Finished => "finished",
+            RecipientState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RecipientState> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RecipientState::Active => "Scheduled",
+            RecipientState::Waiting => "Waiting for you",
+            RecipientState::Replied => "Replied",
+            RecipientState::Unsubscribed => "Unsubscribed",
+            RecipientState::Failed => "Failed",
+            RecipientState::Finished => "Finished",
+            RecipientState::Cancelled => "Cancelled",
+        }
+    }
+
+    /// More steps may still go to this recipient.
+    pub fn is_open(self) -> bool {
+        matches!(self, RecipientState::Active | RecipientState::Waiting)
+    }
+}
+
+/// A row of the campaigns list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub status: CampaignStatus,
+    pub recipients: i64,
+    pub replied: i64,
+    pub steps_sent: i64,
+    pub steps_total: i64,
+    /// When it was made, in the user's time zone.
+    pub created: String,
+}
+
+/// One step as the campaign page shows and edits it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepView {
+    pub position: i16,
+    pub template_id: Option<Uuid>,
+    pub delay_days: i16,
+    /// The subject as copied when the campaign started.
+    pub subject: Option<String>,
+}
+
+/// One step of one recipient: when, the Gmail id, the outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub step: i16,
+    pub status: EmailStatus,
+    /// "Sent Tue 3 Dec 10:02", "Due Fri 6 Dec 09:00".
+    pub when: String,
+    pub gmail_id: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientView {
+    pub id: Uuid,
+    pub to: String,
+    pub line: i32,
+    pub state: RecipientState,
+    pub steps_sent: i16,
+    /// What stopped the sequence.
+    pub stopped: Option<String>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// What a draft's CSV gives with its settings: rows ready, rows left out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftCheck {
+    pub ready: usize,
+    pub bad: Vec<BadRowView>,
+    /// Why it cannot start yet (no template for step 1, …).
+    pub problem: Option<String>,
+}
+
+/// Recipients by state, and the steps that went of all there are to go.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub recipients: i64,
+    pub by_state: Vec<(RecipientState, i64)>,
+    pub steps_sent: i64,
+    pub steps_total: i64,
+}
+
+impl Counts {
+    pub fn of(&self, state: RecipientState) -> i64 {
+        self.by_state
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignView {
+    pub id: Uuid,
+    pub name: String,
+    pub status: CampaignStatus,
+    pub paused_reason: Option<String>,
+    pub file_name: String,
+    pub columns: Vec<String>,
+    pub email_column: Option<String>,
+    pub zone_column: Option<String>,
+    /// The sender's time zone, used where a recipient has none.
+    pub time_zone: String,
+    /// Monday first.
+    pub days: [bool; 7],
+    /// "09:00".
+    pub window_start: String,
+    pub window_end: String,
+    /// The start as the form shows it (local "2026-12-03T09:00"), empty for "as soon as possible".
+    pub starts_at: String,
+    pub started: Option<String>,
+    pub unsubscribe_footer: bool,
+    pub steps: Vec<StepView>,
+    pub templates: Vec<TemplateChoice>,
+    pub counts: Counts,
+    /// The first recipients (all of them up to a few hundred).
+    pub recipients: Vec<RecipientView>,
+    /// A draft's rows with its current settings.
+    pub check: Option<DraftCheck>,
+    /// Follow-ups carry Gmail's thread but not In-Reply-To (the account cannot
+    /// read the Message-ID Gmail gave step 1).
+    pub threading_warning: bool,
+}
+
+/// The draft's settings form, its inputs named `campaign[…]`
+/// (`campaign[steps][1][delay_days]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CampaignForm {
+    pub id: Uuid,
+    pub name: String,
+    pub email_column: String,
+    /// Empty: every recipient in the sender's time zone.
+    pub zone_column: String,
+    /// The days ticked, as "0" (Monday) … "6" (Sunday).
+    pub days: Vec<String>,
+    /// "09:00".
+    pub window_start: String,
+    pub window_end: String,
+    /// "now" or "later" (the When radio buttons), and the local time.
+    pub when: String,
+    pub send_at: String,
+    pub unsubscribe_footer: bool,
+    pub steps: Vec<StepForm>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StepForm {
+    /// Empty: no such step (a follow-up row left blank).
+    pub template_id: String,
+    pub delay_days: String,
+}
+
+#[server(endpoint = "campaigns/list")]
+pub async fn list_campaigns() -> Result<Vec<CampaignSummary>, AppError> {
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    ssr::repo::list(&state, user_id).await
+}
+
+/// A new draft from a CSV file or pasted text; goes to its page. Problems go
+/// back to `/campaigns?error=…`.
+#[server(endpoint = "campaigns/create", input = MultipartFormData)]
+pub async fn create_campaign(data: MultipartData) -> Result<(), AppError> {
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    let allowed = crate::limits::per_user(&state, user_id, crate::limits::Costly::Upload).await;
+    let read = match allowed {
+        Ok(()) => crate::mailmerge::ssr::upload::read(data).await,
+        Err(e @ AppError::RateLimited { .. }) => Err(e.to_string()),
+        Err(e) => return Err(e),
+    };
+    match read {
+        Ok((file_name, csv)) => {
+            let id = ssr::repo::create(&state, user_id, &file_name, &csv).await?;
+            leptos_axum::redirect(&format!("/campaigns/{id}"));
+        }
+        Err(message) => {
+            let q: String = url::form_urlencoded::byte_serialize(message.as_bytes()).collect();
+            leptos_axum::redirect(&format!("/campaigns?error={q}"));
+        }
+    }
+    Ok(())
+}
+
+#[server(endpoint = "campaigns/get")]
+pub async fn get_campaign(id: Uuid) -> Result<CampaignView, AppError> {
+    let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::Report).await?;
+    ssr::view::campaign(&state, user_id, id).await
+}
+
+/// Saves a draft's settings; every problem is reported next to its field.
+#[server(endpoint = "campaigns/save")]
+pub async fn save_campaign(campaign: CampaignForm) -> Result<(), AppError> {
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    let id = campaign.id;
+    ssr::repo::save(&state, user_id, campaign).await?;
+    leptos_axum::redirect(&format!("/campaigns/{id}?saved=1"));
+    Ok(())
+}
+
+/// Starts a draft: copies its templates, makes its recipients from the ready
+/// rows and queues step 1 for each. Returns how many recipients.
+#[server(endpoint = "campaigns/start")]
+pub async fn start_campaign(id: Uuid) -> Result<u64, AppError> {
+    let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
+    let started = ssr::start::start(&state, user_id, id).await?;
+    leptos_axum::redirect(&format!("/campaigns/{id}?started={started}"));
+    Ok(started)
+}
+
+/// Pause, resume or cancel.
+#[server(endpoint = "campaigns/act")]
+pub async fn campaign_action(id: Uuid, action: String) -> Result<(), AppError> {
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    let action = match action.as_str() {
+        "pause" => ssr::repo::Act::Pause,
+        "resume" => ssr::repo::Act::Resume,
+        "cancel" => ssr::repo::Act::Cancel,
+        _ => return Err(AppError::BadRequest("Unknown action.".into())),
+    };
+    ssr::repo::act(&state, user_id, id, action).await?;
+    leptos_axum::redirect(&format!("/campaigns/{id}"));
+    Ok(())
+}
+
+/// Marks recipients as replied (ticked, or addresses pasted): they get no
+/// more steps. Returns how many were marked.
+#[server(endpoint = "campaigns/replied")]
+pub async fn mark_replied(
+    id: Uuid,
+    #[server(default)] recipients: Vec<Uuid>,
+    #[server(default)] addresses: String,
+) -> Result<u64, AppError> {
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    let marked = ssr::repo::mark_replied(&state, user_id, id, &recipients, &addresses).await?;
+    leptos_axum::redirect(&format!("/campaigns/{id}?replied={marked}"));
+    Ok(marked)
+}

@@ -43,13 +43,22 @@ impl Polling {
     ) where
         T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
     {
+        self.follow_while(list, move |t| {
+            progress(t).is_some_and(|p| p.remaining > 0 && !p.held)
+        });
+    }
+
+    /// Keeps polling while `more` says the loaded page may still change.
+    pub fn follow_while<T>(
+        self,
+        list: Resource<Result<T, AppError>>,
+        more: impl Fn(&T) -> bool + Send + Sync + 'static,
+    ) where
+        T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    {
         Effect::new(move |_| {
-            let remaining = list.with(|r| {
-                r.as_ref()
-                    .and_then(|r| r.as_ref().ok())
-                    .and_then(progress)
-                    .is_some_and(|p| p.remaining > 0 && !p.held)
-            });
+            let remaining =
+                list.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).is_some_and(&more));
             self.running.set(remaining);
         });
     }

@@ -11,6 +11,7 @@ const NAV: &[(&str, &str)] = &[
     ("/dashboard", "Dashboard"),
     ("/compose", "Write email"),
     ("/merge", "Mail merge"),
+    ("/campaigns", "Campaigns"),
     ("/templates", "Templates"),
     ("/queue", "Queue"),
     ("/sent", "Sent"),

@@ -65,6 +65,19 @@ impl EmailStatus {
         }
     }
 
+    /// How pages name it.
+    pub const fn label(self) -> &'static str {
+        match self {
+            EmailStatus::Queued => "Queued",
+            EmailStatus::Sending => "Sending",
+            EmailStatus::Sent => "Sent",
+            EmailStatus::Failed => "Failed",
+            EmailStatus::Uncertain => "Needs a decision",
+            EmailStatus::Cancelled => "Cancelled",
+            EmailStatus::Suppressed => "Not sent",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<EmailStatus> {
         EmailStatus::ALL.into_iter().find(|v| v.as_str() == s)
     }

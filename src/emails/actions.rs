@@ -144,7 +144,8 @@ pub async fn resolve(
                 "UPDATE emails SET status = 'sent', sent_at = coalesce(claimed_at, mm_now()),
                         last_error = NULL, lease_id = NULL, updated_at = mm_now()
                  WHERE user_id = $1 AND id = ANY($2) AND status = 'uncertain'
-                 RETURNING id, gmail_thread_id",
+                 RETURNING id, gmail_thread_id, campaign_recipient_id, campaign_step,
+                           CASE WHEN campaign_recipient_id IS NULL THEN '' ELSE subject END AS \"subject!\"",
                 user_id as UserId,
                 ids,
             )
@@ -157,6 +158,12 @@ pub async fn resolve(
                     user_id,
                     status: EmailStatus::Sent,
                     thread_id: r.gmail_thread_id,
+                    error: None,
+                    step: super::outcome::StepOf::of(
+                        r.campaign_recipient_id,
+                        r.campaign_step,
+                        r.subject,
+                    ),
                 })
                 .collect();
             run_hooks(rules, &mut tx, &recorded).await?;

@@ -48,6 +48,9 @@ pub enum Verdict {
     /// These Cc or Bcc addresses (lowercased) are taken off the message, which
     /// goes to the rest; Sent lists what was dropped.
     DropRecipients { id: Uuid, addresses: Vec<String> },
+    /// This message is no longer wanted (its campaign was cancelled, its
+    /// recipient replied): it ends `cancelled`, saying why.
+    Cancel { id: Uuid, reason: String },
 }
 
 #[async_trait]
@@ -164,12 +167,14 @@ pub(super) struct Applied {
     pub deferred: Vec<(Uuid, OffsetDateTime)>,
     pub failed: Vec<(Uuid, String)>,
     pub suppressed: Vec<(Uuid, String)>,
+    pub cancelled: Vec<(Uuid, String)>,
     /// Messages that go, to fewer recipients: (id, a dropped address).
     pub dropped: Vec<(Uuid, String)>,
 }
 
 /// Folds the verdicts: a held account keeps none of its candidates; a message
-/// suppressed is suppressed whatever else was said, one failed fails, one
+/// suppressed is suppressed whatever else was said, then one cancelled is
+/// cancelled, one failed fails, one
 /// deferred waits; of two holds or deferrals the later wins. Dropped recipients
 /// apply to a message that still goes.
 pub(super) fn apply(candidates: &[Candidate], verdicts: Vec<Verdict>) -> Applied {
@@ -178,6 +183,7 @@ pub(super) fn apply(candidates: &[Candidate], verdicts: Vec<Verdict>) -> Applied
     let mut deferred: HashMap<Uuid, OffsetDateTime> = HashMap::new();
     let mut failed: HashMap<Uuid, String> = HashMap::new();
     let mut suppressed: HashMap<Uuid, String> = HashMap::new();
+    let mut cancelled: HashMap<Uuid, String> = HashMap::new();
     let mut dropped: HashMap<Uuid, Vec<String>> = HashMap::new();
     for v in verdicts {
         match v {
@@ -198,6 +204,9 @@ pub(super) fn apply(candidates: &[Candidate], verdicts: Vec<Verdict>) -> Applied
             Verdict::DropRecipients { id, addresses } => {
                 dropped.entry(id).or_default().extend(addresses);
             }
+            Verdict::Cancel { id, reason } => {
+                cancelled.entry(id).or_insert(reason);
+            }
         }
     }
     let mut out = Applied::default();
@@ -207,6 +216,8 @@ pub(super) fn apply(candidates: &[Candidate], verdicts: Vec<Verdict>) -> Applied
         }
         if let Some(reason) = suppressed.remove(&c.id) {
             out.suppressed.push((c.id, reason));
+        } else if let Some(reason) = cancelled.remove(&c.id) {
+            out.cancelled.push((c.id, reason));
         } else if let Some(reason) = failed.remove(&c.id) {
             out.failed.push((c.id, reason));
         } else if let Some(until) = deferred.remove(&c.id) {

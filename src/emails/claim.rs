@@ -5,6 +5,7 @@
 use super::Rules;
 use super::allot::{self, Account, Candidate};
 use super::checks::{self, ClaimContext, Verdict};
+use super::outcome::{Recorded, StepOf};
 use crate::config::{DeliveryConfig, TransportKind};
 use crate::delivery::mime::{File, Outgoing};
 use crate::domain::EmailStatus;
@@ -202,9 +203,13 @@ pub async fn claim(
         .execute(&mut *tx)
         .await?;
     }
-    // Deferred messages wait, failed and suppressed ones end saying why: one
-    // statement.
-    if !applied.deferred.is_empty() || !applied.failed.is_empty() || !applied.suppressed.is_empty()
+    // Deferred messages wait; failed, suppressed and cancelled ones end saying
+    // why, in one statement, and what ended goes through the outcome hooks (a
+    // campaign's sequence ends with its step).
+    if !applied.deferred.is_empty()
+        || !applied.failed.is_empty()
+        || !applied.suppressed.is_empty()
+        || !applied.cancelled.is_empty()
     {
         let mut ids = Vec::new();
         let mut until: Vec<Option<OffsetDateTime>> = Vec::new();
@@ -219,6 +224,7 @@ pub async fn claim(
         let ending = [
             (EmailStatus::Failed, applied.failed),
             (EmailStatus::Suppressed, applied.suppressed),
+            (EmailStatus::Cancelled, applied.cancelled),
         ];
         for (status, list) in ending {
             for (id, reason) in list {
@@ -228,20 +234,38 @@ pub async fn claim(
                 reasons.push(Some(reason));
             }
         }
-        sqlx::query!(
-            "UPDATE emails e SET status = coalesce(x.status, e.status),
+        let ended = sqlx::query!(
+            r#"UPDATE emails e SET status = coalesce(x.status, e.status),
                     last_error = coalesce(x.reason, e.last_error),
                     next_attempt_at = coalesce(x.until, e.next_attempt_at), updated_at = $5
              FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[]) AS x(id, until, status, reason)
-             WHERE e.id = x.id AND e.status = 'queued'",
+             WHERE e.id = x.id AND e.status = 'queued'
+             RETURNING e.id, e.user_id AS "user_id: UserId", e.status, e.gmail_thread_id, e.last_error,
+                       e.campaign_recipient_id, e.campaign_step,
+                       CASE WHEN e.campaign_recipient_id IS NULL THEN '' ELSE e.subject END AS "subject!""#,
             &ids,
             &until as &[Option<OffsetDateTime>],
             &ends as &[Option<&str>],
             &reasons as &[Option<String>],
             now,
         )
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
+        let ended: Vec<Recorded> = ended
+            .into_iter()
+            .filter_map(|r| {
+                let status = EmailStatus::parse(&r.status)?;
+                (status != EmailStatus::Queued).then(|| Recorded {
+                    id: r.id,
+                    user_id: r.user_id,
+                    status,
+                    thread_id: r.gmail_thread_id,
+                    error: r.last_error,
+                    step: StepOf::of(r.campaign_recipient_id, r.campaign_step, r.subject),
+                })
+            })
+            .collect();
+        super::outcome::run_hooks(rules, &mut tx, &ended).await?;
     }
     // Recipients a check took off a message that still goes (a suppressed Cc).
     if !applied.dropped.is_empty() {

@@ -19,6 +19,7 @@
 
 mod actions;
 pub mod allot;
+pub mod campaign;
 mod checks;
 mod claim;
 pub mod clock;
@@ -32,8 +33,10 @@ pub use actions::{
 };
 pub use checks::{ClaimCheck, ClaimContext, Verdict, standard_checks};
 pub use claim::{Claimed, claim};
-pub use enqueue::{Enqueue, NewEmail, enqueue, replace_queued};
-pub use outcome::{CONTENDED, Done, OutcomeHook, Recorded, expire_leases, next_event, record};
+pub use enqueue::{Enqueue, NewEmail, Placement, enqueue, replace_queued};
+pub use outcome::{
+    CONTENDED, Done, OutcomeHook, Recorded, StepOf, expire_leases, next_event, record,
+};
 pub use usage::{forget_old as forget_old_usage, last_24h as recipients_last_24h};
 
 use crate::domain::UserId;

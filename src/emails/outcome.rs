@@ -55,6 +55,34 @@ pub struct Recorded {
     pub user_id: UserId,
     pub status: EmailStatus,
     pub thread_id: Option<String>,
+    /// Why it failed, was suppressed or cancelled, or may not have gone.
+    pub error: Option<String>,
+    /// The campaign step it is, with its subject as sent.
+    pub step: Option<StepOf>,
+}
+
+/// A campaign message: which recipient's sequence, which step of it, and the
+/// subject it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepOf {
+    pub recipient_id: Uuid,
+    pub step: i16,
+    pub subject: String,
+}
+
+impl StepOf {
+    /// From a row's `campaign_recipient_id`, `campaign_step` and `subject`.
+    pub(super) fn of(
+        recipient_id: Option<Uuid>,
+        step: Option<i16>,
+        subject: String,
+    ) -> Option<StepOf> {
+        Some(StepOf {
+            recipient_id: recipient_id?,
+            step: step?,
+            subject,
+        })
+    }
 }
 
 /// Runs inside the transaction that records outcomes (delivery's, and a user's
@@ -120,7 +148,9 @@ pub async fn record(
                 emails o
            WHERE e.id = r.id AND o.id = e.id AND e.lease_id = $8 AND e.status IN ('sending', 'uncertain')
            RETURNING e.id, e.user_id AS "user_id: UserId", e.status, e.gmail_thread_id,
-                     o.claimed_at AS "claimed_at?",
+                     o.claimed_at AS "claimed_at?", e.last_error, e.campaign_recipient_id,
+                     e.campaign_step, CASE WHEN e.campaign_recipient_id IS NULL THEN '' ELSE e.subject END
+                         AS "subject!",
                      (cardinality(e.to_addrs) + cardinality(e.cc_addrs) + cardinality(e.bcc_addrs))::int8
                          AS "recipients!""#,
         &ids,
@@ -155,6 +185,8 @@ pub async fn record(
             user_id: r.user_id,
             status,
             thread_id: r.gmail_thread_id,
+            error: r.last_error,
+            step: StepOf::of(r.campaign_recipient_id, r.campaign_step, r.subject),
         });
     }
     run_hooks(rules, &mut tx, &recorded).await?;

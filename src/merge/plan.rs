@@ -137,23 +137,7 @@ fn check(
         return Err(format!("{why} It is left out."));
     }
     let unsubscribe_url = rules.unsubscribe_url.map(|url| url(&to));
-    // A column named like a built-in placeholder does not stand in for it.
-    let mut values: Vec<(&str, &str)> = row
-        .values()
-        .filter(|(k, _)| !super::scan::BUILT_IN.contains(k))
-        .collect();
-    if let Some(url) = &unsubscribe_url {
-        values.push((super::scan::UNSUBSCRIBE_URL, url));
-    }
-    let message = template.render_pairs(values).map_err(|e| match e {
-        RenderError::Missing { key } => {
-            format!("No value for {{{{ {key} }}}}, and it has no default.")
-        }
-        other => other.to_string(),
-    })?;
-    if message.subject.contains(['\r', '\n']) {
-        return Err("The subject would contain a line break.".into());
-    }
+    let message = fill(template, row.values(), unsubscribe_url.as_deref())?;
     let attachment = match &rules.attaching {
         Some(a) => attachment_of(row, a)?,
         None => None,
@@ -167,6 +151,32 @@ fn check(
         attachment,
         unsubscribe_url,
     })
+}
+
+/// Renders `template` with a row's values (a column named like a built-in
+/// placeholder does not stand in for it) and the recipient's unsubscribe link,
+/// saying in words what is missing.
+pub fn fill<'v>(
+    template: &MessageTemplate,
+    values: impl Iterator<Item = (&'v str, &'v str)>,
+    unsubscribe_url: Option<&'v str>,
+) -> Result<Rendered, String> {
+    let mut values: Vec<(&str, &str)> = values
+        .filter(|(k, _)| !super::scan::BUILT_IN.contains(k))
+        .collect();
+    if let Some(url) = unsubscribe_url {
+        values.push((super::scan::UNSUBSCRIBE_URL, url));
+    }
+    let message = template.render_pairs(values).map_err(|e| match e {
+        RenderError::Missing { key } => {
+            format!("No value for {{{{ {key} }}}}, and it has no default.")
+        }
+        other => other.to_string(),
+    })?;
+    if message.subject.contains(['\r', '\n']) {
+        return Err("The subject would contain a line break.".into());
+    }
+    Ok(message)
 }
 
 fn attachment_of(row: &Row, a: &Attaching<'_>) -> Result<Option<(Uuid, String)>, String> {

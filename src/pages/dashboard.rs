@@ -1,10 +1,12 @@
 use crate::auth::current_user;
+use crate::campaigns::{CampaignStatus, list_campaigns};
 use crate::components::shell::AppShell;
 use leptos::prelude::*;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
+    let campaigns = Resource::new(|| (), |_| list_campaigns());
     view! {
         <AppShell title="Dashboard">
             <Suspense fallback=|| view! { <p class="greeting">"Welcome."</p> }>
@@ -44,8 +46,41 @@ pub fn Dashboard() -> impl IntoView {
                         " Now or at a time you choose, paced within Gmail's limits. " <a href="/queue">"Your queue"</a>
                         " shows what is waiting; " <a href="/sent">"Sent"</a> " shows what went, and anything that needs you."
                     </li>
+                    <li>
+                        <strong>"Follow up."</strong>
+                        " A " <a href="/campaigns">"campaign"</a>
+                        " sends follow-ups in the same thread some days later, only to people who have not replied."
+                    </li>
                 </ol>
             </section>
+            <Transition fallback=|| ()>
+                {move || {
+                    campaigns
+                        .get()
+                        .and_then(Result::ok)
+                        .map(|list| {
+                            let active: Vec<_> = list
+                                .into_iter()
+                                .filter(|c| matches!(c.status, CampaignStatus::Running | CampaignStatus::Paused | CampaignStatus::Draft))
+                                .take(5)
+                                .collect();
+                            (!active.is_empty()).then(|| view! {
+                                <section class="panel" aria-labelledby="campaigns-heading">
+                                    <h2 id="campaigns-heading">"Campaigns"</h2>
+                                    <ul class="plain-list">
+                                        {active.into_iter().map(|c| view! {
+                                            <li>
+                                                <a href=format!("/campaigns/{}", c.id)>{c.name}</a>
+                                                " "<span class=format!("badge {}", c.status.as_str())>{c.status.label()}</span>
+                                                <span class="muted">{format!(" · {} recipients · {} of {} steps sent · {} replied", c.recipients, c.steps_sent, c.steps_total, c.replied)}</span>
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                </section>
+                            })
+                        })
+                }}
+            </Transition>
         </AppShell>
     }
 }

@@ -2,6 +2,7 @@
 //! lives in the feature modules.
 
 pub mod auth;
+pub mod campaigns;
 pub mod compose;
 pub mod dashboard;
 pub mod files;

@@ -155,12 +155,7 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
 #[component]
 fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
     let select_id = format!("select-{}", row.id);
-    let label = match row.status {
-        EmailStatus::Sent => "Sent",
-        EmailStatus::Failed => "Failed",
-        EmailStatus::Suppressed => "Not sent",
-        _ => "Needs a decision",
-    };
+    let label = row.status.label();
     let class = row.status.as_str();
     let actionable = !matches!(row.status, EmailStatus::Sent | EmailStatus::Suppressed);
     let dropped = (!row.dropped.is_empty()).then(|| {

@@ -1,7 +1,7 @@
 //! Housekeeping in every instance (each step is safe to run in several at once):
 //! every minute, deletions storage has not confirmed, expired CSV imports, old
-//! idempotency keys (docs/limits.md) and the daily cap's spent minutes
-//! (docs/delivery.md); every 15 s, the figures `/metrics` serves
+//! idempotency keys (docs/limits.md), the daily cap's spent minutes
+//! (docs/delivery.md) and campaigns whose last sequences ended (docs/campaigns.md); every 15 s, the figures `/metrics` serves
 //! (docs/operations.md).
 
 use crate::state::AppState;
@@ -24,6 +24,9 @@ pub async fn run_once(state: &AppState) {
     }
     if let Err(e) = crate::emails::forget_old_usage(&state.pool).await {
         tracing::warn!(error = %e, "daily-cap ledger expiry failed");
+    }
+    if let Err(e) = crate::campaigns::ssr::repo::finish_all_done(&state.pool).await {
+        tracing::warn!(error = %e, "finishing campaigns failed");
     }
 }
 

@@ -52,7 +52,7 @@ async fn terminate(server: Server) -> (std::process::ExitStatus, Duration) {
 
 /// Runs steps until nothing is queued, or nothing more is due within `horizon`
 /// on the test clock, which it moves to each retry instead of waiting for it.
-async fn drain(app: &TestApp, horizon: Duration) -> StepReport {
+pub(crate) async fn drain(app: &TestApp, horizon: Duration) -> StepReport {
     let d = app.deliverer();
     let mut total = StepReport::default();
     for _ in 0..10_000 {

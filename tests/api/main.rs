@@ -3,6 +3,7 @@
 
 mod abuse;
 mod accounts;
+mod campaigns;
 mod compose;
 mod delivery;
 mod files;

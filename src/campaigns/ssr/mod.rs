@@ -1,3 +1,8 @@
 //! Server-only parts of campaigns (docs/campaigns.md).
 
+pub mod recipients;
+pub mod repo;
+pub mod rules;
 pub mod schedule;
+pub mod start;
+pub mod view;

@@ -53,6 +53,26 @@ impl Window {
         self.days
     }
 
+    /// The days as stored: bit 0 Monday … bit 6 Sunday.
+    pub fn day_bits(&self) -> i16 {
+        self.days
+            .iter()
+            .enumerate()
+            .filter(|(_, on)| **on)
+            .map(|(i, _)| 1i16 << i)
+            .sum()
+    }
+
+    /// A window as stored (`campaigns.window_days`, `window_start`, `window_end`).
+    pub fn from_stored(bits: i16, start: i16, end: i16) -> Result<Window, &'static str> {
+        let mut days = [false; 7];
+        for (i, day) in days.iter_mut().enumerate() {
+            *day = bits & (1 << i) != 0;
+        }
+        let minutes = |m: i16| u16::try_from(m).map_err(|_| "The window's hours are out of range.");
+        Window::new(days, minutes(start)?, minutes(end)?)
+    }
+
     pub fn hours(&self) -> (u16, u16) {
         (self.start, self.end)
     }
@@ -131,6 +151,15 @@ fn offset_date_time(t: Timestamp) -> OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_is_stored_as_day_bits_and_minutes() {
+        let w = Window::new([true, false, true, false, true, false, true], 540, 1020).unwrap();
+        assert_eq!(w.day_bits(), 1 + 4 + 16 + 64);
+        assert_eq!(Window::from_stored(w.day_bits(), 540, 1020), Ok(w));
+        assert!(Window::from_stored(0, 540, 1020).is_err());
+        assert!(Window::from_stored(1, -1, 1020).is_err());
+    }
     use time::macros::datetime;
 
     const WEEKDAYS: [bool; 7] = [true, true, true, true, true, false, false];

@@ -278,6 +278,7 @@ pub async fn queue(
         message: c.rendered,
         values: c.values,
         list_unsubscribe: c.list_unsubscribe,
+        placement: None,
     };
     let mut tx = state.pool.begin().await?;
     if let Some(id) = m.id {

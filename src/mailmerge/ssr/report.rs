@@ -64,7 +64,7 @@ pub struct Choice {
 
 /// The lowercased addresses of the table's rows that are on the user's
 /// suppression list, each with why.
-async fn suppressed_in(
+pub async fn suppressed_in(
     state: &AppState,
     user_id: UserId,
     table: &Table,
@@ -91,11 +91,7 @@ async fn suppressed_in(
 /// `alone`: the message has no Cc or Bcc.
 fn unsubscribe(links: &Links, footer: bool, alone: bool, row: &mut ReadyRow) -> Option<String> {
     let url = row.unsubscribe_url.clone()?;
-    let u = Unsubscribe::decide(links, url, alone);
-    if footer {
-        u.add_footer(&mut row.message);
-    }
-    u.list_header(&row.message)
+    Unsubscribe::apply(links, url, alone, footer, &mut row.message)
 }
 
 /// The user's attachments by lower-case name, for an attachment column.
@@ -424,6 +420,7 @@ pub async fn queue(
                 message: r.message,
                 values: r.values,
                 list_unsubscribe,
+                placement: None,
             })
             .collect();
         let inserted = crate::emails::enqueue(&mut tx, &shared, messages).await?;

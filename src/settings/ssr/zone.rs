@@ -37,6 +37,22 @@ impl UserZone {
         Ok(UserZone::new(&name))
     }
 
+    /// The zone itself, for schedule arithmetic.
+    pub fn tz(&self) -> &TimeZone {
+        &self.zone
+    }
+
+    /// A time as a `datetime-local` value in this zone ("2026-12-01T09:00").
+    pub fn local_input(&self, t: OffsetDateTime) -> String {
+        match Timestamp::from_second(t.unix_timestamp()) {
+            Ok(ts) => ts
+                .to_zoned_datetime(self.zone.clone())
+                .strftime("%Y-%m-%dT%H:%M")
+                .to_string(),
+            Err(_) => String::new(),
+        }
+    }
+
     /// "Tue 1 Dec 2026, 9:00 AM, Europe/Berlin"
     pub fn display(&self, t: OffsetDateTime) -> String {
         let Ok(ts) = Timestamp::from_second(t.unix_timestamp()) else {

@@ -158,6 +158,22 @@ impl Unsubscribe {
         ));
     }
 
+    /// Decides for a message rendered with `url`, adds the footer when asked
+    /// for, and returns the `List-Unsubscribe` value to store with it.
+    pub fn apply(
+        links: &Links,
+        url: String,
+        one_recipient: bool,
+        footer: bool,
+        message: &mut Rendered,
+    ) -> Option<String> {
+        let u = Unsubscribe::decide(links, url, one_recipient);
+        if footer {
+            u.add_footer(message);
+        }
+        u.list_header(message)
+    }
+
     /// The `List-Unsubscribe` value to store with the message: only when the
     /// rendered message links to the URL at all (the footer or the placeholder).
     pub fn list_header(&self, message: &Rendered) -> Option<String> {

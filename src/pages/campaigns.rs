@@ -1,0 +1,566 @@
+//! Campaigns: the list and a new draft from a CSV; a campaign's page with its
+//! settings (a draft), its counts, progress and each recipient's timeline.
+
+use crate::campaigns::{
+    CampaignAction, CampaignStatus, CampaignSummary, CampaignView, MAX_STEPS, MarkReplied,
+    RecipientState, RecipientView, SaveCampaign, StartCampaign, get_campaign, list_campaigns,
+};
+use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
+use crate::components::paging::param;
+use crate::components::progress::Polling;
+use crate::components::shell::AppShell;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use uuid::Uuid;
+
+const DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+#[component]
+pub fn CampaignsPage() -> impl IntoView {
+    let query = use_query_map();
+    let error = move || query.read().get("error");
+    let list = Resource::new(|| (), |_| list_campaigns());
+    view! {
+        <AppShell title="Campaigns">
+            <p class="lead-text">
+                "A campaign sends a first message to every row of a CSV, then follow-ups as replies in the same Gmail thread, some days later, only to people who have not replied, inside the hours you choose."
+            </p>
+            <Transition fallback=|| view! { <p class="muted">"Loading your campaigns…"</p> }>
+                {move || {
+                    list.get()
+                        .map(|r| match r {
+                            Ok(list) if list.is_empty() => view! {
+                                <p class="muted">"No campaigns yet."</p>
+                            }
+                            .into_any(),
+                            Ok(list) => view! { <CampaignList list /> }.into_any(),
+                            Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
+                        })
+                }}
+            </Transition>
+            <section class="panel" aria-labelledby="new-heading">
+                <h2 id="new-heading">"New campaign"</h2>
+                {move || error().map(|e| view! { <div class="alert" role="alert">{e}</div> })}
+                <form class="stack" method="post" action="/api/campaigns/create" enctype="multipart/form-data">
+                    <div class="field">
+                        <label for="field-csv_file">"Recipients (CSV file)"</label>
+                        <p class="hint" id="field-csv_file-hint">
+                            "One row per person: an email column, the columns your templates use, and optionally a time_zone column (such as Europe/Berlin) for each person's sending hours."
+                        </p>
+                        <input id="field-csv_file" type="file" name="csv_file" accept=".csv,text/csv,text/plain"
+                            aria-describedby="field-csv_file-hint" />
+                    </div>
+                    <div class="field">
+                        <label for="field-csv_text">"Or paste your recipients"</label>
+                        <textarea id="field-csv_text" name="csv_text" rows="6" class="mono"
+                            placeholder="email,first_name,time_zone\nada@example.com,Ada,Europe/London"></textarea>
+                    </div>
+                    <div class="form-actions">
+                        <button type="submit" class="primary">"Create a draft"</button>
+                    </div>
+                </form>
+            </section>
+        </AppShell>
+    }
+}
+
+#[component]
+fn CampaignList(list: Vec<CampaignSummary>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="list">
+                <caption class="visually-hidden">"Your campaigns"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Recipients"</th>
+                        <th scope="col">"Replied"</th>
+                        <th scope="col">"Progress"</th>
+                        <th scope="col">"Created"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {list
+                        .into_iter()
+                        .map(|c| {
+                            view! {
+                                <tr>
+                                    <td><a href=format!("/campaigns/{}", c.id)>{c.name}</a></td>
+                                    <td><span class=format!("badge {}", c.status.as_str())>{c.status.label()}</span></td>
+                                    <td>{c.recipients}</td>
+                                    <td>{c.replied}</td>
+                                    <td>{format!("{} of {} steps", c.steps_sent, c.steps_total)}</td>
+                                    <td class="muted">{c.created}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+pub fn CampaignPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let save = ServerAction::<SaveCampaign>::new();
+    let start = ServerAction::<StartCampaign>::new();
+    let act = ServerAction::<CampaignAction>::new();
+    let replied = ServerAction::<MarkReplied>::new();
+    let polling = Polling::new();
+    let campaign = Resource::new(
+        move || {
+            (
+                param::<Uuid>(&params.read(), "id"),
+                save.version().get(),
+                start.version().get(),
+                act.version().get(),
+                replied.version().get(),
+                polling.tick.get(),
+            )
+        },
+        |(id, ..)| async move {
+            match id {
+                Some(id) => get_campaign(id).await,
+                None => Err(crate::error::AppError::NotFound),
+            }
+        },
+    );
+    polling.follow_while(campaign, |c| {
+        c.status == CampaignStatus::Running && c.counts.steps_sent < c.counts.steps_total
+    });
+    let notice = move || {
+        let q = query.read();
+        if q.get("saved").is_some() {
+            Some("Saved.".to_string())
+        } else if let Some(n) = param::<u64>(&q, "started") {
+            Some(format!("Started: step 1 is queued for {n} recipients."))
+        } else {
+            param::<u64>(&q, "replied").map(|n| {
+                if n == 1 {
+                    "Marked 1 recipient as replied.".to_string()
+                } else {
+                    format!("Marked {n} recipients as replied.")
+                }
+            })
+        }
+    };
+    view! {
+        <AppShell title="Campaign">
+            {move || notice().map(|n| view! { <div class="success" role="status">{n}</div> })}
+            {loaded(
+                campaign,
+                "Loading the campaign…",
+                Missing {
+                    not_found: "There is no such campaign.",
+                    back_href: "/campaigns",
+                    back_label: "See your campaigns",
+                },
+                move |c| view! { <Campaign c save start act replied /> },
+            )}
+        </AppShell>
+    }
+}
+
+#[component]
+fn Campaign(
+    c: CampaignView,
+    save: ServerAction<SaveCampaign>,
+    start: ServerAction<StartCampaign>,
+    act: ServerAction<CampaignAction>,
+    replied: ServerAction<MarkReplied>,
+) -> impl IntoView {
+    let draft = c.status == CampaignStatus::Draft;
+    view! {
+        <header class="campaign-head">
+            <h2>{c.name.clone()}</h2>
+            <p>
+                <span class=format!("badge {}", c.status.as_str())>{c.status.label()}</span>
+                {c.started.clone().map(|s| view! { <span class="muted">{format!(" · started {s}")}</span> })}
+                <span class="muted">{format!(" · from {}", c.file_name)}</span>
+            </p>
+            {c.paused_reason.clone().map(|r| view! { <p class="alert" role="alert">{r}</p> })}
+        </header>
+        {if draft {
+            view! {
+                <Settings c=c.clone() save />
+                <DraftReport c=c.clone() start act />
+            }
+            .into_any()
+        } else {
+            view! {
+                <Progress c=c.clone() />
+                <Controls c=c.clone() act />
+                <Recipients c=c.clone() replied />
+            }
+            .into_any()
+        }}
+    }
+}
+
+#[component]
+fn Settings(c: CampaignView, save: ServerAction<SaveCampaign>) -> impl IntoView {
+    let error = action_error(save);
+    let name_error = field_error(error, "name");
+    let column_error = field_error(error, "email_column");
+    let zone_error = field_error(error, "zone_column");
+    let days_error = field_error(error, "days");
+    let start_error = field_error(error, "window_start");
+    let end_error = field_error(error, "window_end");
+    let when_error = field_error(error, "send_at");
+    let later = !c.starts_at.is_empty();
+    let step = |i: usize| c.steps.get(i).cloned();
+    // The saved steps and one blank follow-up row to add another.
+    let rows = (c.steps.len() + 1).clamp(1, MAX_STEPS);
+    let step_rows = (0..rows).map(|i| {
+                        let saved = step(i);
+                        let n = i + 1;
+                        let template_error = field_error(error, if n == 1 { "step1" } else { STEP_FIELDS[i].0 });
+                        let delay_error = field_error(error, STEP_FIELDS[i].1);
+                        let chosen = saved.as_ref().and_then(|s| s.template_id);
+                        let delay = saved.as_ref().map(|s| s.delay_days.to_string()).unwrap_or_else(|| "3".into());
+                        view! {
+                            <div class="step-row" class:invalid=move || template_error.get().is_some() || delay_error.get().is_some()>
+                                <div class="field">
+                                    <label for=format!("field-step{n}")>
+                                        {if n == 1 { "Step 1: first message".to_string() } else { format!("Step {n}: follow-up template") }}
+                                    </label>
+                                    <select id=format!("field-step{n}") name=format!("campaign[steps][{i}][template_id]")>
+                                        <option value="" selected=chosen.is_none()>
+                                            {if n == 1 { "Choose a template" } else { "No follow-up" }}
+                                        </option>
+                                        {c.templates.iter().map(|t| view! {
+                                            <option value=t.id.to_string() selected=chosen == Some(t.id)>{t.name.clone()}</option>
+                                        }).collect_view()}
+                                    </select>
+                                    <p class="field-error">{move || template_error.get()}</p>
+                                </div>
+                                {(n > 1).then(|| view! {
+                                    <div class="field">
+                                        <label for=format!("field-step{n}_delay")>"Days after the step before"</label>
+                                        <input id=format!("field-step{n}_delay") name=format!("campaign[steps][{i}][delay_days]")
+                                            type="number" min="1" max="365" value=delay.clone() />
+                                        <p class="field-error">{move || delay_error.get()}</p>
+                                    </div>
+                                })}
+                            </div>
+                        }
+    }).collect_view();
+    view! {
+        <section class="panel" aria-labelledby="settings-heading">
+            <h2 id="settings-heading">"Settings"</h2>
+            <ActionForm action=save attr:novalidate=true attr:class="stack">
+                <FormAlert error />
+                <input type="hidden" name="campaign[id]" value=c.id.to_string() />
+                <div class="field" class:invalid=move || name_error.get().is_some()>
+                    <label for="field-name">"Name"</label>
+                    <input id="field-name" name="campaign[name]" type="text" value=c.name.clone() maxlength="200" />
+                    <p class="field-error">{move || name_error.get()}</p>
+                </div>
+                <div class="field" class:invalid=move || column_error.get().is_some()>
+                    <label for="field-email_column">"Email column"</label>
+                    <select id="field-email_column" name="campaign[email_column]">
+                        {c.columns.iter().map(|col| view! {
+                            <option value=col.clone() selected=c.email_column.as_deref() == Some(col)>{col.clone()}</option>
+                        }).collect_view()}
+                    </select>
+                    <p class="field-error">{move || column_error.get()}</p>
+                </div>
+                <div class="field" class:invalid=move || zone_error.get().is_some()>
+                    <label for="field-zone_column">"Time-zone column"</label>
+                    <select id="field-zone_column" name="campaign[zone_column]">
+                        <option value="" selected=c.zone_column.is_none()>{format!("None: everyone in {}", c.time_zone)}</option>
+                        {c.columns.iter().map(|col| view! {
+                            <option value=col.clone() selected=c.zone_column.as_deref() == Some(col)>{col.clone()}</option>
+                        }).collect_view()}
+                    </select>
+                    <p class="hint">"Each person's sending hours are read in their zone; an empty cell uses yours."</p>
+                    <p class="field-error">{move || zone_error.get()}</p>
+                </div>
+                <fieldset class="steps-fields">
+                    <legend>"Steps"</legend>
+                    {step_rows}
+                    <p class="hint">
+                        "Follow-ups go as replies in the first message's thread, with its subject, only to people who have not replied. Save to add another follow-up."
+                    </p>
+                </fieldset>
+                <fieldset class="window" class:invalid=move || days_error.get().is_some()>
+                    <legend>"Sending hours"</legend>
+                    <div class="choices">
+                        {DAYS.iter().enumerate().map(|(i, day)| view! {
+                            <label class="choice">
+                                <input type="checkbox" name=format!("campaign[days][{i}]") value=i.to_string() checked=c.days[i] />
+                                {format!(" {day}")}
+                            </label>
+                        }).collect_view()}
+                    </div>
+                    <p class="field-error">{move || days_error.get()}</p>
+                    <div class="inline-fields">
+                        <div class="field" class:invalid=move || start_error.get().is_some()>
+                            <label for="field-window_start">"From"</label>
+                            <input id="field-window_start" name="campaign[window_start]" type="time" value=c.window_start.clone() />
+                            <p class="field-error">{move || start_error.get()}</p>
+                        </div>
+                        <div class="field" class:invalid=move || end_error.get().is_some()>
+                            <label for="field-window_end">"Until"</label>
+                            <input id="field-window_end" name="campaign[window_end]" type="text" inputmode="numeric"
+                                pattern="[0-2][0-9]:[0-5][0-9]" value=c.window_end.clone() />
+                            <p class="field-error">{move || end_error.get()}</p>
+                        </div>
+                    </div>
+                    <p class="hint">"In each person's time zone. Mail that could not go before the hours end waits for the next opening."</p>
+                </fieldset>
+                <fieldset class="when">
+                    <legend>"Start"</legend>
+                    <label class="choice"><input type="radio" name="campaign[when]" value="now" checked=!later />" When I press Start"</label>
+                    <label class="choice"><input type="radio" name="campaign[when]" value="later" checked=later />" At a time I choose"</label>
+                    <div class="field" class:invalid=move || when_error.get().is_some()>
+                        <label for="field-send_at">{format!("Start time ({})", c.time_zone)}</label>
+                        <input id="field-send_at" name="campaign[send_at]" type="datetime-local" value=c.starts_at.clone() />
+                        <p class="field-error">{move || when_error.get()}</p>
+                    </div>
+                </fieldset>
+                <div class="field">
+                    <div class="choice">
+                        <input type="checkbox" id="field-unsubscribe_footer" name="campaign[unsubscribe_footer]" value="true"
+                            checked=c.unsubscribe_footer />
+                        <label for="field-unsubscribe_footer">"Add an unsubscribe footer"</label>
+                    </div>
+                </div>
+                <div class="form-actions">
+                    <button type="submit" disabled=move || save.pending().get()>
+                        {move || if save.pending().get() { "Saving…" } else { "Save settings" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The field names of each step row's errors (`step2`, `step2_delay`).
+const STEP_FIELDS: [(&str, &str); MAX_STEPS] = [
+    ("step1", "step1_delay"),
+    ("step2", "step2_delay"),
+    ("step3", "step3_delay"),
+    ("step4", "step4_delay"),
+    ("step5", "step5_delay"),
+];
+
+#[component]
+fn DraftReport(
+    c: CampaignView,
+    start: ServerAction<StartCampaign>,
+    act: ServerAction<CampaignAction>,
+) -> impl IntoView {
+    let Some(check) = c.check.clone() else {
+        return ().into_any();
+    };
+    let error = action_error(start);
+    let rows = check.ready + check.bad.len();
+    let ready = check.ready;
+    view! {
+        <section class="panel" aria-labelledby="report-heading">
+            <h2 id="report-heading">"Recipients"</h2>
+            {match check.problem.clone() {
+                Some(p) => view! { <div class="notice" role="status">{p}</div> }.into_any(),
+                None => view! {
+                    <p class="summary" role="status">
+                        <span class="ok-count">{format!("{ready} of {rows} rows ready")}</span>
+                        {(!check.bad.is_empty()).then(|| view! {
+                            <span class="bad-count">{format!(", {} with problems (left out)", check.bad.len())}</span>
+                        })}
+                    </p>
+                    {(!check.bad.is_empty()).then(|| view! {
+                        <div class="table-wrap">
+                            <table class="list bad-rows">
+                                <caption class="visually-hidden">"Rows with problems"</caption>
+                                <thead><tr><th scope="col">"Line"</th><th scope="col">"Address"</th><th scope="col">"Problem"</th></tr></thead>
+                                <tbody>
+                                    {check.bad.iter().map(|b| view! {
+                                        <tr><td>{b.line}</td><td class="mono">{b.address.clone()}</td><td>{b.reason.clone()}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    })}
+                }
+                .into_any(),
+            }}
+            <p class="hint">
+                "Gmail threads each follow-up with its first message in your mailbox. MailMerger can send only, not read your mailbox, so some recipients' mail programs may show follow-ups as separate conversations."
+            </p>
+            <div class="form-actions">
+                <ActionForm action=start attr:class="inline-form">
+                    <FormAlert error />
+                    <input type="hidden" name="id" value=c.id.to_string() />
+                    <button type="submit" class="primary" disabled=move || ready == 0 || start.pending().get()>
+                        {move || if start.pending().get() { "Starting…".to_string() } else { format!("Start: {ready} recipients") }}
+                    </button>
+                </ActionForm>
+                <ActionForm action=act attr:class="inline-form">
+                    <input type="hidden" name="id" value=c.id.to_string() />
+                    <button type="submit" name="action" value="cancel" class="danger">"Discard the draft"</button>
+                </ActionForm>
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn Progress(c: CampaignView) -> impl IntoView {
+    let counts = c.counts.clone();
+    let running = c.status == CampaignStatus::Running && counts.steps_sent < counts.steps_total;
+    view! {
+        <section class="progress-panel" aria-labelledby="progress-heading">
+            <h2 id="progress-heading">"Progress"</h2>
+            <progress max=counts.steps_total.max(1) value=counts.steps_sent aria-label="Steps sent so far"></progress>
+            <p class="progress-counts" role="status" aria-live="polite">
+                {format!("{} of {} steps sent", counts.steps_sent, counts.steps_total)}
+            </p>
+            <ul class="state-counts">
+                {RecipientState::ALL.iter().map(|s| {
+                    let n = counts.of(*s);
+                    view! { <li class=s.as_str()><span>{s.label()}</span>" "<strong>{n}</strong></li> }
+                }).collect_view()}
+            </ul>
+            {c.threading_warning.then(|| view! {
+                <p class="hint">
+                    "Follow-ups carry the first message's Gmail thread, so they are one conversation in your Gmail. Some recipients' mail programs may show them as separate conversations."
+                </p>
+            })}
+            {running.then(|| view! {
+                <noscript inner_html=r#"<meta http-equiv="refresh" content="10">"#></noscript>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Controls(c: CampaignView, act: ServerAction<CampaignAction>) -> impl IntoView {
+    let error = action_error(act);
+    let id = c.id.to_string();
+    let buttons: Vec<(&str, &str, &str)> = match c.status {
+        CampaignStatus::Running => vec![
+            ("pause", "Pause", ""),
+            ("cancel", "Cancel the campaign", "danger"),
+        ],
+        CampaignStatus::Paused => vec![
+            ("resume", "Resume", "primary"),
+            ("cancel", "Cancel the campaign", "danger"),
+        ],
+        _ => Vec::new(),
+    };
+    if buttons.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <ActionForm action=act attr:class="inline-form campaign-controls">
+            <FormAlert error />
+            <input type="hidden" name="id" value=id />
+            {buttons.into_iter().map(|(value, label, class)| view! {
+                <button type="submit" name="action" value=value class=class>{label}</button>
+            }).collect_view()}
+            <span class="muted">
+                {if c.status == CampaignStatus::Running {
+                    "Pause stops new sends at once; a message already with Gmail finishes. Cancel ends every step not yet sent."
+                } else {
+                    "Resume sends the waiting steps inside their hours."
+                }}
+            </span>
+        </ActionForm>
+    }
+    .into_any()
+}
+
+#[component]
+fn Recipients(c: CampaignView, replied: ServerAction<MarkReplied>) -> impl IntoView {
+    let error = action_error(replied);
+    let addresses_error = field_error(error, "addresses");
+    let open = matches!(c.status, CampaignStatus::Running | CampaignStatus::Paused);
+    let shown = c.recipients.len() as i64;
+    view! {
+        <section class="panel" aria-labelledby="recipients-heading">
+            <h2 id="recipients-heading">"Recipients"</h2>
+            <ActionForm action=replied attr:class="stack">
+                <FormAlert error />
+                <input type="hidden" name="id" value=c.id.to_string() />
+                <div class="table-wrap">
+                    <table class="list recipients">
+                        <caption class="visually-hidden">"Recipients and their steps"</caption>
+                        <thead>
+                            <tr>
+                                {open.then(|| view! { <th scope="col">"Replied?"</th> })}
+                                <th scope="col">"Recipient"</th>
+                                <th scope="col">"State"</th>
+                                <th scope="col">"Steps"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {c.recipients.iter().enumerate().map(|(i, r)| view! { <RecipientRow i r=r.clone() open /> }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+                {(c.counts.recipients > shown).then(|| view! {
+                    <p class="muted">{format!("The first {shown} of {} recipients are listed.", c.counts.recipients)}</p>
+                })}
+                {open.then(|| view! {
+                    <div class="field" class:invalid=move || addresses_error.get().is_some()>
+                        <label for="field-addresses">"Or paste the addresses of people who replied"</label>
+                        <textarea id="field-addresses" name="addresses" rows="3" class="mono"
+                            placeholder="ada@example.com, grace@example.com"></textarea>
+                        <p class="field-error">{move || addresses_error.get()}</p>
+                    </div>
+                    <div class="form-actions">
+                        <button type="submit">"Mark as replied"</button>
+                        <span class="muted">"They get no more steps."</span>
+                    </div>
+                })}
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn RecipientRow(i: usize, r: RecipientView, open: bool) -> impl IntoView {
+    let tick = format!("replied-{}", r.id);
+    view! {
+        <tr>
+            {open.then(|| view! {
+                <td>
+                    {r.state.is_open().then(|| view! {
+                        <input type="checkbox" id=tick.clone() name=format!("recipients[{i}]") value=r.id.to_string() />
+                        <label for=tick.clone() class="visually-hidden">{format!("{} replied", r.to)}</label>
+                    })}
+                </td>
+            })}
+            <td class="mono">{r.to.clone()}</td>
+            <td>
+                <span class=format!("badge {}", r.state.as_str())>{r.state.label()}</span>
+                {r.stopped.clone().map(|s| view! { <p class="muted">{s}</p> })}
+            </td>
+            <td>
+                <ol class="timeline">
+                    {r.timeline.iter().map(|t| view! {
+                        <li>
+                            {format!("Step {}: {}", t.step, t.when)}
+                            {t.gmail_id.clone().map(|g| view! { <span class="muted mono">{format!(" · Gmail {g}")}</span> })}
+                            {t.error.clone().filter(|_| t.status != crate::domain::EmailStatus::Sent).map(|e| view! { <p class="muted">{e}</p> })}
+                        </li>
+                    }).collect_view()}
+                </ol>
+            </td>
+        </tr>
+    }
+}

@@ -1,0 +1,520 @@
+//! Campaigns end to end on the movable clock, never sleeping: steps as replies
+//! in step 1's Gmail thread, replies marked by hand, unsubscribes, pause and
+//! resume, send windows in each recipient's zone, and another user's ids.
+
+use crate::helpers::{TestApp, spawn_app_with_google};
+use reqwest::Client;
+use reqwest::header::LOCATION;
+use reqwest::multipart::{Form, Part};
+use sqlx::PgPool;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+async fn app(pool: PgPool) -> TestApp {
+    spawn_app_with_google(pool, vec![("DELIVERY_PACING", "false".into())]).await
+}
+
+async fn template(app: &TestApp, c: &Client, name: &str, subject: &str, body: &str) -> String {
+    let res = app
+        .call(
+            c,
+            "templates/save",
+            &[
+                ("id", ""),
+                ("name", name),
+                ("subject", subject),
+                ("body", body),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    res.json::<String>().await.unwrap()
+}
+
+/// A draft from a CSV, as the campaigns page's upload form makes it.
+async fn create(app: &TestApp, c: &Client, csv: &str) -> String {
+    let form = Form::new()
+        .part(
+            "csv_file",
+            Part::bytes(csv.as_bytes().to_vec())
+                .file_name("outreach.csv")
+                .mime_str("text/csv")
+                .unwrap(),
+        )
+        .text("csv_text", "");
+    let res = app.post_multipart(c, "/api/campaigns/create", form).await;
+    assert_eq!(res.status(), 302);
+    let to = res.headers()[LOCATION].to_str().unwrap().to_string();
+    to.strip_prefix("/campaigns/")
+        .unwrap_or_else(|| panic!("went to {to}"))
+        .to_string()
+}
+
+/// Saves a draft's settings as its form does (`campaign[…]`).
+async fn save(app: &TestApp, c: &Client, id: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let mut form = vec![("id", id)];
+    form.extend_from_slice(fields);
+    let named = crate::helpers::nested("campaign", &form);
+    let named: Vec<(&str, &str)> = named.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    app.call(c, "campaigns/save", &named).await
+}
+
+async fn start(app: &TestApp, c: &Client, id: &str) -> u64 {
+    let res = app.call(c, "campaigns/start", &[("id", id)]).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    res.json().await.unwrap()
+}
+
+async fn act(app: &TestApp, c: &Client, id: &str, action: &str) {
+    let res = app
+        .call(c, "campaigns/act", &[("id", id), ("action", action)])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+}
+
+/// Every day, all day.
+const ALWAYS: [(&str, &str); 9] = [
+    ("days[0]", "0"),
+    ("days[1]", "1"),
+    ("days[2]", "2"),
+    ("days[3]", "3"),
+    ("days[4]", "4"),
+    ("days[5]", "5"),
+    ("days[6]", "6"),
+    ("window_start", "00:00"),
+    ("window_end", "24:00"),
+];
+
+async fn recipient_states(app: &TestApp) -> HashMap<String, (String, i16)> {
+    sqlx::query_as::<_, (String, String, i16)>(
+        "SELECT address, state, steps_sent FROM campaign_recipients",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|(a, s, n)| (a, (s, n)))
+    .collect()
+}
+
+/// Sends everything due now, without moving the clock; returns how many went.
+async fn send_due(app: &TestApp) -> u64 {
+    let d = app.deliverer();
+    let mut sent = 0;
+    for _ in 0..1_000 {
+        let r = d.run_once().await.unwrap();
+        sent += r.sent as u64;
+        if r.claimed == 0 {
+            return sent;
+        }
+    }
+    panic!("delivery did not settle");
+}
+
+const DAY: f64 = 86_400.0;
+
+#[sqlx::test]
+async fn three_steps_go_as_replies_in_the_thread_and_stop_for_replies_unsubscribes_and_pauses(
+    pool: PgPool,
+) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    let first = template(
+        &app,
+        &c,
+        "Intro",
+        "Quick question, {{ first_name }}",
+        "Hello {{ first_name }}, are you hiring?",
+    )
+    .await;
+    let second = template(
+        &app,
+        &c,
+        "Nudge",
+        "unused",
+        "Just checking in, {{ first_name }}.",
+    )
+    .await;
+    let third = template(
+        &app,
+        &c,
+        "Last",
+        "unused",
+        "Last note from me, {{ first_name }}.",
+    )
+    .await;
+    let mut csv = String::from("email,first_name\n");
+    for i in 0..20 {
+        csv.push_str(&format!("person{i:02}@example.com,P{i}\n"));
+    }
+    let id = create(&app, &c, &csv).await;
+    let mut fields = vec![
+        ("name", "Hiring managers"),
+        ("email_column", "email"),
+        ("zone_column", ""),
+        ("when", "now"),
+        ("steps[0][template_id]", first.as_str()),
+        ("steps[1][template_id]", second.as_str()),
+        ("steps[1][delay_days]", "3"),
+        ("steps[2][template_id]", third.as_str()),
+        ("steps[2][delay_days]", "2"),
+        // A blank follow-up row is no step.
+        ("steps[3][template_id]", ""),
+        ("steps[3][delay_days]", ""),
+    ];
+    fields.extend_from_slice(&ALWAYS);
+    let res = save(&app, &c, &id, &fields).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let page = app.page(&c, &format!("/campaigns/{id}")).await;
+    assert!(page.contains("20 of 20 rows ready"), "{page}");
+
+    assert_eq!(start(&app, &c, &id).await, 20);
+    // A second Start (a double click) starts nothing more.
+    assert_eq!(start(&app, &c, &id).await, 20);
+    assert_eq!(app.count("queued").await, 20);
+    assert_eq!(send_due(&app).await, 20);
+
+    // After step 1: one replied (marked by hand), one unsubscribed, and the
+    // campaign paused for a day.
+    let res = app
+        .call(
+            &c,
+            "campaigns/replied",
+            &[("id", id.as_str()), ("addresses", "Person00@example.com")],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(res.json::<u64>().await.unwrap(), 1);
+    let res = app
+        .call(
+            &c,
+            "suppression/add",
+            &[("address", "person01@example.com")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    act(&app, &c, &id, "pause").await;
+    // Step 2 is due three days after step 1; paused, nothing goes.
+    app.advance_clock(3.0 * DAY + 60.0).await;
+    assert_eq!(send_due(&app).await, 0);
+    app.advance_clock(DAY).await;
+    assert_eq!(send_due(&app).await, 0);
+    act(&app, &c, &id, "resume").await;
+    assert_eq!(send_due(&app).await, 18);
+    // Step 3, two days after step 2: not a minute before.
+    app.advance_clock(2.0 * DAY - 60.0).await;
+    assert_eq!(send_due(&app).await, 0);
+    app.advance_clock(120.0).await;
+    assert_eq!(send_due(&app).await, 18);
+    assert_eq!(app.count("queued").await, 0);
+
+    let states = recipient_states(&app).await;
+    assert_eq!(states["person00@example.com"], ("replied".to_string(), 1));
+    assert_eq!(
+        states["person01@example.com"],
+        ("unsubscribed".to_string(), 1)
+    );
+    for i in 2..20 {
+        assert_eq!(
+            states[&format!("person{i:02}@example.com")],
+            ("finished".to_string(), 3)
+        );
+    }
+
+    // At the fake Gmail: who got which step, in which thread, with which subject.
+    let received = app.fake().received(None);
+    assert_eq!(received.len(), 20 + 18 + 18);
+    let mut by_to: HashMap<String, Vec<&mailmerger::fake_google::Received>> = HashMap::new();
+    for m in &received {
+        by_to.entry(m.to()[0].to_lowercase()).or_default().push(m);
+    }
+    for (to, got) in &by_to {
+        let n = if to == "person00@example.com" || to == "person01@example.com" {
+            1
+        } else {
+            3
+        };
+        assert_eq!(got.len(), n, "{to}");
+        let first_subject = got[0].subject().unwrap();
+        assert!(
+            first_subject.starts_with("Quick question, P"),
+            "{first_subject}"
+        );
+        for follow_up in &got[1..] {
+            assert_eq!(follow_up.thread_id, got[0].thread_id, "{to}");
+            assert_eq!(follow_up.subject().unwrap(), format!("Re: {first_subject}"));
+        }
+        if n == 3 {
+            assert!(got[1].text().unwrap().contains("Just checking in"));
+            assert!(got[2].text().unwrap().contains("Last note from me"));
+        }
+    }
+    // Each is a row of ours, by its X-MailMerger-Id, and none went twice.
+    let rows: Vec<(Uuid, String, i16)> = sqlx::query_as(
+        "SELECT e.id, r.address, e.campaign_step FROM emails e
+         JOIN campaign_recipients r ON r.id = e.campaign_recipient_id WHERE e.status = 'sent'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let mut ids: Vec<String> = received.iter().filter_map(|m| m.mailmerger_id()).collect();
+    ids.sort();
+    let mut sent: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
+    sent.sort();
+    assert_eq!(ids, sent);
+    // Step 2 went after the resume, not during the pause: four days after step 1.
+    let (first_at, second_at): (OffsetDateTime, OffsetDateTime) = sqlx::query_as(
+        "SELECT min(sent_at) FILTER (WHERE campaign_step = 1), min(sent_at) FILTER (WHERE campaign_step = 2)
+         FROM emails",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(
+        second_at - first_at >= time::Duration::days(4),
+        "{first_at} → {second_at}"
+    );
+    // The replied recipient's step 2 was cancelled, saying why; the
+    // unsubscribed one's was not sent.
+    let ends: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT r.address, e.status, e.last_error FROM emails e
+         JOIN campaign_recipients r ON r.id = e.campaign_recipient_id
+         WHERE e.status <> 'sent' ORDER BY r.address",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(ends.len(), 2, "{ends:?}");
+    assert_eq!(ends[0].0, "person00@example.com");
+    assert_eq!(ends[0].1, "cancelled");
+    assert_eq!(ends[1].0, "person01@example.com");
+    assert_eq!(ends[1].1, "suppressed");
+
+    // The page: counts by state and each recipient's timeline. Housekeeping
+    // marks the campaign finished.
+    mailmerger::server::upkeep::run_once(&app.state).await;
+    let status: String = sqlx::query_scalar("SELECT status FROM campaigns")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "finished");
+    let page = app.page(&c, &format!("/campaigns/{id}")).await;
+    for text in [
+        "Finished",
+        "Replied 1",
+        "Unsubscribed 1",
+        "Finished 18",
+        "56 of 56 steps sent",
+        "person00@example.com",
+        "Marked as replied",
+    ] {
+        assert!(page.contains(text), "{text} in {page}");
+    }
+}
+
+/// Within the few seconds the test takes on the clock, which runs on.
+fn near(got: OffsetDateTime, want: OffsetDateTime) {
+    let off = (got - want).abs();
+    assert!(off < time::Duration::seconds(30), "{got} is not {want}");
+}
+
+/// Sets the test clock to `at`.
+async fn clock_to(app: &TestApp, at: OffsetDateTime) {
+    let mut conn = app.pool.acquire().await.unwrap();
+    let now = mailmerger::emails::clock::now(&mut conn).await.unwrap();
+    mailmerger::emails::clock::advance(&mut conn, (at - now).as_seconds_f64())
+        .await
+        .unwrap();
+}
+
+#[sqlx::test]
+async fn windows_hold_in_the_recipients_zone_and_delays_keep_the_local_time_across_dst(
+    pool: PgPool,
+) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.exec("UPDATE users SET time_zone = 'Europe/Berlin'")
+        .await;
+    let first = template(&app, &c, "Intro", "Hello {{ name }}", "Hi {{ name }}").await;
+    let second = template(&app, &c, "Nudge", "x", "Following up, {{ name }}").await;
+    // Fri 23 Oct 2026, 10:00 in Berlin (CEST, UTC+2): Tokyo is at 17:00,
+    // its window just closed.
+    clock_to(&app, time::macros::datetime!(2026-10-23 08:00 UTC)).await;
+    let id = create(
+        &app,
+        &c,
+        "email,name,tz\nberlin@example.com,Bea,\ntokyo@example.com,Taro,Asia/Tokyo\nmars@example.com,Marvin,Mars/Base\n",
+    )
+    .await;
+    let res = save(
+        &app,
+        &c,
+        &id,
+        &[
+            ("name", "Windows"),
+            ("email_column", "email"),
+            ("zone_column", "tz"),
+            ("when", "now"),
+            ("days[0]", "0"),
+            ("days[1]", "1"),
+            ("days[2]", "2"),
+            ("days[3]", "3"),
+            ("days[4]", "4"),
+            ("window_start", "09:00"),
+            ("window_end", "17:00"),
+            ("steps[0][template_id]", first.as_str()),
+            ("steps[1][template_id]", second.as_str()),
+            ("steps[1][delay_days]", "3"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    // The bad zone is a bad row on the page, not a silent UTC.
+    let page = app.page(&c, &format!("/campaigns/{id}")).await;
+    assert!(page.contains("2 of 3 rows ready"), "{page}");
+    assert!(page.contains("“Mars/Base” is not a time zone"), "{page}");
+    assert_eq!(start(&app, &c, &id).await, 2);
+
+    // Berlin's goes now; Tokyo's waits for Monday 09:00 in Tokyo (00:00 UTC).
+    assert_eq!(send_due(&app).await, 1);
+    let due = |to: &'static str, step: i16| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (OffsetDateTime, Option<OffsetDateTime>)>(
+                "SELECT e.due_at, e.sent_at FROM emails e
+                 JOIN campaign_recipients r ON r.id = e.campaign_recipient_id
+                 WHERE r.address = $1 AND e.campaign_step = $2",
+            )
+            .bind(to)
+            .bind(step)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let (_, berlin_sent) = due("berlin@example.com", 1).await;
+    near(
+        berlin_sent.unwrap(),
+        time::macros::datetime!(2026-10-23 08:00 UTC),
+    );
+    // Three days later at the same local time, across the change to CET on
+    // Sunday: 10:00 on Monday is 09:00 UTC, 73 hours on.
+    let (berlin_next, _) = due("berlin@example.com", 2).await;
+    near(berlin_next, time::macros::datetime!(2026-10-26 09:00 UTC));
+
+    clock_to(&app, time::macros::datetime!(2026-10-25 23:59 UTC)).await;
+    assert_eq!(send_due(&app).await, 0);
+    clock_to(&app, time::macros::datetime!(2026-10-26 00:00:01 UTC)).await;
+    assert_eq!(send_due(&app).await, 1);
+    clock_to(&app, time::macros::datetime!(2026-10-26 09:00:01 UTC)).await;
+    assert_eq!(send_due(&app).await, 1);
+    let (_, tokyo_sent) = due("tokyo@example.com", 1).await;
+    // Monday 26 Oct, 09:00 in Tokyo.
+    near(
+        tokyo_sent.unwrap(),
+        time::macros::datetime!(2026-10-26 00:00 UTC),
+    );
+    // Its follow-up: three days later, Thursday 09:00 in Tokyo.
+    let (tokyo_next, _) = due("tokyo@example.com", 2).await;
+    near(tokyo_next, time::macros::datetime!(2026-10-29 00:00 UTC));
+    let (_, berlin_second) = due("berlin@example.com", 2).await;
+    near(
+        berlin_second.unwrap(),
+        time::macros::datetime!(2026-10-26 09:00 UTC),
+    );
+}
+
+#[sqlx::test]
+async fn another_users_campaign_is_not_found_and_bad_settings_say_where(pool: PgPool) {
+    let app = app(pool).await;
+    let ada = app.gmail_user("ada@gmail.test").await;
+    let eve = app.new_user("Eve", "eve@example.com").await;
+    let first = template(&app, &ada, "Intro", "Hello {{ name }}", "Hi {{ name }}").await;
+    let id = create(&app, &ada, "email,name\ngrace@example.com,Grace\n").await;
+
+    // Every field checked, each problem next to its field.
+    let res = save(
+        &app,
+        &ada,
+        &id,
+        &[
+            ("name", ""),
+            ("email_column", "nope"),
+            ("window_start", "17:00"),
+            ("window_end", "09:00"),
+            ("days[0]", "0"),
+            ("steps[0][template_id]", ""),
+            ("steps[1][template_id]", first.as_str()),
+            ("steps[1][delay_days]", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let fields: Vec<&str> = body["Invalid"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for f in ["name", "email_column", "window_end", "step1", "step2_delay"] {
+        assert!(fields.contains(&f), "{f} in {body}");
+    }
+    // A placeholder the CSV lacks is refused at the edit.
+    let company = template(&app, &ada, "Co", "Hi", "How is {{ company }}?").await;
+    let res = save(
+        &app,
+        &ada,
+        &id,
+        &[
+            ("name", "x"),
+            ("email_column", "email"),
+            ("window_start", "09:00"),
+            ("window_end", "17:00"),
+            ("days[0]", "0"),
+            ("steps[0][template_id]", company.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("{{ company }}, which is not a column"),
+        "{text}"
+    );
+
+    for (function, form) in [
+        ("campaigns/get", vec![("id", id.as_str())]),
+        ("campaigns/start", vec![("id", id.as_str())]),
+        (
+            "campaigns/act",
+            vec![("id", id.as_str()), ("action", "cancel")],
+        ),
+        (
+            "campaigns/replied",
+            vec![("id", id.as_str()), ("addresses", "grace@example.com")],
+        ),
+    ] {
+        let res = app.call(&eve, function, &form).await;
+        assert_eq!(res.status(), 404, "{function}");
+    }
+    let res = save(
+        &app,
+        &eve,
+        &id,
+        &[("name", "mine"), ("email_column", "email")],
+    )
+    .await;
+    assert_eq!(res.status(), 404);
+    let name: String = sqlx::query_scalar("SELECT status FROM campaigns")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(name, "draft");
+    let list = app.call(&eve, "campaigns/list", &[]).await;
+    assert_eq!(
+        list.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!([])
+    );
+}
