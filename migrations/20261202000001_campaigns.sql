@@ -82,3 +82,11 @@ ALTER TABLE emails
     ADD COLUMN campaign_step smallint;
 CREATE UNIQUE INDEX emails_campaign_step_idx ON emails (campaign_recipient_id, campaign_step)
     WHERE campaign_recipient_id IS NOT NULL;
+
+-- Within an account, one-off mail goes first, then follow-ups, then step 1 of
+-- new recipients: a claim takes due mail in this order (0, 1, 2), then by due
+-- time. A plain column (set by the enqueue) so that adding it rewrites nothing.
+ALTER TABLE emails ADD COLUMN claim_order smallint NOT NULL DEFAULT 0
+    CHECK (claim_order BETWEEN 0 AND 2);
+CREATE INDEX emails_user_order_due_idx ON emails (user_id, claim_order, due_at, id)
+    WHERE status = 'queued';

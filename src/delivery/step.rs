@@ -28,7 +28,7 @@ impl Deliverer {
     /// Marks `sending` rows whose lease ran out as `uncertain`: the process that
     /// held them died or stalled after Gmail may have accepted them.
     pub async fn expire_leases(&self) -> Result<u64, sqlx::Error> {
-        let n = emails::expire_leases(&self.state.pool).await?;
+        let n = emails::expire_leases(&self.state.pool, &self.state.rules).await?;
         if n > 0 {
             self.state
                 .metrics

@@ -151,13 +151,21 @@ pub async fn claim(
         r#"SELECT c.id AS "id!", c.user_id AS "user_id!: UserId", c.recipients AS "recipients!"
            FROM unnest($1::uuid[], $2::int8[]) AS x(uid, lim)
            CROSS JOIN LATERAL (
-               SELECT e.id, e.user_id,
-                      cardinality(e.to_addrs) + cardinality(e.cc_addrs) + cardinality(e.bcc_addrs) AS recipients
-               FROM emails e
-               WHERE e.user_id = x.uid AND e.status = 'queued' AND e.due_at <= $3
-               ORDER BY e.due_at, e.id
+               -- One-off mail, then follow-ups, then step 1 of campaigns
+               -- (`claim_order`), each by due time: one index range each,
+               -- read only as far as the account's share needs.
+               SELECT m.* FROM (VALUES (0::int2), (1::int2), (2::int2)) AS k(o)
+               CROSS JOIN LATERAL (
+                   SELECT e.id, e.user_id,
+                          cardinality(e.to_addrs) + cardinality(e.cc_addrs) + cardinality(e.bcc_addrs) AS recipients
+                   FROM emails e
+                   WHERE e.user_id = x.uid AND e.status = 'queued' AND e.claim_order = k.o
+                     AND e.due_at <= $3
+                   ORDER BY e.due_at, e.id
+                   LIMIT x.lim
+                   FOR UPDATE OF e SKIP LOCKED
+               ) m
                LIMIT x.lim
-               FOR UPDATE OF e SKIP LOCKED
            ) c"#,
         &ids as &[UserId],
         &limits,

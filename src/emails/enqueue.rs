@@ -89,10 +89,11 @@ pub async fn enqueue(
         "INSERT INTO emails (id, user_id, template_id, import_id, to_addrs, cc_addrs, bcc_addrs,
                              subject, body_html, body_text, send_at, subject_source, body_source,
                              merge_values, list_unsubscribe, gmail_thread_id, campaign_recipient_id,
-                             campaign_step)
+                             campaign_step, claim_order)
          SELECT u.id, $1, $2, $3, ARRAY(SELECT jsonb_array_elements_text(u.to_addrs)), $4, $5,
                 u.subject, u.html, u.text, u.send_at, $6, $7, u.merge_values, u.list_unsubscribe,
-                u.thread_id, u.recipient_id, u.step
+                u.thread_id, u.recipient_id, u.step,
+                CASE WHEN u.step IS NULL THEN 0 WHEN u.step = 1 THEN 2 ELSE 1 END
          FROM UNNEST($8::uuid[], $9::jsonb[], $10::text[], $11::text[], $12::text[], $13::jsonb[],
                      $14::text[], $15::timestamptz[], $16::text[], $17::uuid[], $18::int2[])
               AS u(id, to_addrs, subject, html, text, merge_values, list_unsubscribe, send_at,

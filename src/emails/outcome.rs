@@ -201,16 +201,34 @@ pub async fn record(
 pub const LEASE_EXPIRED: &str = "Sending was interrupted (the server stopped or lost contact) after the message may have reached Gmail. Check your Gmail Sent folder, then send it again or mark it as sent.";
 
 /// Marks `sending` rows whose lease ran out as `uncertain`: the process that
-/// held them died or stalled after Gmail may have accepted them.
-pub async fn expire_leases(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query!(
-        "UPDATE emails SET status = 'uncertain', lease_until = NULL, updated_at = mm_now(), last_error = $1
-         WHERE status = 'sending' AND lease_until < mm_now()",
+/// held them died or stalled after Gmail may have accepted them. An outcome
+/// like any other: the hooks run with it (a campaign's sequence waits for the
+/// user's decision).
+pub async fn expire_leases(pool: &PgPool, rules: &Rules) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query!(
+        r#"UPDATE emails SET status = 'uncertain', lease_until = NULL, updated_at = mm_now(), last_error = $1
+           WHERE status = 'sending' AND lease_until < mm_now()
+           RETURNING id, user_id AS "user_id: UserId", gmail_thread_id, campaign_recipient_id, campaign_step,
+                     CASE WHEN campaign_recipient_id IS NULL THEN '' ELSE subject END AS "subject!""#,
         LEASE_EXPIRED,
     )
-    .execute(pool)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    let recorded: Vec<Recorded> = rows
+        .into_iter()
+        .map(|r| Recorded {
+            id: r.id,
+            user_id: r.user_id,
+            status: EmailStatus::Uncertain,
+            thread_id: r.gmail_thread_id,
+            error: Some(LEASE_EXPIRED.to_string()),
+            step: StepOf::of(r.campaign_recipient_id, r.campaign_step, r.subject),
+        })
+        .collect();
+    run_hooks(rules, &mut tx, &recorded).await?;
+    tx.commit().await?;
+    Ok(recorded.len() as u64)
 }
 
 /// How long a loop whose claim found nothing waits before it looks again.

@@ -518,3 +518,178 @@ async fn another_users_campaign_is_not_found_and_bad_settings_say_where(pool: Pg
         serde_json::json!([])
     );
 }
+
+/// A draft with `steps` (template ids, the follow-ups 1 day apart) sending all
+/// day every day, started; returns its id.
+async fn running(app: &TestApp, c: &Client, csv: &str, steps: &[&str]) -> String {
+    let id = create(app, c, csv).await;
+    let keys: Vec<(String, String)> = (0..steps.len())
+        .flat_map(|i| {
+            [
+                (format!("steps[{i}][template_id]"), steps[i].to_string()),
+                (format!("steps[{i}][delay_days]"), "1".to_string()),
+            ]
+        })
+        .collect();
+    let mut fields: Vec<(&str, &str)> =
+        vec![("name", "Run"), ("email_column", "email"), ("when", "now")];
+    fields.extend(keys.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    fields.extend_from_slice(&ALWAYS);
+    let res = save(app, c, &id, &fields).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    start(app, c, &id).await;
+    id
+}
+
+async fn recipient(app: &TestApp, address: &str) -> (String, i16, Option<String>) {
+    sqlx::query_as(
+        "SELECT state, steps_sent, stopped_reason FROM campaign_recipients WHERE address = $1",
+    )
+    .bind(address)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test]
+async fn a_failed_step_ends_the_sequence_and_an_uncertain_one_waits_for_the_users_decision(
+    pool: PgPool,
+) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    let first = template(&app, &c, "Intro", "Hello {{ name }}", "Hi {{ name }}").await;
+    let second = template(&app, &c, "Nudge", "x", "Following up, {{ name }}").await;
+    running(
+        &app,
+        &c,
+        "email,name\nfails@example.com,F\nunsure@example.com,U\n",
+        &[&first, &second],
+    )
+    .await;
+    // As if a server had claimed the second and died after handing it to Gmail.
+    app.exec(
+        "UPDATE emails SET status = 'sending', lease_until = now() - interval '1 second',
+                lease_id = gen_random_uuid(), attempts = 1, claimed_at = now()
+         WHERE to_addrs[1] = 'unsure@example.com'",
+    )
+    .await;
+    assert_eq!(app.deliverer().expire_leases().await.unwrap(), 1);
+    let (state, _, reason) = recipient(&app, "unsure@example.com").await;
+    assert_eq!(state, "waiting");
+    assert!(reason.unwrap().contains("decide on the Sent page"));
+    app.fake().fail_next(mailmerger::fake_google::Failure {
+        count: 1,
+        status: 400,
+        body: serde_json::json!({"error": {"code": 400, "message": "Invalid To header"}}),
+    });
+    assert_eq!(send_due(&app).await, 0);
+    let (state, sent, reason) = recipient(&app, "fails@example.com").await;
+    assert_eq!((state.as_str(), sent), ("failed", 0));
+    assert_eq!(
+        reason.as_deref(),
+        Some("Step 1 failed: Gmail said: Invalid To header")
+    );
+    // Nothing comes after either of them by itself.
+    app.advance_clock(2.0 * DAY).await;
+    assert_eq!(send_due(&app).await, 0);
+    assert_eq!(app.count("queued").await, 0);
+
+    // The user checked Gmail: it went. The sequence goes on, without a thread
+    // (Gmail's answer never came), with step 1's subject.
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM emails WHERE status = 'uncertain'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let res = app
+        .call(
+            &c,
+            "sent/resolve",
+            &[("action", &format!("mark_sent:{id}"))],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(recipient(&app, "unsure@example.com").await.0, "active");
+    app.advance_clock(DAY + 60.0).await;
+    assert_eq!(send_due(&app).await, 1);
+    let got = app.fake().received(None);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].subject().unwrap(), "Re: Hello U");
+    assert_eq!(recipient(&app, "unsure@example.com").await.0, "finished");
+}
+
+#[sqlx::test]
+async fn another_gmail_address_pauses_the_campaign_until_its_own_is_back(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    let first = template(&app, &c, "Intro", "Hello {{ name }}", "Hi {{ name }}").await;
+    let second = template(&app, &c, "Nudge", "x", "Following up, {{ name }}").await;
+    let id = running(
+        &app,
+        &c,
+        "email,name\ngrace@example.com,Grace\n",
+        &[&first, &second],
+    )
+    .await;
+    assert_eq!(send_due(&app).await, 1);
+    app.connect_gmail(&c, "someone.else@gmail.test").await;
+    let page = app.page(&c, &format!("/campaigns/{id}")).await;
+    assert!(page.contains("Paused"), "{page}");
+    assert!(
+        page.contains("not the one this campaign started from"),
+        "{page}"
+    );
+    let res = app
+        .call(
+            &c,
+            "campaigns/act",
+            &[("id", id.as_str()), ("action", "resume")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    app.advance_clock(DAY + 60.0).await;
+    assert_eq!(send_due(&app).await, 0);
+    app.connect_gmail(&c, "ada@gmail.test").await;
+    assert_eq!(send_due(&app).await, 1);
+    let got = app.fake().received(Some("ada@gmail.test"));
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].thread_id, got[0].thread_id);
+    assert!(
+        app.fake()
+            .received(Some("someone.else@gmail.test"))
+            .is_empty()
+    );
+}
+
+#[sqlx::test]
+async fn an_account_sends_one_off_mail_first_then_follow_ups_then_new_recipients(pool: PgPool) {
+    let app = spawn_app_with_google(
+        pool,
+        vec![
+            ("DELIVERY_PACING", "false".into()),
+            ("DELIVERY_BATCH_SIZE", "1".into()),
+        ],
+    )
+    .await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    let first = template(&app, &c, "Intro", "Hello {{ name }}", "Hi {{ name }}").await;
+    let second = template(&app, &c, "Nudge", "x", "Following up, {{ name }}").await;
+    running(
+        &app,
+        &c,
+        "email,name\nold@example.com,Old\n",
+        &[&first, &second],
+    )
+    .await;
+    assert_eq!(send_due(&app).await, 1);
+    app.advance_clock(DAY + 60.0).await;
+    // Now three are due: old's follow-up, new's step 1, and a one-off queued last.
+    running(&app, &c, "email,name\nnew@example.com,New\n", &[&first]).await;
+    app.queue_one(&c, "someone@example.com", "One-off", "now")
+        .await;
+    assert_eq!(send_due(&app).await, 3);
+    let order: Vec<String> = app.fake().received(None)[1..]
+        .iter()
+        .map(|m| m.subject().unwrap())
+        .collect();
+    assert_eq!(order, ["One-off", "Re: Hello Old", "Hello New"]);
+}

@@ -308,7 +308,12 @@ async fn an_outcome_hook_commits_with_the_outcome_or_neither_does(pool: PgPool) 
         "UPDATE emails SET lease_until = now() - interval '1 second' WHERE status = 'sending'",
     )
     .await;
-    assert_eq!(emails::expire_leases(&app.pool).await.unwrap(), 1);
+    assert_eq!(
+        emails::expire_leases(&app.pool, &emails::Rules::standard())
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(row(&app, second).await.0, "uncertain");
 
     // "Mark as sent" is an outcome too: the hooks run with it.

@@ -503,6 +503,23 @@ pub async fn act(state: &AppState, user_id: UserId, id: Uuid, act: Act) -> Resul
             )));
         }
     };
+    if next == Running && state.config.transport() == crate::config::TransportKind::Gmail {
+        let other = sqlx::query_scalar!(
+            r#"SELECT lower(c.sender_address) <> lower(coalesce(g.email, u.email)) AS "other!"
+               FROM campaigns c JOIN users u ON u.id = c.user_id
+               LEFT JOIN google_accounts g ON g.user_id = u.id
+               WHERE c.id = $1 AND c.sender_address IS NOT NULL"#,
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or(false);
+        if other {
+            return Err(AppError::BadRequest(
+                "This campaign started from another Gmail account, and its follow-ups must go in that mailbox's threads. Connect that account in Settings and it goes on by itself.".into(),
+            ));
+        }
+    }
     sqlx::query!(
         "UPDATE campaigns SET status = $2, paused_reason = NULL,
                 ended_at = CASE WHEN $2 = 'cancelled' THEN now() ELSE ended_at END
@@ -648,4 +665,39 @@ pub async fn finish_all_done(pool: &PgPool) -> Result<u64, sqlx::Error> {
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Gmail was connected with `address`: the user's running campaigns that
+/// started from another mailbox pause, saying why (Gmail thread ids belong to
+/// one mailbox), and those MailMerger paused for that reason go on when their
+/// own mailbox is connected again.
+pub async fn mailbox_connected(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    address: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE campaigns SET status = 'paused', paused_reason = $3
+         WHERE user_id = $1 AND status = 'running' AND lower(sender_address) <> lower($2)",
+        user_id as UserId,
+        address,
+        super::rules::OTHER_MAILBOX,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let back = sqlx::query_scalar!(
+        "UPDATE campaigns SET status = 'running', paused_reason = NULL
+         WHERE user_id = $1 AND status = 'paused' AND paused_reason = $3
+           AND lower(sender_address) = lower($2)
+         RETURNING id",
+        user_id as UserId,
+        address,
+        super::rules::OTHER_MAILBOX,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for id in back {
+        due_again(&mut *conn, user_id, id).await?;
+    }
+    Ok(())
 }

@@ -31,7 +31,7 @@ use uuid::Uuid;
 /// resuming makes it due at once.
 pub const PAUSED_RECHECK: Duration = Duration::hours(1);
 
-pub const OTHER_MAILBOX: &str = "The Gmail account connected now is not the one this campaign started from, and Gmail threads belong to one mailbox. Connect that account again to go on.";
+pub const OTHER_MAILBOX: &str = "Paused by MailMerger: the Gmail account connected now is not the one this campaign started from, and follow-ups must go in that mailbox's threads. Connect that account again and the campaign goes on by itself.";
 
 /// Zones by name, each looked up once per claim or outcome batch.
 #[derive(Default)]

@@ -129,6 +129,9 @@ pub async fn connect(
     )
     .execute(&mut *tx)
     .await?;
+    // Campaigns started from another mailbox pause (their thread ids mean
+    // nothing here); ones paused for that resume when their mailbox is back.
+    crate::campaigns::ssr::repo::mailbox_connected(&mut tx, user_id, info.email.trim()).await?;
     // Mail held while the account was disconnected can go now.
     crate::emails::release(&mut tx, user_id).await?;
     tx.commit().await?;
