@@ -179,6 +179,22 @@ pub struct DraftCheck {
     pub bad: Vec<BadRowView>,
     /// Why it cannot start yet (no template for step 1, …).
     pub problem: Option<String>,
+    /// What starting it now would do, if anything is ready.
+    pub plan: Option<PlanView>,
+}
+
+/// "About 60 a day; step 1 done Thu 3 Dec; last follow-up no earlier than Tue 8 Dec."
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanView {
+    pub messages: u64,
+    pub per_day: u64,
+    pub step1_done: String,
+    pub last: String,
+    /// Days from the start to the last follow-up.
+    pub days: i64,
+    /// It runs longer than a refresh token of an app in Google's Testing mode
+    /// lasts (7 days).
+    pub outlives_testing_token: bool,
 }
 
 /// Recipients by state, and the steps that went of all there are to go.

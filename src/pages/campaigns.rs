@@ -397,6 +397,26 @@ fn DraftReport(
                 }
                 .into_any(),
             }}
+            {check.plan.clone().map(|p| view! {
+                <div class="plan" role="status">
+                    <h3>"Plan"</h3>
+                    <p>
+                        {format!(
+                            "{} messages: about {} a day; step 1 done {}; last follow-up no earlier than {}.",
+                            p.messages, p.per_day, p.step1_done, p.last
+                        )}
+                    </p>
+                    <p class="hint">"If nobody replies, nothing fails and you send nothing else meanwhile, at your daily limit and sending hours."</p>
+                    {p.outlives_testing_token.then(|| view! {
+                        <p class="notice">
+                            {format!(
+                                "This campaign runs for about {} days. If your Google Cloud app is in Testing mode, Google ends MailMerger's permission to send after 7 days: publish the app, or reconnect Gmail when Settings asks.",
+                                p.days
+                            )}
+                        </p>
+                    })}
+                </div>
+            })}
             <p class="hint">
                 "Gmail threads each follow-up with its first message in your mailbox. MailMerger can send only, not read your mailbox, so some recipients' mail programs may show follow-ups as separate conversations."
             </p>

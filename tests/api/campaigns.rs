@@ -168,6 +168,9 @@ async fn three_steps_go_as_replies_in_the_thread_and_stop_for_replies_unsubscrib
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     let page = app.page(&c, &format!("/campaigns/{id}")).await;
     assert!(page.contains("20 of 20 rows ready"), "{page}");
+    // 60 messages, well under the daily limit of 400, all day: everything at
+    // its first moment.
+    assert!(page.contains("60 messages: about 20 a day"), "{page}");
 
     assert_eq!(start(&app, &c, &id).await, 20);
     // A second Start (a double click) starts nothing more.
@@ -692,4 +695,80 @@ async fn an_account_sends_one_off_mail_first_then_follow_ups_then_new_recipients
         .map(|m| m.subject().unwrap())
         .collect();
     assert_eq!(order, ["One-off", "Re: Hello Old", "Hello New"]);
+}
+
+#[sqlx::test]
+async fn a_run_on_the_test_clock_ends_on_the_day_the_plan_said(pool: PgPool) {
+    // Paced as in production, at a daily limit of 10.
+    let app = spawn_app_with_google(pool, vec![]).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    app.exec("UPDATE users SET daily_send_cap = 10, time_zone = 'UTC'")
+        .await;
+    let first = template(&app, &c, "Intro", "Hello {{ name }}", "Hi {{ name }}").await;
+    let second = template(&app, &c, "Nudge", "x", "Following up, {{ name }}").await;
+    // Monday 7 Dec 2026, 08:00 UTC: the window opens at 09:00.
+    clock_to(&app, time::macros::datetime!(2026-12-07 08:00 UTC)).await;
+    let mut csv = String::from("email,name\n");
+    for i in 0..25 {
+        csv.push_str(&format!("p{i}@example.com,P{i}\n"));
+    }
+    let id = create(&app, &c, &csv).await;
+    let res = save(
+        &app,
+        &c,
+        &id,
+        &[
+            ("name", "Paced"),
+            ("email_column", "email"),
+            ("when", "now"),
+            ("days[0]", "0"),
+            ("days[1]", "1"),
+            ("days[2]", "2"),
+            ("days[3]", "3"),
+            ("days[4]", "4"),
+            ("window_start", "09:00"),
+            ("window_end", "17:00"),
+            ("steps[0][template_id]", first.as_str()),
+            ("steps[1][template_id]", second.as_str()),
+            ("steps[1][delay_days]", "2"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let page = app.page(&c, &format!("/campaigns/{id}")).await;
+    // 50 messages at 10 a day, weekdays: 10 first steps Monday and Tuesday;
+    // their follow-ups go first on Wednesday and Thursday (follow-ups before
+    // new recipients); the last 5 first steps on Friday, and their follow-ups
+    // two days later, which is the next Monday.
+    assert!(
+        page.contains("50 messages: about 10 a day; step 1 done Fri 11 Dec; last follow-up no earlier than Mon 14 Dec."),
+        "{page}"
+    );
+    start(&app, &c, &id).await;
+    for _ in 0..10_000 {
+        send_due(&app).await;
+        match mailmerger::emails::next_event(&app.pool).await.unwrap() {
+            Some(wait) => app.advance_clock(wait.as_secs_f64() + 0.001).await,
+            None => break,
+        }
+    }
+    assert_eq!(app.fake().received(None).len(), 50);
+    let (step1, last): (OffsetDateTime, OffsetDateTime) = sqlx::query_as(
+        "SELECT max(sent_at) FILTER (WHERE campaign_step = 1), max(sent_at) FROM emails",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let utc = mailmerger::settings::ssr::zone::UserZone::new("UTC");
+    assert_eq!(utc.day(step1), "Fri 11 Dec");
+    assert_eq!(utc.day(last), "Mon 14 Dec");
+    // Never outside 9:00–17:00 on a weekday.
+    let times: Vec<OffsetDateTime> = sqlx::query_scalar("SELECT sent_at FROM emails")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    for t in times {
+        assert!((9..17).contains(&t.hour()), "{t}");
+        assert!(t.weekday().number_days_from_monday() < 5, "{t}");
+    }
 }

@@ -125,6 +125,11 @@ pub fn days_later(zone: &TimeZone, at: OffsetDateTime, days: i64) -> OffsetDateT
     }
 }
 
+/// The calendar day `at` falls on in `zone`.
+pub fn local_date(zone: &TimeZone, at: OffsetDateTime) -> jiff::civil::Date {
+    timestamp(at).to_zoned_datetime(zone.clone()).date()
+}
+
 /// Midnight plus `minutes` on `day` in `zone`; 24:00 is the next midnight.
 fn minute_of(zone: &TimeZone, day: jiff::civil::Date, minutes: u16) -> Timestamp {
     let (day, minutes) = if minutes >= DAY {

@@ -1,12 +1,14 @@
 //! Starting a campaign, and what a draft's rows give with its settings: the
 //! same checks, so the page's report is what Start does.
 
+use super::plan::{Sender, plan};
 use super::recipients::{Against, Evaluated, evaluate};
 use super::repo::{self, Stored, StoredStep, table_of};
-use crate::campaigns::{CampaignStatus, DraftCheck};
+use crate::campaigns::{CampaignStatus, DraftCheck, PlanView};
 use crate::domain::UserId;
 use crate::error::AppError;
 use crate::merge::render::MessageTemplate;
+use crate::settings::ssr::zone::UserZone;
 use crate::state::AppState;
 use jiff::tz::TimeZone;
 use sqlx::PgConnection;
@@ -154,20 +156,87 @@ pub async fn check(
         ready: 0,
         bad: Vec::new(),
         problem: Some(p),
+        plan: None,
     };
     let copied = match copy_steps(state, user_id, &steps, &table.columns).await {
         Ok(c) => c,
         Err(e) => return Ok(problem(e.to_string())),
     };
     match rows(state, user_id, stored, &copied, &mut conn).await {
-        Ok(e) => Ok(DraftCheck {
-            ready: e.ready.len(),
-            bad: e.bad,
-            problem: None,
-        }),
+        Ok(e) => {
+            let plan = plan_of(state, user_id, stored, &steps, &e, &mut conn).await?;
+            Ok(DraftCheck {
+                ready: e.ready.len(),
+                bad: e.bad,
+                problem: None,
+                plan,
+            })
+        }
         Err(e @ AppError::Invalid { .. }) => Ok(problem(e.to_string())),
         Err(e) => Err(e),
     }
+}
+
+/// The plan of the ready rows, from the start time (or now), with the
+/// account's cap and gap.
+async fn plan_of(
+    state: &AppState,
+    user_id: UserId,
+    stored: &Stored,
+    steps: &[StoredStep],
+    rows: &Evaluated,
+    conn: &mut PgConnection,
+) -> Result<Option<PlanView>, AppError> {
+    if rows.ready.is_empty() {
+        return Ok(None);
+    }
+    let account = sqlx::query!(
+        "SELECT daily_send_cap, send_gap_seconds FROM users WHERE id = $1",
+        user_id as UserId
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let now = crate::emails::clock::now(conn).await?;
+    let start = stored.starts_at.map_or(now, |s| s.max(now));
+    let own = TimeZone::get(&stored.time_zone).unwrap_or(TimeZone::UTC);
+    let zones: Vec<TimeZone> = rows
+        .ready
+        .iter()
+        .map(|r| {
+            r.time_zone
+                .as_deref()
+                .and_then(|z| TimeZone::get(z).ok())
+                .unwrap_or_else(|| own.clone())
+        })
+        .collect();
+    let delays: Vec<i16> = steps.iter().skip(1).map(|s| s.delay_days).collect();
+    let window = stored.window;
+    let config = state.config.delivery.clone();
+    let (cap, gap) = (account.daily_send_cap as i64, account.send_gap_seconds);
+    let plan = state
+        .rendering
+        .run(move || {
+            let sender = Sender {
+                config: &config,
+                daily_cap: cap,
+                gap_seconds: gap,
+                zone: own,
+            };
+            plan(&sender, &window, &zones, &delays, start)
+        })
+        .await?;
+    let zone = UserZone::new(&stored.time_zone);
+    Ok(plan.map(|p| {
+        let days = (p.last - start).whole_days();
+        PlanView {
+            messages: p.messages,
+            per_day: p.per_day,
+            step1_done: zone.day(p.step1_done),
+            last: zone.day(p.last),
+            days,
+            outlives_testing_token: p.last - start > time::Duration::days(7),
+        }
+    }))
 }
 
 /// Starts a draft in one transaction: the templates copied into the steps, a

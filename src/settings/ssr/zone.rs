@@ -42,6 +42,17 @@ impl UserZone {
         &self.zone
     }
 
+    /// The day a time falls on: "Thu 3 Dec".
+    pub fn day(&self, t: OffsetDateTime) -> String {
+        match Timestamp::from_second(t.unix_timestamp()) {
+            Ok(ts) => ts
+                .to_zoned_datetime(self.zone.clone())
+                .strftime("%a %-d %b")
+                .to_string(),
+            Err(_) => t.date().to_string(),
+        }
+    }
+
     /// A time as a `datetime-local` value in this zone ("2026-12-01T09:00").
     pub fn local_input(&self, t: OffsetDateTime) -> String {
         match Timestamp::from_second(t.unix_timestamp()) {
