@@ -32,8 +32,16 @@ export default defineConfig({
       ],
     },
   },
+  // Files named *.clock.spec.ts move the server's clock, which every test
+  // shares: they run after all the others.
   projects: [
-    { name: "laptop", use: { ...devices["Desktop Chrome"], channel: undefined } },
+    { name: "laptop", testIgnore: /\.clock\.spec\.ts$/, use: { ...devices["Desktop Chrome"], channel: undefined } },
+    {
+      name: "clock",
+      testMatch: /\.clock\.spec\.ts$/,
+      dependencies: ["laptop"],
+      use: { ...devices["Desktop Chrome"], channel: undefined },
+    },
   ],
   // The fake Google first (the app is configured to use it), then the app.
   webServer: process.env.E2E_SERVER_CMD

@@ -221,8 +221,9 @@ fn Settings(c: CampaignView, save: ServerAction<SaveCampaign>) -> impl IntoView 
     let when_error = field_error(error, "send_at");
     let later = !c.starts_at.is_empty();
     let step = |i: usize| c.steps.get(i).cloned();
-    // The saved steps and one blank follow-up row to add another.
-    let rows = (c.steps.len() + 1).clamp(1, MAX_STEPS);
+    // The saved steps and one blank follow-up row to add another (a new
+    // draft: step 1 and a first follow-up).
+    let rows = (c.steps.len() + 1).clamp(2, MAX_STEPS);
     let step_rows = (0..rows).map(|i| {
                         let saved = step(i);
                         let n = i + 1;

@@ -1,0 +1,88 @@
+import { expect, test } from "@playwright/test";
+import { hydrated, receivedBy, signUpWithGmail, uniqueEmail } from "./helpers";
+
+// This file moves the server's clock (POST /test/clock), which every test on
+// the server shares: the "clock" project runs it after all the others
+// (playwright.config.ts).
+
+async function moveClock(page: import("@playwright/test").Page, seconds: number) {
+  const res = await page.request.post(`/test/clock?seconds=${seconds}`, {
+    headers: { Origin: new URL(page.url()).origin },
+  });
+  expect(res.ok(), await res.text()).toBeTruthy();
+}
+
+async function newTemplate(page: import("@playwright/test").Page, name: string, subject: string, body: string) {
+  await page.goto("/templates/new");
+  await hydrated(page);
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Subject").fill(subject);
+  await page.getByLabel("Body").fill(body);
+  await page.getByRole("button", { name: "Save template" }).click();
+  await expect(page).toHaveURL(/\/templates$/);
+}
+
+test("a campaign: plan, start, step 1, a follow-up in the same thread, and a reply marked by hand stops one", async ({ page }) => {
+  test.slow();
+  const gmail = await signUpWithGmail(page, "Katherine Johnson", "campaign", "orbital mechanics");
+  await newTemplate(page, "Intro", "Quick question, {{ first_name }}", "Hi {{ first_name }}, are you hiring?");
+  await newTemplate(page, "Nudge", "unused", "Just checking in, {{ first_name }}.");
+  const [ada, bob, cy] = [uniqueEmail("ada"), uniqueEmail("bob"), uniqueEmail("cy")];
+
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Campaigns" }).click();
+  await expect(page.getByRole("heading", { name: "Campaigns" })).toBeVisible();
+  await page.getByLabel("Recipients (CSV file)").setInputFiles({
+    name: "hiring.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from(`email,first_name\n${ada},Ada\n${bob},Bob\n${cy},Cy\nnot-an-address,Dee\n`),
+  });
+  await page.getByRole("button", { name: "Create a draft" }).click();
+  await expect(page).toHaveURL(/\/campaigns\/[0-9a-f-]+$/);
+  await hydrated(page);
+
+  // The settings: two steps three days apart, every day, all day.
+  await page.getByLabel("Name").fill("Hiring managers");
+  await page.getByLabel("Step 1: first message").selectOption({ label: "Intro" });
+  await page.getByLabel("Step 2: follow-up template").selectOption({ label: "Nudge" });
+  await page.getByLabel("Days after the step before").fill("3");
+  for (const day of ["Saturday", "Sunday"]) {
+    await page.getByLabel(day).check();
+  }
+  await page.getByLabel("From").fill("00:00");
+  await page.getByLabel("Until").fill("24:00");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+
+  // The report and the plan, before anything goes.
+  await expect(page.getByText("3 of 4 rows ready")).toBeVisible();
+  await expect(page.getByRole("table", { name: "Rows with problems" })).toContainText("not-an-address");
+  await expect(page.getByText("6 messages: about 3 a day")).toBeVisible();
+
+  await page.getByRole("button", { name: "Start: 3 recipients" }).click();
+  await expect(page.getByText("Started: step 1 is queued for 3 recipients.")).toBeVisible();
+  await expect.poll(async () => (await receivedBy(page, gmail)).length, { timeout: 20_000 }).toBe(3);
+  // The page moves by itself while it sends.
+  await expect(page.getByText("3 of 6 steps sent")).toBeVisible({ timeout: 15_000 });
+
+  // Bob replied: marked by hand, he gets no more steps.
+  await page.getByLabel(`${bob} replied`).check();
+  await page.getByRole("button", { name: "Mark as replied" }).click();
+  await expect(page.getByText("Marked 1 recipient as replied.")).toBeVisible();
+  const bobRow = page.getByRole("row", { name: new RegExp(bob) });
+  await expect(bobRow).toContainText("Replied");
+
+  // Three days later the follow-ups go, as replies in each first message's thread.
+  await moveClock(page, 3 * 86_400 + 60);
+  await expect.poll(async () => (await receivedBy(page, gmail)).length, { timeout: 20_000 }).toBe(5);
+  const got = await receivedBy(page, gmail);
+  for (const to of [ada, cy]) {
+    const mine = got.filter((m: any) => m.to.includes(to));
+    expect(mine).toHaveLength(2);
+    expect(mine[1].threadId).toBe(mine[0].threadId);
+    expect(mine[1].subject).toBe(`Re: ${mine[0].subject}`);
+    expect(mine[1].text).toContain("Just checking in");
+  }
+  expect(got.filter((m: any) => m.to.includes(bob))).toHaveLength(1);
+  await expect(page.getByText("5 of 5 steps sent")).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole("row", { name: new RegExp(ada) })).toContainText("Finished");
+});
