@@ -13,6 +13,15 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 
+/// "1 recipient", "3 recipients".
+fn recipients(n: u64) -> String {
+    if n == 1 {
+        "1 recipient".into()
+    } else {
+        format!("{n} recipients")
+    }
+}
+
 const DAYS: [&str; 7] = [
     "Monday",
     "Tuesday",
@@ -95,7 +104,7 @@ fn CampaignList(list: Vec<CampaignSummary>) -> impl IntoView {
                             view! {
                                 <tr>
                                     <td><a href=format!("/campaigns/{}", c.id)>{c.name}</a></td>
-                                    <td><span class=format!("badge {}", c.status.as_str())>{c.status.label()}</span></td>
+                                    <td><span class=format!("status {}", c.status.as_str())>{c.status.label()}</span></td>
                                     <td>{c.recipients}</td>
                                     <td>{c.replied}</td>
                                     <td>{format!("{} of {} steps", c.steps_sent, c.steps_total)}</td>
@@ -145,7 +154,7 @@ pub fn CampaignPage() -> impl IntoView {
         if q.get("saved").is_some() {
             Some("Saved.".to_string())
         } else if let Some(n) = param::<u64>(&q, "started") {
-            Some(format!("Started: step 1 is queued for {n} recipients."))
+            Some(format!("Started: step 1 is queued for {}.", recipients(n)))
         } else {
             param::<u64>(&q, "replied").map(|n| {
                 if n == 1 {
@@ -186,7 +195,7 @@ fn Campaign(
         <header class="campaign-head">
             <h2>{c.name.clone()}</h2>
             <p>
-                <span class=format!("badge {}", c.status.as_str())>{c.status.label()}</span>
+                <span class=format!("status {}", c.status.as_str())>{c.status.label()}</span>
                 {c.started.clone().map(|s| view! { <span class="muted">{format!(" · started {s}")}</span> })}
                 <span class="muted">{format!(" · from {}", c.file_name)}</span>
             </p>
@@ -332,13 +341,10 @@ fn Settings(c: CampaignView, save: ServerAction<SaveCampaign>) -> impl IntoView 
                         <p class="field-error">{move || when_error.get()}</p>
                     </div>
                 </fieldset>
-                <div class="field">
-                    <div class="choice">
-                        <input type="checkbox" id="field-unsubscribe_footer" name="campaign[unsubscribe_footer]" value="true"
-                            checked=c.unsubscribe_footer />
-                        <label for="field-unsubscribe_footer">"Add an unsubscribe footer"</label>
-                    </div>
-                </div>
+                <label class="choice">
+                    <input type="checkbox" name="campaign[unsubscribe_footer]" value="true" checked=c.unsubscribe_footer />
+                    " Add an unsubscribe footer to every message"
+                </label>
                 <div class="form-actions">
                     <button type="submit" disabled=move || save.pending().get()>
                         {move || if save.pending().get() { "Saving…" } else { "Save settings" }}
@@ -426,7 +432,7 @@ fn DraftReport(
                     <FormAlert error />
                     <input type="hidden" name="id" value=c.id.to_string() />
                     <button type="submit" class="primary" disabled=move || ready == 0 || start.pending().get()>
-                        {move || if start.pending().get() { "Starting…".to_string() } else { format!("Start: {ready} recipients") }}
+                        {move || if start.pending().get() { "Starting…".to_string() } else { format!("Start: {}", recipients(ready as u64)) }}
                     </button>
                 </ActionForm>
                 <ActionForm action=act attr:class="inline-form">
@@ -539,7 +545,7 @@ fn Recipients(c: CampaignView, replied: ServerAction<MarkReplied>) -> impl IntoV
                 {open.then(|| view! {
                     <div class="field" class:invalid=move || addresses_error.get().is_some()>
                         <label for="field-addresses">"Or paste the addresses of people who replied"</label>
-                        <textarea id="field-addresses" name="addresses" rows="3" class="mono"
+                        <textarea id="field-addresses" name="addresses" rows="3" class="mono short"
                             placeholder="ada@example.com, grace@example.com"></textarea>
                         <p class="field-error">{move || addresses_error.get()}</p>
                     </div>
@@ -568,7 +574,7 @@ fn RecipientRow(i: usize, r: RecipientView, open: bool) -> impl IntoView {
             })}
             <td class="mono">{r.to.clone()}</td>
             <td>
-                <span class=format!("badge {}", r.state.as_str())>{r.state.label()}</span>
+                <span class=format!("status {}", r.state.as_str())>{r.state.label()}</span>
                 {r.stopped.clone().map(|s| view! { <p class="muted">{s}</p> })}
             </td>
             <td>

@@ -71,7 +71,7 @@ pub fn Dashboard() -> impl IntoView {
                                         {active.into_iter().map(|c| view! {
                                             <li>
                                                 <a href=format!("/campaigns/{}", c.id)>{c.name}</a>
-                                                " "<span class=format!("badge {}", c.status.as_str())>{c.status.label()}</span>
+                                                " "<span class=format!("status {}", c.status.as_str())>{c.status.label()}</span>
                                                 <span class="muted">{format!(" · {} recipients · {} of {} steps sent · {} replied", c.recipients, c.steps_sent, c.steps_total, c.replied)}</span>
                                             </li>
                                         }).collect_view()}
