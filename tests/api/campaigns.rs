@@ -772,3 +772,137 @@ async fn a_run_on_the_test_clock_ends_on_the_day_the_plan_said(pool: PgPool) {
         assert!(t.weekday().number_days_from_monday() < 5, "{t}");
     }
 }
+
+#[sqlx::test]
+async fn two_instances_and_a_kill_send_no_step_twice_and_lose_none(pool: PgPool) {
+    use crate::helpers::{Server, database_name, free_port};
+    use std::collections::HashSet;
+    use std::time::{Duration, Instant};
+    let db = database_name(&pool);
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    let first = template(&app, &c, "Intro", "Hello {{ name }}", "Hi {{ name }}").await;
+    let second = template(&app, &c, "Nudge", "x", "Following up, {{ name }}").await;
+    let mut csv = String::from("email,name\n");
+    for i in 0..30 {
+        csv.push_str(&format!("p{i:02}@example.com,P{i}\n"));
+    }
+    running(&app, &c, &csv, &[&first, &second]).await;
+    // Slow sends, so that the kill lands while a batch is at Gmail.
+    app.fake().set_delay(Duration::from_millis(300));
+    // The instances' leases tell their claims apart (lease_until − claimed_at).
+    let start = |lease: &str| {
+        Server::start(
+            &app,
+            &db,
+            free_port(),
+            &[
+                ("DELIVERY_WORKERS", "1"),
+                ("DELIVERY_BATCH_SIZE", "5"),
+                ("DELIVERY_PACING", "false"),
+                ("HTTP_TIMEOUT_SECS", "2"),
+                ("DELIVERY_LEASE_SECS", lease),
+            ],
+        )
+    };
+    let (mut a, b) = (start("4"), start("3"));
+    a.ready().await;
+    b.ready().await;
+    // Until no message of this step waits or is at Gmail.
+    let settle = |step: i16| {
+        let pool = app.pool.clone();
+        async move {
+            let started = Instant::now();
+            loop {
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM emails WHERE campaign_step = $1 AND status IN ('queued', 'sending')",
+                )
+                .bind(step)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                if open == 0 {
+                    return;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "step {step} did not settle"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    // Kill the first while a batch of its own is at Gmail.
+    let started = Instant::now();
+    loop {
+        let mine: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM emails WHERE status = 'sending'
+             AND lease_until - claimed_at = interval '4 seconds'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if mine > 0 && app.count("sent").await >= 5 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first instance never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    a.kill();
+    // What it had at Gmail (almost always some: it was seen a moment ago).
+    let in_flight: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM emails WHERE status = 'sending'
+         AND lease_until - claimed_at = interval '4 seconds'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    settle(1).await;
+    // The follow-ups, a day later, with one instance left.
+    app.advance_clock(DAY + 60.0).await;
+    app.exec("SELECT pg_notify('mm_delivery', '')").await;
+    settle(2).await;
+    drop(b);
+
+    let received = app.fake().received(None);
+    let ids: Vec<String> = received.iter().filter_map(|m| m.mailmerger_id()).collect();
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "a step reached Gmail twice");
+    let rows: Vec<(String, String, i16)> =
+        sqlx::query_as("SELECT address, state, steps_sent FROM campaign_recipients")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let uncertain = app.count("uncertain").await;
+    assert_eq!(
+        uncertain, in_flight,
+        "exactly what was at Gmail at the kill may have gone"
+    );
+    let waiting = rows.iter().filter(|r| r.1 == "waiting").count() as i64;
+    assert_eq!(
+        waiting, uncertain,
+        "each step that may have gone holds its sequence"
+    );
+    for (address, state, steps) in &rows {
+        let got: Vec<_> = received.iter().filter(|m| &m.to()[0] == address).collect();
+        match state.as_str() {
+            "finished" => {
+                assert_eq!((got.len(), *steps), (2, 2), "{address}");
+                assert_eq!(got[1].thread_id, got[0].thread_id, "{address}");
+            }
+            // Its step 1 may or may not be at Gmail; its step 2 was never queued.
+            "waiting" => assert!(got.len() <= 1, "{address}"),
+            other => panic!("{address} ended {other}"),
+        }
+    }
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM emails WHERE campaign_step = 2")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap(),
+        30 - waiting
+    );
+}
