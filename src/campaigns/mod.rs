@@ -183,6 +183,16 @@ pub struct DraftCheck {
     pub plan: Option<PlanView>,
 }
 
+/// A CSV uploaded to add recipients to a running campaign, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddCheck {
+    pub import_id: Uuid,
+    pub file_name: String,
+    pub ready: usize,
+    pub bad: Vec<BadRowView>,
+    pub problem: Option<String>,
+}
+
 /// "About 60 a day; step 1 done Thu 3 Dec; last follow-up no earlier than Tue 8 Dec."
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanView {
@@ -243,6 +253,8 @@ pub struct CampaignView {
     pub recipients: Vec<RecipientView>,
     /// A draft's rows with its current settings.
     pub check: Option<DraftCheck>,
+    /// Recipients uploaded to be added, checked.
+    pub adding: Option<AddCheck>,
     /// Follow-ups carry Gmail's thread but not In-Reply-To (the account cannot
     /// read the Message-ID Gmail gave step 1).
     pub threading_warning: bool,
@@ -308,10 +320,66 @@ pub async fn create_campaign(data: MultipartData) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A campaign's page; `add` is a CSV uploaded to add recipients from.
 #[server(endpoint = "campaigns/get")]
-pub async fn get_campaign(id: Uuid) -> Result<CampaignView, AppError> {
+pub async fn get_campaign(
+    id: Uuid,
+    #[server(default)] add: Option<Uuid>,
+) -> Result<CampaignView, AppError> {
     let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::Report).await?;
-    ssr::view::campaign(&state, user_id, id).await
+    ssr::view::campaign(&state, user_id, id, add).await
+}
+
+/// A CSV of more recipients for a running campaign (multipart, its `id`
+/// field naming the campaign): kept, then its report on the campaign's page.
+#[server(endpoint = "campaigns/more", input = MultipartFormData)]
+pub async fn upload_more(data: MultipartData) -> Result<(), AppError> {
+    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    let allowed = crate::limits::per_user(&state, user_id, crate::limits::Costly::Upload).await;
+    let read = match allowed {
+        Ok(()) => crate::mailmerge::ssr::upload::read_upload(data).await,
+        Err(e @ AppError::RateLimited { .. }) => Err(e.to_string()),
+        Err(e) => return Err(e),
+    };
+    let id = match &read {
+        Ok(u) => u
+            .fields
+            .get("id")
+            .and_then(|id| Uuid::parse_str(id.trim()).ok()),
+        Err(_) => None,
+    };
+    match (read, id) {
+        (Ok(upload), Some(id)) => {
+            // Another user's campaign is not found, and nothing is kept.
+            ssr::repo::load(&state.pool, user_id, id).await?;
+            let import = crate::mailmerge::ssr::imports::create(
+                &state.pool,
+                user_id,
+                &upload.file_name,
+                &upload.csv,
+            )
+            .await?;
+            leptos_axum::redirect(&format!("/campaigns/{id}?add={import}#add-heading"));
+        }
+        (Ok(_), None) => return Err(AppError::NotFound),
+        (Err(message), _) => {
+            // Back to the campaign's page the form was on, saying why.
+            let q: String = url::form_urlencoded::byte_serialize(message.as_bytes()).collect();
+            let page = ssr::view::referring_campaign().unwrap_or_else(|| "/campaigns".into());
+            leptos_axum::redirect(&format!("{page}?error={q}#add-heading"));
+        }
+    }
+    Ok(())
+}
+
+/// Adds the ready rows of an uploaded CSV to a running campaign. Returns how
+/// many recipients were added.
+#[server(endpoint = "campaigns/add")]
+pub async fn add_recipients(id: Uuid, import_id: Uuid) -> Result<u64, AppError> {
+    let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
+    let added = ssr::start::add(&state, user_id, id, import_id).await?;
+    leptos_axum::redirect(&format!("/campaigns/{id}?added={added}"));
+    Ok(added)
 }
 
 /// Saves a draft's settings; every problem is reported next to its field.

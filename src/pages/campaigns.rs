@@ -2,13 +2,15 @@
 //! settings (a draft), its counts, progress and each recipient's timeline.
 
 use crate::campaigns::{
-    CampaignAction, CampaignStatus, CampaignSummary, CampaignView, MAX_STEPS, MarkReplied,
-    RecipientState, RecipientView, SaveCampaign, StartCampaign, get_campaign, list_campaigns,
+    AddRecipients, CampaignAction, CampaignStatus, CampaignSummary, CampaignView, MAX_STEPS,
+    MarkReplied, RecipientState, RecipientView, SaveCampaign, StartCampaign, get_campaign,
+    list_campaigns,
 };
 use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
 use crate::components::paging::param;
 use crate::components::progress::Polling;
 use crate::components::shell::AppShell;
+use crate::mailmerge::BadRowView;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
@@ -127,11 +129,14 @@ pub fn CampaignPage() -> impl IntoView {
     let start = ServerAction::<StartCampaign>::new();
     let act = ServerAction::<CampaignAction>::new();
     let replied = ServerAction::<MarkReplied>::new();
+    let add = ServerAction::<AddRecipients>::new();
     let polling = Polling::new();
     let campaign = Resource::new(
         move || {
             (
                 param::<Uuid>(&params.read(), "id"),
+                param::<Uuid>(&query.read(), "add"),
+                add.version().get(),
                 save.version().get(),
                 start.version().get(),
                 act.version().get(),
@@ -139,9 +144,9 @@ pub fn CampaignPage() -> impl IntoView {
                 polling.tick.get(),
             )
         },
-        |(id, ..)| async move {
+        |(id, more, ..)| async move {
             match id {
-                Some(id) => get_campaign(id).await,
+                Some(id) => get_campaign(id, more).await,
                 None => Err(crate::error::AppError::NotFound),
             }
         },
@@ -155,6 +160,11 @@ pub fn CampaignPage() -> impl IntoView {
             Some("Saved.".to_string())
         } else if let Some(n) = param::<u64>(&q, "started") {
             Some(format!("Started: step 1 is queued for {}.", recipients(n)))
+        } else if let Some(n) = param::<u64>(&q, "added") {
+            Some(format!(
+                "Added {}: step 1 is queued for each.",
+                recipients(n)
+            ))
         } else {
             param::<u64>(&q, "replied").map(|n| {
                 if n == 1 {
@@ -176,7 +186,7 @@ pub fn CampaignPage() -> impl IntoView {
                     back_href: "/campaigns",
                     back_label: "See your campaigns",
                 },
-                move |c| view! { <Campaign c save start act replied /> },
+                move |c| view! { <Campaign c save start act replied add /> },
             )}
         </AppShell>
     }
@@ -189,8 +199,10 @@ fn Campaign(
     start: ServerAction<StartCampaign>,
     act: ServerAction<CampaignAction>,
     replied: ServerAction<MarkReplied>,
+    add: ServerAction<AddRecipients>,
 ) -> impl IntoView {
     let draft = c.status == CampaignStatus::Draft;
+    let open = matches!(c.status, CampaignStatus::Running | CampaignStatus::Paused);
     view! {
         <header class="campaign-head">
             <h2>{c.name.clone()}</h2>
@@ -212,9 +224,95 @@ fn Campaign(
                 <Progress c=c.clone() />
                 <Controls c=c.clone() act />
                 <Recipients c=c.clone() replied />
+                {open.then(|| view! { <AddMore c=c.clone() add /> })}
             }
             .into_any()
         }}
+    }
+}
+
+/// The rows with problems of a CSV report.
+#[component]
+fn BadRows(bad: Vec<BadRowView>) -> impl IntoView {
+    (!bad.is_empty()).then(|| {
+        view! {
+            <div class="table-wrap">
+                <table class="list bad-rows">
+                    <caption class="visually-hidden">"Rows with problems"</caption>
+                    <thead><tr><th scope="col">"Line"</th><th scope="col">"Address"</th><th scope="col">"Problem"</th></tr></thead>
+                    <tbody>
+                        {bad.iter().map(|b| view! {
+                            <tr><td>{b.line}</td><td class="mono">{b.address.clone()}</td><td>{b.reason.clone()}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        }
+    })
+}
+
+#[component]
+fn AddMore(c: CampaignView, add: ServerAction<AddRecipients>) -> impl IntoView {
+    let query = use_query_map();
+    let upload_error = move || query.read().get("error");
+    let error = action_error(add);
+    view! {
+        <section class="panel" aria-labelledby="add-heading">
+            <h2 id="add-heading">"Add recipients"</h2>
+            {move || upload_error().map(|e| view! { <div class="alert" role="alert">{e}</div> })}
+            {c.adding.clone().map(|a| {
+                let rows = a.ready + a.bad.len();
+                let ready = a.ready;
+                view! {
+                    <div class="stack">
+                        <p><strong>{a.file_name.clone()}</strong></p>
+                        {match a.problem.clone() {
+                            Some(p) => view! { <div class="notice" role="status">{p}</div> }.into_any(),
+                            None => view! {
+                                <p class="summary" role="status">
+                                    <span class="ok-count">{format!("{ready} of {rows} rows can be added")}</span>
+                                    {(!a.bad.is_empty()).then(|| view! {
+                                        <span class="bad-count">{format!(", {} with problems (left out)", a.bad.len())}</span>
+                                    })}
+                                </p>
+                                <BadRows bad=a.bad.clone() />
+                            }.into_any(),
+                        }}
+                        {(ready > 0).then(|| view! {
+                            <ActionForm action=add attr:class="inline-form">
+                                <FormAlert error />
+                                <input type="hidden" name="id" value=c.id.to_string() />
+                                <input type="hidden" name="import_id" value=a.import_id.to_string() />
+                                <button type="submit" class="primary" disabled=move || add.pending().get()>
+                                    {format!("Add {}", recipients(ready as u64))}
+                                </button>
+                            </ActionForm>
+                        })}
+                    </div>
+                }
+            })}
+            <form class="stack" method="post" action="/api/campaigns/more" enctype="multipart/form-data">
+                <input type="hidden" name="id" value=c.id.to_string() />
+                <div class="field">
+                    <label for="field-more_file">"More recipients (CSV file)"</label>
+                    <p class="hint" id="field-more_file-hint">
+                        {format!(
+                            "The same columns: {} for the address and every placeholder the steps use. Addresses already in this or another running campaign are left out.",
+                            c.email_column.clone().unwrap_or_default()
+                        )}
+                    </p>
+                    <input id="field-more_file" type="file" name="csv_file" accept=".csv,text/csv,text/plain"
+                        aria-describedby="field-more_file-hint" />
+                </div>
+                <div class="field">
+                    <label for="field-more_text">"Or paste them"</label>
+                    <textarea id="field-more_text" name="csv_text" rows="3" class="mono short"></textarea>
+                </div>
+                <div class="form-actions">
+                    <button type="submit">"Check these recipients"</button>
+                </div>
+            </form>
+        </section>
     }
 }
 
@@ -388,19 +486,7 @@ fn DraftReport(
                             <span class="bad-count">{format!(", {} with problems (left out)", check.bad.len())}</span>
                         })}
                     </p>
-                    {(!check.bad.is_empty()).then(|| view! {
-                        <div class="table-wrap">
-                            <table class="list bad-rows">
-                                <caption class="visually-hidden">"Rows with problems"</caption>
-                                <thead><tr><th scope="col">"Line"</th><th scope="col">"Address"</th><th scope="col">"Problem"</th></tr></thead>
-                                <tbody>
-                                    {check.bad.iter().map(|b| view! {
-                                        <tr><td>{b.line}</td><td class="mono">{b.address.clone()}</td><td>{b.reason.clone()}</td></tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    })}
+                    <BadRows bad=check.bad.clone() />
                 }
                 .into_any(),
             }}

@@ -906,3 +906,121 @@ async fn two_instances_and_a_kill_send_no_step_twice_and_lose_none(pool: PgPool)
         30 - waiting
     );
 }
+
+/// Uploads more recipients for a running campaign; returns where it went.
+async fn upload_more(app: &TestApp, c: &Client, id: &str, csv: &str) -> reqwest::Response {
+    let form = Form::new()
+        .text("id", id.to_string())
+        .part(
+            "csv_file",
+            Part::bytes(csv.as_bytes().to_vec())
+                .file_name("more.csv")
+                .mime_str("text/csv")
+                .unwrap(),
+        )
+        .text("csv_text", "");
+    app.post_multipart(c, "/api/campaigns/more", form).await
+}
+
+#[sqlx::test]
+async fn recipients_added_to_a_running_campaign_get_its_steps_with_the_same_report(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    let first = template(&app, &c, "Intro", "Hello {{ name }}", "Hi {{ name }}").await;
+    let second = template(&app, &c, "Nudge", "x", "Following up, {{ name }}").await;
+    let id = running(
+        &app,
+        &c,
+        "email,name\na@example.com,A\nb@example.com,B\n",
+        &[&first, &second],
+    )
+    .await;
+    // d's sequence in another campaign is still open (its follow-up waits).
+    running(
+        &app,
+        &c,
+        "email,name\nd@example.com,D\n",
+        &[&first, &second],
+    )
+    .await;
+    assert_eq!(send_due(&app).await, 3);
+
+    let res = upload_more(
+        &app,
+        &c,
+        &id,
+        "email,name\nB@example.com,B again\nc@example.com,C\nd@example.com,D\nnope,E\n",
+    )
+    .await;
+    assert_eq!(res.status(), 302);
+    let to = res.headers()[LOCATION].to_str().unwrap().to_string();
+    let import = to
+        .split("add=")
+        .nth(1)
+        .and_then(|s| s.split('#').next())
+        .unwrap_or_else(|| panic!("went to {to}"))
+        .to_string();
+    let page = app.page(&c, &to).await;
+    for text in [
+        "1 of 4 rows can be added, 3 with problems (left out)",
+        "B@example.com is in this campaign already; it is left out.",
+        "d@example.com is in another running campaign of yours; it is left out.",
+        "\"nope\" is not a valid email address.",
+        "Add 1 recipient",
+    ] {
+        assert!(page.contains(text), "{text} in {page}");
+    }
+    // A file without a column the steps use is refused as a whole.
+    let res = upload_more(&app, &c, &id, "email\nx@example.com\n").await;
+    let to = res.headers()[LOCATION].to_str().unwrap().to_string();
+    let page = app.page(&c, &to).await;
+    assert!(
+        page.contains("Step 1: This template uses {{ name }}"),
+        "{page}"
+    );
+
+    // Nobody else can add to it, or use the upload.
+    let eve = app.new_user("Eve", "eve@example.com").await;
+    let imports = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM merge_imports")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let before = imports().await;
+    let res = upload_more(&app, &eve, &id, "email,name\ne@example.com,E\n").await;
+    let to = res.headers()[LOCATION].to_str().unwrap_or("").to_string();
+    assert!(!to.contains("add="), "went to {to}");
+    assert_eq!(imports().await, before, "another user's upload was kept");
+    let res = app
+        .call(
+            &eve,
+            "campaigns/add",
+            &[("id", id.as_str()), ("import_id", import.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+
+    let res = app
+        .call(
+            &c,
+            "campaigns/add",
+            &[("id", id.as_str()), ("import_id", import.as_str())],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(res.json::<u64>().await.unwrap(), 1);
+    assert_eq!(send_due(&app).await, 1);
+    app.advance_clock(DAY + 60.0).await;
+    assert_eq!(send_due(&app).await, 4);
+    let states = recipient_states(&app).await;
+    assert_eq!(states["c@example.com"], ("finished".to_string(), 2));
+    let got = app.fake().received(None);
+    let to_c: Vec<_> = got
+        .iter()
+        .filter(|m| m.to()[0] == "c@example.com")
+        .collect();
+    assert_eq!(to_c.len(), 2);
+    assert_eq!(to_c[1].thread_id, to_c[0].thread_id);
+    assert_eq!(to_c[1].subject().unwrap(), "Re: Hello C");
+}

@@ -40,6 +40,8 @@ pub struct Against<'a> {
     pub suppressed: &'a HashMap<String, String>,
     /// Lowercased addresses with a sequence open in another campaign.
     pub elsewhere: &'a HashSet<String>,
+    /// Lowercased addresses this campaign has already (rows added later).
+    pub here: &'a HashSet<String>,
     pub links: &'a Links,
     pub user_id: UserId,
     pub footer: bool,
@@ -99,6 +101,14 @@ pub fn evaluate(table: &Table, against: &Against<'_>) -> Evaluated {
                 return true;
             }
         };
+        if against.here.contains(&ready.to.normalized()) {
+            out.bad.push(bad(
+                ready.line,
+                address.clone(),
+                format!("{address} is in this campaign already; it is left out."),
+            ));
+            return true;
+        }
         if against.elsewhere.contains(&ready.to.normalized()) {
             out.bad.push(bad(
                 ready.line,
@@ -175,6 +185,7 @@ mod tests {
                 steps: &steps,
                 suppressed: &suppressed,
                 elsewhere: &elsewhere,
+                here: &HashSet::from(["a@x.io".to_string()]),
                 links: &links,
                 user_id: UserId::from_uuid(Uuid::nil()),
                 footer: false,

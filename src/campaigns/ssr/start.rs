@@ -4,7 +4,7 @@
 use super::plan::{Sender, plan};
 use super::recipients::{Against, Evaluated, evaluate};
 use super::repo::{self, Stored, StoredStep, table_of};
-use crate::campaigns::{CampaignStatus, DraftCheck, PlanView};
+use crate::campaigns::{AddCheck, CampaignStatus, DraftCheck, PlanView};
 use crate::domain::UserId;
 use crate::error::AppError;
 use crate::merge::render::MessageTemplate;
@@ -21,7 +21,8 @@ const CHUNK: usize = 2_000;
 /// A step's template as the campaign will send it.
 struct Copied {
     position: i16,
-    template_id: Uuid,
+    /// `None` once the template was deleted (the copy goes on).
+    template_id: Option<Uuid>,
     subject: String,
     body_source: String,
     html: String,
@@ -62,7 +63,7 @@ async fn copy_steps(
         repo::fits_columns(&compiled, columns).map_err(refuse)?;
         out.push(Copied {
             position: step.position,
-            template_id,
+            template_id: Some(template_id),
             subject: parts.subject,
             body_source: source.body,
             html: parts.html,
@@ -91,15 +92,46 @@ async fn elsewhere(
     .collect())
 }
 
-/// The rows of a draft with its settings: the templates as they are now.
+/// Lowercased addresses already in this campaign.
+async fn already_in(
+    conn: &mut PgConnection,
+    campaign_id: Uuid,
+) -> Result<HashSet<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        "SELECT address FROM campaign_recipients WHERE campaign_id = $1",
+        campaign_id,
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .collect())
+}
+
+/// The steps of a campaign that has started, as it copied them.
+fn as_copied(steps: &[StoredStep]) -> Vec<Copied> {
+    steps
+        .iter()
+        .map(|s| Copied {
+            position: s.position,
+            template_id: s.template_id,
+            subject: s.subject.clone().unwrap_or_default(),
+            body_source: s.body_source.clone().unwrap_or_default(),
+            html: s.body_html.clone().unwrap_or_default(),
+            text: s.body_text.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The rows of a CSV with a campaign's settings and these step templates.
 async fn rows(
     state: &AppState,
     user_id: UserId,
     stored: &Stored,
+    csv: &str,
     steps: &[Copied],
     conn: &mut PgConnection,
 ) -> Result<Evaluated, AppError> {
-    let csv = stored.csv.clone();
+    let csv = csv.to_string();
     let table = state.rendering.run(move || table_of(&csv)).await??;
     let email_column = stored
         .email_column
@@ -114,6 +146,7 @@ async fn rows(
     let suppressed =
         crate::mailmerge::ssr::report::suppressed_in(state, user_id, &table, &email_column).await?;
     let elsewhere = elsewhere(conn, user_id, stored.id).await?;
+    let here = already_in(conn, stored.id).await?;
     let templates: Vec<MessageTemplate> = steps
         .iter()
         .map(|s| MessageTemplate::compile(&s.subject, &s.html, &s.text))
@@ -133,6 +166,7 @@ async fn rows(
                     steps: &templates,
                     suppressed: &suppressed,
                     elsewhere: &elsewhere,
+                    here: &here,
                     links: &links,
                     user_id,
                     footer,
@@ -162,7 +196,7 @@ pub async fn check(
         Ok(c) => c,
         Err(e) => return Ok(problem(e.to_string())),
     };
-    match rows(state, user_id, stored, &copied, &mut conn).await {
+    match rows(state, user_id, stored, &stored.csv, &copied, &mut conn).await {
         Ok(e) => {
             let plan = plan_of(state, user_id, stored, &steps, &e, &mut conn).await?;
             Ok(DraftCheck {
@@ -259,7 +293,7 @@ pub async fn start(state: &AppState, user_id: UserId, id: Uuid) -> Result<u64, A
     let csv = stored.csv.clone();
     let table = state.rendering.run(move || table_of(&csv)).await??;
     let copied = copy_steps(state, user_id, &steps, &table.columns).await?;
-    let evaluated = rows(state, user_id, &stored, &copied, &mut tx).await?;
+    let evaluated = rows(state, user_id, &stored, &stored.csv, &copied, &mut tx).await?;
     if evaluated.ready.is_empty() {
         return Err(AppError::BadRequest(
             "No row is ready to send. Fix the rows in the report, then upload the file in a new campaign.".into(),
@@ -288,11 +322,36 @@ pub async fn start(state: &AppState, user_id: UserId, id: Uuid) -> Result<u64, A
     )
     .fetch_one(&mut *tx)
     .await?;
+    let total = evaluated.ready.len() as u64;
+    let skipped = evaluated.bad.len();
+    insert(&mut tx, user_id, &stored, &copied[0], evaluated.ready, from).await?;
+    sqlx::query!(
+        "UPDATE campaigns SET status = 'running', started_at = now(), sender_address = $2
+         WHERE id = $1",
+        id,
+        sender,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(%user_id, campaign = %id, recipients = total, skipped, "campaign started");
+    Ok(total)
+}
+
+/// Recipients for the ready rows, and step 1 queued for each at its first
+/// window opening from `from`, a chunk at a time, in the caller's transaction.
+async fn insert(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    stored: &Stored,
+    first: &Copied,
+    ready: Vec<super::recipients::Ready>,
+    from: time::OffsetDateTime,
+) -> Result<(), AppError> {
     let own_zone = TimeZone::get(&stored.time_zone).unwrap_or(TimeZone::UTC);
-    let first = &copied[0];
     let shared = crate::emails::Enqueue {
         user_id,
-        template_id: Some(first.template_id),
+        template_id: first.template_id,
         import_id: None,
         cc: &[],
         bcc: &[],
@@ -300,8 +359,7 @@ pub async fn start(state: &AppState, user_id: UserId, id: Uuid) -> Result<u64, A
         subject_source: &first.subject,
         body_source: &first.body_source,
     };
-    let total = evaluated.ready.len() as u64;
-    let mut ready = evaluated.ready.into_iter().peekable();
+    let mut ready = ready.into_iter().peekable();
     while ready.peek().is_some() {
         let chunk: Vec<_> = ready.by_ref().take(CHUNK).collect();
         let ids: Vec<Uuid> = chunk.iter().map(|_| Uuid::now_v7()).collect();
@@ -319,7 +377,7 @@ pub async fn start(state: &AppState, user_id: UserId, id: Uuid) -> Result<u64, A
              SELECT x.id, $1, $2, x.address, x.to_addr, x.line, x.merge_values, x.time_zone
              FROM unnest($3::uuid[], $4::text[], $5::text[], $6::int4[], $7::jsonb[], $8::text[])
                   AS x(id, address, to_addr, line, merge_values, time_zone)",
-            id,
+            stored.id,
             user_id as UserId,
             &ids,
             &addresses,
@@ -328,7 +386,7 @@ pub async fn start(state: &AppState, user_id: UserId, id: Uuid) -> Result<u64, A
             &values,
             &zones as &[Option<String>],
         )
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
         let messages = chunk
             .into_iter()
@@ -353,17 +411,97 @@ pub async fn start(state: &AppState, user_id: UserId, id: Uuid) -> Result<u64, A
                 }
             })
             .collect();
-        crate::emails::enqueue(&mut tx, &shared, messages).await?;
+        crate::emails::enqueue(&mut *conn, &shared, messages).await?;
     }
-    sqlx::query!(
-        "UPDATE campaigns SET status = 'running', started_at = now(), sender_address = $2
-         WHERE id = $1",
-        id,
-        sender,
-    )
-    .execute(&mut *tx)
-    .await?;
+    Ok(())
+}
+
+/// What adding the rows of an uploaded CSV to a running campaign would do.
+pub async fn check_more(
+    state: &AppState,
+    user_id: UserId,
+    stored: &Stored,
+    import_id: Uuid,
+) -> Result<AddCheck, AppError> {
+    let import = crate::mailmerge::ssr::imports::get(&state.pool, user_id, import_id).await?;
+    let mut conn = state.pool.acquire().await?;
+    let steps = as_copied(&repo::steps(&mut conn, stored.id).await?);
+    let (ready, bad, problem) =
+        match more_rows(state, user_id, stored, &import.csv, &steps, &mut conn).await {
+            Ok(e) => (e.ready.len(), e.bad, None),
+            Err(e @ (AppError::Invalid { .. } | AppError::BadRequest(_))) => {
+                (0, Vec::new(), Some(e.to_string()))
+            }
+            Err(e) => return Err(e),
+        };
+    Ok(AddCheck {
+        import_id,
+        file_name: import.file_name,
+        ready,
+        bad,
+        problem,
+    })
+}
+
+/// The rows of a new CSV for a running campaign: it must have the address
+/// column and every placeholder the steps use.
+async fn more_rows(
+    state: &AppState,
+    user_id: UserId,
+    stored: &Stored,
+    csv: &str,
+    steps: &[Copied],
+    conn: &mut PgConnection,
+) -> Result<Evaluated, AppError> {
+    let text = csv.to_string();
+    let table = state.rendering.run(move || table_of(&text)).await??;
+    let column = stored.email_column.clone().unwrap_or_default();
+    if !table.columns.contains(&column) {
+        return Err(AppError::BadRequest(format!(
+            "This file has no column called {column}, which holds the campaign's addresses."
+        )));
+    }
+    for step in steps {
+        let t = MessageTemplate::compile(&step.subject, &step.html, &step.text)
+            .map_err(|e| AppError::BadRequest(e.explain()))?;
+        repo::fits_columns(&t, &table.columns)
+            .map_err(|e| AppError::BadRequest(format!("Step {}: {e}", step.position)))?;
+    }
+    rows(state, user_id, stored, csv, steps, conn).await
+}
+
+/// Adds the ready rows of an uploaded CSV to a running or paused campaign:
+/// each a recipient, step 1 queued at its first window opening from now.
+/// Returns how many were added.
+pub async fn add(
+    state: &AppState,
+    user_id: UserId,
+    id: Uuid,
+    import_id: Uuid,
+) -> Result<u64, AppError> {
+    let import = crate::mailmerge::ssr::imports::get(&state.pool, user_id, import_id).await?;
+    let mut tx = state.pool.begin().await?;
+    let stored = repo::load_in(&mut tx, user_id, id, true).await?;
+    if !matches!(
+        stored.status,
+        CampaignStatus::Running | CampaignStatus::Paused
+    ) {
+        return Err(AppError::BadRequest(format!(
+            "This campaign is {}: recipients can be added only while it runs or is paused.",
+            stored.status.label().to_lowercase()
+        )));
+    }
+    let steps = as_copied(&repo::steps(&mut tx, id).await?);
+    let evaluated = more_rows(state, user_id, &stored, &import.csv, &steps, &mut tx).await?;
+    if evaluated.ready.is_empty() {
+        return Err(AppError::BadRequest(
+            "No row of this file can be added. The report says why for each.".into(),
+        ));
+    }
+    let added = evaluated.ready.len() as u64;
+    let now = crate::emails::clock::now(&mut tx).await?;
+    insert(&mut tx, user_id, &stored, &steps[0], evaluated.ready, now).await?;
     tx.commit().await?;
-    tracing::info!(%user_id, campaign = %id, recipients = total, skipped = evaluated.bad.len(), "campaign started");
-    Ok(total)
+    tracing::info!(%user_id, campaign = %id, added, "recipients added");
+    Ok(added)
 }

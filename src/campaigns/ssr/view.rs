@@ -18,6 +18,7 @@ pub async fn campaign(
     state: &AppState,
     user_id: UserId,
     id: Uuid,
+    add: Option<Uuid>,
 ) -> Result<CampaignView, AppError> {
     let stored = repo::load(&state.pool, user_id, id).await?;
     let zone = UserZone::new(&stored.time_zone);
@@ -42,6 +43,12 @@ pub async fn campaign(
     let counts = repo::counts(&state.pool, id).await?;
     let check = match stored.status {
         CampaignStatus::Draft => Some(super::start::check(state, user_id, &stored).await?),
+        _ => None,
+    };
+    let adding = match (add, stored.status) {
+        (Some(import), CampaignStatus::Running | CampaignStatus::Paused) => {
+            Some(super::start::check_more(state, user_id, &stored, import).await?)
+        }
         _ => None,
     };
 
@@ -131,6 +138,23 @@ pub async fn campaign(
         counts,
         recipients,
         check,
+        adding,
         threading_warning: true,
     })
+}
+
+/// The campaign page a form was posted from (`/campaigns/<uuid>`, from the
+/// Referer's path only: never another site), to send an error back to.
+pub fn referring_campaign() -> Option<String> {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+    let referer = parts
+        .headers
+        .get(axum::http::header::REFERER)?
+        .to_str()
+        .ok()?;
+    let path = url::Url::parse(referer).ok()?.path().to_string();
+    let id = path.strip_prefix("/campaigns/")?;
+    Uuid::parse_str(id)
+        .ok()
+        .map(|id| format!("/campaigns/{id}"))
 }

@@ -8,8 +8,23 @@ use leptos::server_fn::codec::MultipartData;
 /// Room for the form's other fields and the multipart framing.
 const FORM_OVERHEAD: u64 = 64 * 1024;
 
-/// Returns the file name (or "pasted text") and the CSV as text.
+/// An upload: the file name (or "pasted text"), the CSV as text, and the
+/// form's other short fields (such as the campaign it is for).
+pub struct Upload {
+    pub file_name: String,
+    pub csv: String,
+    pub fields: std::collections::HashMap<String, String>,
+}
+
+/// The most a form field other than the CSV may hold.
+const FIELD_MAX: usize = 200;
+
+/// Reads the CSV of an upload form; see [`Upload`].
 pub async fn read(data: MultipartData) -> Result<(String, String), String> {
+    read_upload(data).await.map(|u| (u.file_name, u.csv))
+}
+
+pub async fn read_upload(data: MultipartData) -> Result<Upload, String> {
     let limits = Limits::default();
     let max = limits.max_bytes as u64;
     let error = |e: ReadError| match e {
@@ -24,6 +39,7 @@ pub async fn read(data: MultipartData) -> Result<(String, String), String> {
     let mut read = 0u64;
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut pasted: Vec<u8> = Vec::new();
+    let mut fields = std::collections::HashMap::new();
     while let Some(mut field) = form.next().await.map_err(error)? {
         let name = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(str::to_string);
@@ -38,6 +54,11 @@ pub async fn read(data: MultipartData) -> Result<(String, String), String> {
                 file = Some((file_name.unwrap_or_else(|| "recipients.csv".into()), bytes));
             }
             "csv_text" => pasted = bytes,
+            other if bytes.len() <= FIELD_MAX && fields.len() < 8 => {
+                if let Ok(text) = String::from_utf8(bytes) {
+                    fields.insert(other.to_string(), text);
+                }
+            }
             _ => {}
         }
     }
@@ -55,7 +76,11 @@ pub async fn read(data: MultipartData) -> Result<(String, String), String> {
         .unwrap_or(&bytes)
         .to_vec();
     let text = String::from_utf8(bytes).map_err(|_| "The file is not UTF-8 text.".to_string())?;
-    Ok((display_name(&name), text))
+    Ok(Upload {
+        file_name: display_name(&name),
+        csv: text,
+        fields,
+    })
 }
 
 /// The name shown for an uploaded file: cleaned as every upload's name is.
