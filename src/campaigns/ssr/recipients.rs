@@ -159,7 +159,8 @@ mod tests {
              b@x.io,Bob,Mars/Base,ACME\n\
              c@x.io,Cy,,\n\
              d@x.io,Di,,Initech\n\
-             e@x.io,Ed,Europe/Berlin,Widgets\n"
+             e@x.io,Ed,Europe/Berlin,Widgets\n\
+             f@x.io,Fi,,ACME\n"
                 .as_bytes(),
             Limits::default(),
         )
@@ -185,7 +186,7 @@ mod tests {
                 steps: &steps,
                 suppressed: &suppressed,
                 elsewhere: &elsewhere,
-                here: &HashSet::from(["a@x.io".to_string()]),
+                here: &HashSet::from(["f@x.io".to_string()]),
                 links: &links,
                 user_id: UserId::from_uuid(Uuid::nil()),
                 footer: false,
@@ -209,7 +210,11 @@ mod tests {
             .iter()
             .map(|b| (b.line, b.reason.as_str()))
             .collect();
-        assert_eq!(bad.len(), 3);
+        assert_eq!(bad.len(), 4);
+        assert_eq!(
+            bad[3],
+            (7, "f@x.io is in this campaign already; it is left out.")
+        );
         assert_eq!(bad[0].0, 3);
         assert!(
             bad[0]
