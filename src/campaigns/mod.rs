@@ -402,6 +402,18 @@ pub async fn start_campaign(id: Uuid) -> Result<u64, AppError> {
     Ok(started)
 }
 
+/// Gives a step of a running campaign another template: its messages not yet
+/// claimed are rendered again. Returns how many.
+#[server(endpoint = "campaigns/step")]
+pub async fn change_step(id: Uuid, position: i16, template_id: Uuid) -> Result<u64, AppError> {
+    let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
+    let changed = ssr::edit::change_step(&state, user_id, id, position, template_id).await?;
+    leptos_axum::redirect(&format!(
+        "/campaigns/{id}?step={position}&changed={changed}"
+    ));
+    Ok(changed)
+}
+
 /// Pause, resume or cancel.
 #[server(endpoint = "campaigns/act")]
 pub async fn campaign_action(id: Uuid, action: String) -> Result<(), AppError> {

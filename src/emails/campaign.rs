@@ -120,3 +120,78 @@ pub async fn steps_of(
         })
         .collect())
 }
+
+/// A queued campaign message rewritten: its new subject and parts.
+pub struct Rewrite {
+    pub id: Uuid,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    pub list_unsubscribe: Option<String>,
+}
+
+/// The queued messages of these recipients at this step: id, recipient, subject.
+pub async fn queued_at_step(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    campaign_id: Uuid,
+    step: i16,
+) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"SELECT e.id, r.id AS recipient_id, e.subject FROM emails e
+           JOIN campaign_recipients r ON r.id = e.campaign_recipient_id
+           WHERE r.campaign_id = $2 AND r.user_id = $1 AND e.user_id = $1
+             AND e.campaign_step = $3 AND e.status = 'queued'"#,
+        user_id as UserId,
+        campaign_id,
+        step,
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.recipient_id, r.subject))
+    .collect())
+}
+
+/// Rewrites queued messages in the caller's transaction; one already claimed
+/// (being sent, or gone) keeps what it was claimed with. Returns how many
+/// changed.
+pub async fn rewrite_queued(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    rows: Vec<Rewrite>,
+    subject_source: &str,
+    body_source: &str,
+) -> Result<u64, sqlx::Error> {
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut subjects = Vec::with_capacity(rows.len());
+    let mut html = Vec::with_capacity(rows.len());
+    let mut text = Vec::with_capacity(rows.len());
+    let mut unsubscribe = Vec::with_capacity(rows.len());
+    for r in rows {
+        ids.push(r.id);
+        subjects.push(r.subject);
+        html.push(r.html);
+        text.push(r.text);
+        unsubscribe.push(r.list_unsubscribe);
+    }
+    let done = sqlx::query!(
+        "UPDATE emails e SET subject = x.subject, body_html = x.html, body_text = x.text,
+                list_unsubscribe = x.unsubscribe, subject_source = $6, body_source = $7,
+                updated_at = mm_now()
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $8::text[])
+              AS x(id, subject, html, text, unsubscribe)
+         WHERE e.id = x.id AND e.user_id = $1 AND e.status = 'queued'",
+        user_id as UserId,
+        &ids,
+        &subjects,
+        &html,
+        &text,
+        subject_source,
+        body_source,
+        &unsubscribe as &[Option<String>],
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}

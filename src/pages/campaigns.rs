@@ -2,9 +2,9 @@
 //! settings (a draft), its counts, progress and each recipient's timeline.
 
 use crate::campaigns::{
-    AddRecipients, CampaignAction, CampaignStatus, CampaignSummary, CampaignView, MAX_STEPS,
-    MarkReplied, RecipientState, RecipientView, SaveCampaign, StartCampaign, get_campaign,
-    list_campaigns,
+    AddRecipients, CampaignAction, CampaignStatus, CampaignSummary, CampaignView, ChangeStep,
+    MAX_STEPS, MarkReplied, RecipientState, RecipientView, SaveCampaign, StartCampaign,
+    get_campaign, list_campaigns,
 };
 use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
 use crate::components::paging::param;
@@ -130,6 +130,7 @@ pub fn CampaignPage() -> impl IntoView {
     let act = ServerAction::<CampaignAction>::new();
     let replied = ServerAction::<MarkReplied>::new();
     let add = ServerAction::<AddRecipients>::new();
+    let step = ServerAction::<ChangeStep>::new();
     let polling = Polling::new();
     let campaign = Resource::new(
         move || {
@@ -137,6 +138,7 @@ pub fn CampaignPage() -> impl IntoView {
                 param::<Uuid>(&params.read(), "id"),
                 param::<Uuid>(&query.read(), "add"),
                 add.version().get(),
+                step.version().get(),
                 save.version().get(),
                 start.version().get(),
                 act.version().get(),
@@ -160,6 +162,16 @@ pub fn CampaignPage() -> impl IntoView {
             Some("Saved.".to_string())
         } else if let Some(n) = param::<u64>(&q, "started") {
             Some(format!("Started: step 1 is queued for {}.", recipients(n)))
+        } else if let (Some(k), Some(n)) = (param::<u64>(&q, "step"), param::<u64>(&q, "changed")) {
+            Some(format!(
+                "Step {k} now uses the new template; {} not yet sent {} rendered again.",
+                if n == 1 {
+                    "1 message".to_string()
+                } else {
+                    format!("{n} messages")
+                },
+                if n == 1 { "was" } else { "were" }
+            ))
         } else if let Some(n) = param::<u64>(&q, "added") {
             Some(format!(
                 "Added {}: step 1 is queued for each.",
@@ -186,7 +198,7 @@ pub fn CampaignPage() -> impl IntoView {
                     back_href: "/campaigns",
                     back_label: "See your campaigns",
                 },
-                move |c| view! { <Campaign c save start act replied add /> },
+                move |c| view! { <Campaign c save start act replied add step /> },
             )}
         </AppShell>
     }
@@ -200,6 +212,7 @@ fn Campaign(
     act: ServerAction<CampaignAction>,
     replied: ServerAction<MarkReplied>,
     add: ServerAction<AddRecipients>,
+    step: ServerAction<ChangeStep>,
 ) -> impl IntoView {
     let draft = c.status == CampaignStatus::Draft;
     let open = matches!(c.status, CampaignStatus::Running | CampaignStatus::Paused);
@@ -224,10 +237,74 @@ fn Campaign(
                 <Progress c=c.clone() />
                 <Controls c=c.clone() act />
                 <Recipients c=c.clone() replied />
+                {open.then(|| view! { <Steps c=c.clone() step /> })}
                 {open.then(|| view! { <AddMore c=c.clone() add /> })}
             }
             .into_any()
         }}
+    }
+}
+
+/// A started campaign's steps, each of which can take another template.
+#[component]
+fn Steps(c: CampaignView, step: ServerAction<ChangeStep>) -> impl IntoView {
+    let error = action_error(step);
+    let first_subject = c
+        .steps
+        .first()
+        .and_then(|s| s.subject.clone())
+        .unwrap_or_default();
+    let id = c.id.to_string();
+    let items = c
+        .steps
+        .iter()
+        .map(|s| {
+            let n = s.position;
+            let field_error = field_error(error, STEP_FIELDS[(n as usize - 1).min(MAX_STEPS - 1)].0);
+            let when = if n == 1 {
+                "At the start".to_string()
+            } else {
+                format!("{} days after step {}, if they have not replied", s.delay_days, n - 1)
+            };
+            let subject = if n == 1 { first_subject.clone() } else { format!("Re: {first_subject}") };
+            let from = s
+                .template_id
+                .and_then(|t| c.templates.iter().find(|x| x.id == t))
+                .map(|t| format!(" · copied from {}", t.name));
+            let select_id = format!("field-step-template-{n}");
+            let id = id.clone();
+            let options = c
+                .templates
+                .iter()
+                .map(|t| view! { <option value=t.id.to_string() selected=s.template_id == Some(t.id)>{t.name.clone()}</option> })
+                .collect_view();
+            view! {
+                <li class="step-item">
+                    <p>
+                        <strong>{format!("Step {n}")}</strong>
+                        <span class="muted">{format!(" · {when} · subject “{subject}”")}{from}</span>
+                    </p>
+                    <ActionForm action=step attr:class="inline-form">
+                        <input type="hidden" name="id" value=id />
+                        <input type="hidden" name="position" value=n.to_string() />
+                        <div class="field" class:invalid=move || field_error.get().is_some()>
+                            <label for=select_id.clone()>{format!("New template for step {n}")}</label>
+                            <select id=select_id name="template_id">{options}</select>
+                            <p class="field-error">{move || field_error.get()}</p>
+                        </div>
+                        <button type="submit">{format!("Use for step {n}")}</button>
+                    </ActionForm>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="panel" aria-labelledby="steps-heading">
+            <h2 id="steps-heading">"Steps"</h2>
+            <FormAlert error />
+            <ol class="plain-list">{items}</ol>
+            <p class="hint">"A new template changes only messages not yet sent; the template is copied, so later edits in Templates change nothing here."</p>
+        </section>
     }
 }
 

@@ -1024,3 +1024,89 @@ async fn recipients_added_to_a_running_campaign_get_its_steps_with_the_same_repo
     assert_eq!(to_c[1].thread_id, to_c[0].thread_id);
     assert_eq!(to_c[1].subject().unwrap(), "Re: Hello C");
 }
+
+#[sqlx::test]
+async fn a_step_changed_while_running_rewrites_only_what_is_not_yet_claimed(pool: PgPool) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    let first = template(&app, &c, "Intro", "Hello {{ name }}", "Hi {{ name }}").await;
+    let second = template(&app, &c, "Nudge", "x", "Following up, {{ name }}").await;
+    let better = template(&app, &c, "Better", "y", "One more thing, {{ name }}.").await;
+    let needs = template(&app, &c, "Needs", "z", "How is {{ company }}?").await;
+    let id = running(
+        &app,
+        &c,
+        "email,name\na@example.com,A\nb@example.com,B\n",
+        &[&first, &second],
+    )
+    .await;
+    assert_eq!(send_due(&app).await, 2);
+    // b's follow-up is claimed (being sent) when the step changes.
+    app.advance_clock(DAY + 60.0).await;
+    app.exec(
+        "UPDATE emails SET status = 'sending', lease_until = now() + interval '1 hour',
+                lease_id = gen_random_uuid(), claimed_at = now()
+         WHERE campaign_step = 2 AND to_addrs[1] = 'b@example.com'",
+    )
+    .await;
+    // A template the recipients cannot fill in is refused, and nothing changes.
+    let res = app
+        .call(
+            &c,
+            "campaigns/step",
+            &[
+                ("id", id.as_str()),
+                ("position", "2"),
+                ("template_id", needs.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("{{ company }}"));
+    let res = app
+        .call(
+            &c,
+            "campaigns/step",
+            &[
+                ("id", id.as_str()),
+                ("position", "2"),
+                ("template_id", better.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(res.json::<u64>().await.unwrap(), 1);
+    let bodies: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT to_addrs[1], subject, body_text FROM emails WHERE campaign_step = 2 ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(bodies[0].0, "a@example.com");
+    assert_eq!(bodies[0].1, "Re: Hello A");
+    assert!(bodies[0].2.contains("One more thing, A."), "{bodies:?}");
+    assert!(bodies[1].2.contains("Following up, B"), "{bodies:?}");
+    // Another user cannot change it.
+    let eve = app.new_user("Eve", "eve@example.com").await;
+    let res = app
+        .call(
+            &eve,
+            "campaigns/step",
+            &[
+                ("id", id.as_str()),
+                ("position", "2"),
+                ("template_id", better.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(send_due(&app).await, 1);
+    let got = app.fake().received(Some("ada@gmail.test"));
+    assert!(
+        got.last()
+            .unwrap()
+            .text()
+            .unwrap()
+            .contains("One more thing, A.")
+    );
+}

@@ -1,5 +1,6 @@
 //! Server-only parts of campaigns (docs/campaigns.md).
 
+pub mod edit;
 pub mod plan;
 pub mod recipients;
 pub mod repo;
