@@ -45,7 +45,10 @@ CREATE TABLE campaign_steps (
     body_source    text,
     body_html      text,
     body_text      text,
+    -- The files each message of the step attaches, and their names then (a
+    -- file deleted since fails the message, naming it).
     attach         uuid[] NOT NULL DEFAULT '{}',
+    attach_names   text[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (campaign_id, position)
 );
 

@@ -147,6 +147,11 @@ pub struct StepView {
     pub delay_days: i16,
     /// The subject as copied when the campaign started.
     pub subject: Option<String>,
+    /// The files every message of the step attaches.
+    #[serde(default)]
+    pub attach: Vec<Uuid>,
+    #[serde(default)]
+    pub attach_names: Vec<String>,
 }
 
 /// One step of one recipient: when, the Gmail id, the outcome.
@@ -248,6 +253,8 @@ pub struct CampaignView {
     pub unsubscribe_footer: bool,
     pub steps: Vec<StepView>,
     pub templates: Vec<TemplateChoice>,
+    /// The user's files, for a draft's steps to attach.
+    pub files: Vec<crate::files::FileView>,
     pub counts: Counts,
     /// The first recipients (all of them up to a few hundred).
     pub recipients: Vec<RecipientView>,
@@ -288,6 +295,8 @@ pub struct StepForm {
     /// Empty: no such step (a follow-up row left blank).
     pub template_id: String,
     pub delay_days: String,
+    /// Files every message of the step attaches.
+    pub attach: Vec<Uuid>,
 }
 
 #[server(endpoint = "campaigns/list")]

@@ -15,6 +15,10 @@ pub fn AttachField(
     #[prop(default = true)] indexed: bool,
     #[prop(optional)] form: Option<&'static str>,
     #[prop(default = "Attachments")] legend: &'static str,
+    /// Names the inputs `<scope>[attach][i]` (one of several lists on a page,
+    /// such as a campaign step's), and keeps their ids apart.
+    #[prop(optional, into)]
+    scope: Option<String>,
 ) -> impl IntoView {
     view! {
         <fieldset class="attach" class:invalid=move || error.get().is_some()>
@@ -32,11 +36,22 @@ pub fn AttachField(
                     .iter()
                     .enumerate()
                     .map(|(i, f)| {
-                        let id = format!("field-attach-{}", f.id);
-                        let name = if indexed {
-                            crate::components::form::input_name(form, &format!("attach[{i}]"))
-                        } else {
-                            "attach".to_string()
+                        let (id, name) = match &scope {
+                            Some(scope) => {
+                                let slug: String = scope
+                                    .chars()
+                                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                                    .collect();
+                                (format!("field-{slug}-attach-{}", f.id), format!("{scope}[attach][{i}]"))
+                            }
+                            None => (
+                                format!("field-attach-{}", f.id),
+                                if indexed {
+                                    crate::components::form::input_name(form, &format!("attach[{i}]"))
+                                } else {
+                                    "attach".to_string()
+                                },
+                            ),
                         };
                         view! {
                             <div class="choice">

@@ -6,6 +6,7 @@ use crate::campaigns::{
     MAX_STEPS, MarkReplied, RecipientState, RecipientView, SaveCampaign, StartCampaign,
     get_campaign, list_campaigns,
 };
+use crate::components::attach::AttachField;
 use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
 use crate::components::paging::param;
 use crate::components::progress::Polling;
@@ -439,6 +440,9 @@ fn Settings(c: CampaignView, save: ServerAction<SaveCampaign>) -> impl IntoView 
                                         <p class="field-error">{move || delay_error.get()}</p>
                                     </div>
                                 })}
+                                <AttachField files=c.files.clone() chosen=saved.as_ref().map(|s| s.attach.clone()).unwrap_or_default()
+                                    error=field_error(error, STEP_FIELDS[i].2) scope=format!("campaign[steps][{i}]")
+                                    legend="Files each message of this step attaches" />
                             </div>
                         }
     }).collect_view();
@@ -530,13 +534,13 @@ fn Settings(c: CampaignView, save: ServerAction<SaveCampaign>) -> impl IntoView 
     }
 }
 
-/// The field names of each step row's errors (`step2`, `step2_delay`).
-const STEP_FIELDS: [(&str, &str); MAX_STEPS] = [
-    ("step1", "step1_delay"),
-    ("step2", "step2_delay"),
-    ("step3", "step3_delay"),
-    ("step4", "step4_delay"),
-    ("step5", "step5_delay"),
+/// The field names of each step row's errors (`step2`, `step2_delay`, `step2_attach`).
+const STEP_FIELDS: [(&str, &str, &str); MAX_STEPS] = [
+    ("step1", "step1_delay", "step1_attach"),
+    ("step2", "step2_delay", "step2_attach"),
+    ("step3", "step3_delay", "step3_attach"),
+    ("step4", "step4_delay", "step4_attach"),
+    ("step5", "step5_delay", "step5_attach"),
 ];
 
 #[component]

@@ -1110,3 +1110,85 @@ async fn a_step_changed_while_running_rewrites_only_what_is_not_yet_claimed(pool
             .contains("One more thing, A.")
     );
 }
+
+#[sqlx::test]
+async fn each_step_attaches_its_own_files_and_a_file_deleted_since_ends_the_sequence_saying_so(
+    pool: PgPool,
+) {
+    let app = app(pool).await;
+    let c = app.gmail_user("ada@gmail.test").await;
+    let res = crate::files::upload(
+        &app,
+        &c,
+        "resume",
+        "cv.pdf",
+        crate::files::pdf(100),
+        "application/pdf",
+    )
+    .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let res = crate::files::upload(
+        &app,
+        &c,
+        "attachment",
+        "portfolio.pdf",
+        crate::files::pdf(200),
+        "application/pdf",
+    )
+    .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let files: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, name FROM files ORDER BY name")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let (cv, portfolio) = (files[0].0.to_string(), files[1].0.to_string());
+    assert_eq!(files[0].1, "cv.pdf");
+    let first = template(&app, &c, "Intro", "Hello {{ name }}", "Hi {{ name }}").await;
+    let second = template(&app, &c, "Nudge", "x", "Following up, {{ name }}").await;
+    let id = create(&app, &c, "email,name\na@example.com,A\n").await;
+    let mut fields = vec![
+        ("name", "Files"),
+        ("email_column", "email"),
+        ("when", "now"),
+        ("steps[0][template_id]", first.as_str()),
+        ("steps[0][attach][0]", cv.as_str()),
+        ("steps[1][template_id]", second.as_str()),
+        ("steps[1][delay_days]", "1"),
+        ("steps[1][attach][1]", portfolio.as_str()),
+    ];
+    fields.extend_from_slice(&ALWAYS);
+    // Someone else's file is refused next to its step.
+    let other = Uuid::now_v7().to_string();
+    let mut bad = fields.clone();
+    bad.push(("steps[1][attach][2]", other.as_str()));
+    let res = save(&app, &c, &id, &bad).await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("step2_attach"));
+    let res = save(&app, &c, &id, &fields).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    start(&app, &c, &id).await;
+    assert_eq!(send_due(&app).await, 1);
+    let got = app.fake().received(None);
+    let names: Vec<String> = got[0]
+        .attachments()
+        .into_iter()
+        .map(|a| a.filename)
+        .collect();
+    assert_eq!(names, ["cv.pdf"]);
+
+    // The portfolio is deleted before step 2 goes: the step fails, naming it.
+    let res = app
+        .call(&c, "files/delete", &[("id", portfolio.as_str())])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    app.advance_clock(DAY + 60.0).await;
+    assert_eq!(send_due(&app).await, 0);
+    assert_eq!(app.fake().received(None).len(), 1);
+    let (state, _, reason) = recipient(&app, "a@example.com").await;
+    assert_eq!(state, "failed");
+    let reason = reason.unwrap();
+    assert!(
+        reason.starts_with("Step 2 failed: The attachment “portfolio.pdf” was deleted"),
+        "{reason}"
+    );
+}

@@ -64,7 +64,7 @@ async fn files_app(
 }
 
 /// A small but real PDF, `extra` bytes of stream data long.
-fn pdf(extra: usize) -> Vec<u8> {
+pub(crate) fn pdf(extra: usize) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n".to_vec();
     out.extend(std::iter::repeat_n(b'x', extra));
     out.extend_from_slice(b"\ntrailer <</Root 1 0 R>>\n%%EOF\n");
@@ -81,7 +81,7 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 /// Posts the upload form as a browser without wasm does.
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     client: &Client,
     kind: &str,

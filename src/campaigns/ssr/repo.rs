@@ -41,6 +41,8 @@ pub struct StoredStep {
     pub body_source: Option<String>,
     pub body_html: Option<String>,
     pub body_text: Option<String>,
+    pub attach: Vec<Uuid>,
+    pub attach_names: Vec<String>,
 }
 
 /// The columns a CSV's time zones may be in, looked for when a draft is made.
@@ -127,7 +129,8 @@ pub async fn load_in(
 pub async fn steps(conn: &mut PgConnection, id: Uuid) -> Result<Vec<StoredStep>, sqlx::Error> {
     sqlx::query_as!(
         StoredStep,
-        "SELECT position, template_id, delay_days, subject, body_source, body_html, body_text
+        "SELECT position, template_id, delay_days, subject, body_source, body_html, body_text,
+                attach, attach_names
          FROM campaign_steps WHERE campaign_id = $1 ORDER BY position",
         id
     )
@@ -365,7 +368,8 @@ pub async fn save(state: &AppState, user_id: UserId, form: CampaignForm) -> Resu
         },
     );
     // Steps: the blank follow-up rows are dropped; step 1 must have a template.
-    let mut steps: Vec<(Uuid, i16)> = Vec::new();
+    let mine = crate::files::ssr::repo::list(&state.pool, user_id).await?;
+    let mut steps: Vec<(Uuid, i16, Vec<(Uuid, String, u64)>)> = Vec::new();
     for (i, step) in form
         .steps
         .iter()
@@ -402,10 +406,26 @@ pub async fn save(state: &AppState, user_id: UserId, form: CampaignForm) -> Resu
                 .ok_or_else(|| "Wait between 1 and 365 days.".to_string())
         };
         let delay = errors.check(&format!("{field}_delay"), delay);
+        let files = errors.check(
+            &format!("{field}_attach"),
+            crate::files::ssr::repo::chosen(&mine, &step.attach)
+                .map_err(|e| e.to_string())
+                .and_then(|f| {
+                    let bytes: u64 = f.iter().map(|x| x.2).sum();
+                    if bytes > crate::files::MESSAGE_ATTACHMENTS_MAX_BYTES {
+                        Err(format!(
+                            "Together these files are over Gmail's limit of {} MB for a message.",
+                            crate::files::MESSAGE_ATTACHMENTS_MAX_BYTES / (1024 * 1024)
+                        ))
+                    } else {
+                        Ok(f)
+                    }
+                }),
+        );
         if errors.check(&field, checked).is_some()
-            && let Some(delay) = delay
+            && let (Some(delay), Some(files)) = (delay, files)
         {
-            steps.push((template_id, delay));
+            steps.push((template_id, delay, files));
         }
     }
     let (Some(email_column), Some(zone_column), Some(window), Some(starts_at)) =
@@ -443,18 +463,22 @@ pub async fn save(state: &AppState, user_id: UserId, form: CampaignForm) -> Resu
     sqlx::query!("DELETE FROM campaign_steps WHERE campaign_id = $1", form.id)
         .execute(&mut *tx)
         .await?;
-    let positions: Vec<i16> = (1..=steps.len() as i16).collect();
-    let (templates, delays): (Vec<Uuid>, Vec<i16>) = steps.into_iter().unzip();
-    sqlx::query!(
-        "INSERT INTO campaign_steps (campaign_id, position, template_id, delay_days)
-         SELECT $1, p, t, d FROM unnest($2::int2[], $3::uuid[], $4::int2[]) AS x(p, t, d)",
-        form.id,
-        &positions,
-        &templates,
-        &delays,
-    )
-    .execute(&mut *tx)
-    .await?;
+    for (i, (template_id, delay, files)) in steps.into_iter().enumerate() {
+        let (ids, names): (Vec<Uuid>, Vec<String>) =
+            files.into_iter().map(|(id, name, _)| (id, name)).unzip();
+        sqlx::query!(
+            "INSERT INTO campaign_steps (campaign_id, position, template_id, delay_days, attach, attach_names)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            form.id,
+            i as i16 + 1,
+            template_id,
+            delay,
+            &ids,
+            &names,
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

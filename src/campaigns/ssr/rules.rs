@@ -150,6 +150,8 @@ struct Step {
     subject: String,
     body_source: String,
     compiled: Option<MessageTemplate>,
+    /// The files each message attaches (id, name).
+    attach: Vec<(Uuid, String)>,
 }
 
 #[async_trait]
@@ -297,7 +299,8 @@ impl NextStep {
         .collect();
         let mut steps: HashMap<(Uuid, i16), Step> = HashMap::new();
         for s in sqlx::query!(
-            "SELECT campaign_id, position, template_id, delay_days, subject, body_source, body_html, body_text
+            "SELECT campaign_id, position, template_id, delay_days, subject, body_source, body_html, body_text,
+                    attach, attach_names
              FROM campaign_steps WHERE campaign_id = ANY($1)",
             &campaign_ids
         )
@@ -319,6 +322,7 @@ impl NextStep {
                     subject,
                     body_source: s.body_source.unwrap_or_default(),
                     compiled,
+                    attach: s.attach.into_iter().zip(s.attach_names).collect(),
                 },
             );
         }
@@ -400,7 +404,9 @@ impl NextStep {
                 subject_source: &step.subject,
                 body_source: &step.body_source,
             };
-            crate::emails::enqueue(&mut *conn, &shared, messages).await?;
+            let inserted = crate::emails::enqueue(&mut *conn, &shared, messages).await?;
+            crate::files::ssr::repo::attach_named(&mut *conn, user_id, &inserted, &step.attach)
+                .await?;
         }
         if !finished.is_empty() {
             sqlx::query!(

@@ -27,6 +27,8 @@ struct Copied {
     body_source: String,
     html: String,
     text: String,
+    /// The files each message attaches (id, name).
+    attach: Vec<(Uuid, String)>,
 }
 
 /// Each step's template from the user's templates, compiled; a step whose
@@ -61,6 +63,23 @@ async fn copy_steps(
             .await
             .map_err(refuse)?;
         repo::fits_columns(&compiled, columns).map_err(refuse)?;
+        if !step.attach.is_empty() {
+            let mine = crate::files::ssr::repo::list(&state.pool, user_id).await?;
+            if let Some(gone) = step
+                .attach
+                .iter()
+                .zip(&step.attach_names)
+                .find(|(id, _)| !mine.iter().any(|f| f.id == **id))
+            {
+                return Err(AppError::field(
+                    format!("step{}_attach", step.position),
+                    format!(
+                        "Step {}: the file “{}” was deleted. Choose the step's files again and save.",
+                        step.position, gone.1
+                    ),
+                ));
+            }
+        }
         out.push(Copied {
             position: step.position,
             template_id: Some(template_id),
@@ -68,6 +87,7 @@ async fn copy_steps(
             body_source: source.body,
             html: parts.html,
             text: parts.text,
+            attach: attached(step),
         });
     }
     Ok(out)
@@ -118,7 +138,17 @@ fn as_copied(steps: &[StoredStep]) -> Vec<Copied> {
             body_source: s.body_source.clone().unwrap_or_default(),
             html: s.body_html.clone().unwrap_or_default(),
             text: s.body_text.clone().unwrap_or_default(),
+            attach: attached(s),
         })
+        .collect()
+}
+
+/// A step's files as chosen: id and name.
+fn attached(step: &StoredStep) -> Vec<(Uuid, String)> {
+    step.attach
+        .iter()
+        .copied()
+        .zip(step.attach_names.iter().cloned())
         .collect()
 }
 
@@ -411,7 +441,9 @@ async fn insert(
                 }
             })
             .collect();
-        crate::emails::enqueue(&mut *conn, &shared, messages).await?;
+        let inserted = crate::emails::enqueue(&mut *conn, &shared, messages).await?;
+        crate::files::ssr::repo::attach_named(&mut *conn, user_id, &inserted, &first.attach)
+            .await?;
     }
     Ok(())
 }

@@ -37,9 +37,7 @@ pub async fn campaign(
     } else {
         Vec::new()
     };
-    let templates = crate::compose::ssr::Sender::load(state, user_id)
-        .await?
-        .templates;
+    let sender = crate::compose::ssr::Sender::load(state, user_id).await?;
     let counts = repo::counts(&state.pool, id).await?;
     let check = match stored.status {
         CampaignStatus::Draft => Some(super::start::check(state, user_id, &stored).await?),
@@ -132,9 +130,12 @@ pub async fn campaign(
                 template_id: s.template_id,
                 delay_days: s.delay_days,
                 subject: s.subject,
+                attach: s.attach,
+                attach_names: s.attach_names,
             })
             .collect(),
-        templates,
+        templates: sender.templates,
+        files: sender.files,
         counts,
         recipients,
         check,

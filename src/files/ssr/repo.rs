@@ -4,6 +4,7 @@ use crate::domain::UserId;
 use crate::error::AppError;
 use crate::files::{FileKind, FileView, FilesPage, MESSAGE_ATTACHMENTS_MAX_BYTES, format_size};
 use crate::state::AppState;
+use sqlx::PgConnection;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -332,6 +333,37 @@ pub async fn attach(
         .execute(&mut **tx)
         .await?;
     }
+    Ok(())
+}
+
+/// Every message in `emails` attaches these files (id and name), in order, in
+/// the caller's transaction. A file deleted since it was chosen is attached
+/// by name only, and delivery fails the message saying so.
+pub async fn attach_named(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    emails: &[Uuid],
+    files: &[(Uuid, String)],
+) -> Result<(), sqlx::Error> {
+    if files.is_empty() || emails.is_empty() {
+        return Ok(());
+    }
+    let (ids, names): (Vec<Uuid>, Vec<String>) = files.iter().cloned().unzip();
+    let positions: Vec<i16> = (0..files.len() as i16).collect();
+    sqlx::query!(
+        "INSERT INTO email_attachments (email_id, position, file_id, name)
+         SELECT e.id, x.position, f.id, x.name
+         FROM unnest($1::uuid[]) AS e(id)
+         CROSS JOIN unnest($2::int2[], $3::uuid[], $4::text[]) AS x(position, file_id, name)
+         LEFT JOIN files f ON f.id = x.file_id AND f.user_id = $5",
+        emails,
+        &positions,
+        &ids,
+        &names,
+        user_id as UserId,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
