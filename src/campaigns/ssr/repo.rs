@@ -45,6 +45,9 @@ pub struct StoredStep {
     pub attach_names: Vec<String>,
 }
 
+/// A file a step attaches: id, name, size.
+type ChosenFile = (Uuid, String, u64);
+
 /// The columns a CSV's time zones may be in, looked for when a draft is made.
 const ZONE_COLUMNS: [&str; 4] = ["time_zone", "timezone", "tz", "zone"];
 
@@ -369,7 +372,7 @@ pub async fn save(state: &AppState, user_id: UserId, form: CampaignForm) -> Resu
     );
     // Steps: the blank follow-up rows are dropped; step 1 must have a template.
     let mine = crate::files::ssr::repo::list(&state.pool, user_id).await?;
-    let mut steps: Vec<(Uuid, i16, Vec<(Uuid, String, u64)>)> = Vec::new();
+    let mut steps: Vec<(Uuid, i16, Vec<ChosenFile>)> = Vec::new();
     for (i, step) in form
         .steps
         .iter()
