@@ -1,6 +1,7 @@
 //! Small reusable pieces of UI. No business logic lives here.
 
 pub mod attach;
+pub mod csv;
 pub mod form;
 pub mod markdown;
 pub mod paging;

@@ -7,6 +7,7 @@ use crate::campaigns::{
     get_campaign, list_campaigns,
 };
 use crate::components::attach::AttachField;
+use crate::components::csv::CsvFields;
 use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
 use crate::components::paging::param;
 use crate::components::progress::Polling;
@@ -62,19 +63,10 @@ pub fn CampaignsPage() -> impl IntoView {
                 <h2 id="new-heading">"New campaign"</h2>
                 {move || error().map(|e| view! { <div class="alert" role="alert">{e}</div> })}
                 <form class="stack" method="post" action="/api/campaigns/create" enctype="multipart/form-data">
-                    <div class="field">
-                        <label for="field-csv_file">"Recipients (CSV file)"</label>
-                        <p class="hint" id="field-csv_file-hint">
-                            "One row per person: an email column, the columns your templates use, and optionally a time_zone column (such as Europe/Berlin) for each person's sending hours."
-                        </p>
-                        <input id="field-csv_file" type="file" name="csv_file" accept=".csv,text/csv,text/plain"
-                            aria-describedby="field-csv_file-hint" />
-                    </div>
-                    <div class="field">
-                        <label for="field-csv_text">"Or paste your recipients"</label>
-                        <textarea id="field-csv_text" name="csv_text" rows="6" class="mono"
-                            placeholder="email,first_name,time_zone\nada@example.com,Ada,Europe/London"></textarea>
-                    </div>
+                    <CsvFields key="csv" file_label="Recipients (CSV file)"
+                        hint="One row per person: an email column, the columns your templates use, and optionally a time_zone column (such as Europe/Berlin) for each person's sending hours."
+                        paste_label="Or paste your recipients" rows=6
+                        placeholder="email,first_name,time_zone\nada@example.com,Ada,Europe/London" />
                     <div class="form-actions">
                         <button type="submit" class="primary">"Create a draft"</button>
                     </div>
@@ -371,21 +363,12 @@ fn AddMore(c: CampaignView, add: ServerAction<AddRecipients>) -> impl IntoView {
             })}
             <form class="stack" method="post" action="/api/campaigns/more" enctype="multipart/form-data">
                 <input type="hidden" name="id" value=c.id.to_string() />
-                <div class="field">
-                    <label for="field-more_file">"More recipients (CSV file)"</label>
-                    <p class="hint" id="field-more_file-hint">
-                        {format!(
-                            "The same columns: {} for the address and every placeholder the steps use. Addresses already in this or another running campaign are left out.",
-                            c.email_column.clone().unwrap_or_default()
-                        )}
-                    </p>
-                    <input id="field-more_file" type="file" name="csv_file" accept=".csv,text/csv,text/plain"
-                        aria-describedby="field-more_file-hint" />
-                </div>
-                <div class="field">
-                    <label for="field-more_text">"Or paste them"</label>
-                    <textarea id="field-more_text" name="csv_text" rows="3" class="mono short"></textarea>
-                </div>
+                <CsvFields key="more" file_label="More recipients (CSV file)"
+                    hint=format!(
+                        "The same columns: {} for the address and every placeholder the steps use. Addresses already in this or another running campaign are left out.",
+                        c.email_column.clone().unwrap_or_default()
+                    )
+                    paste_label="Or paste them" rows=3 />
                 <div class="form-actions">
                     <button type="submit">"Check these recipients"</button>
                 </div>

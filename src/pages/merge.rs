@@ -1,6 +1,7 @@
 //! Mail merge: upload or paste recipients, check every row, preview any row, queue.
 
 use crate::components::attach::AttachField;
+use crate::components::csv::CsvFields;
 use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
 use crate::components::paging::param;
 use crate::components::preview::UnsubscribeHeaders;
@@ -21,19 +22,9 @@ pub fn MergePage() -> impl IntoView {
             </p>
             {move || error().map(|e| view! { <div class="alert" role="alert">{e}</div> })}
             <form class="stack panel" method="post" action="/api/merge/upload" enctype="multipart/form-data">
-                <div class="field">
-                    <label for="field-csv_file">"CSV file"</label>
-                    <p class="hint" id="field-csv_file-hint">
-                        "UTF-8; comma, semicolon or tab separated; up to 10,000 rows or 5 MB."
-                    </p>
-                    <input id="field-csv_file" type="file" name="csv_file" accept=".csv,text/csv,text/plain"
-                        aria-describedby="field-csv_file-hint" />
-                </div>
-                <div class="field">
-                    <label for="field-csv_text">"Or paste your recipients"</label>
-                    <textarea id="field-csv_text" name="csv_text" rows="8" class="mono"
-                        placeholder="email,first_name,company\nada@example.com,Ada,Analytical Engines"></textarea>
-                </div>
+                <CsvFields key="csv" file_label="CSV file"
+                    hint="UTF-8; comma, semicolon or tab separated; up to 10,000 rows or 5 MB."
+                    paste_label="Or paste your recipients" />
                 <div class="form-actions">
                     <button type="submit" class="primary">"Check recipients"</button>
                 </div>

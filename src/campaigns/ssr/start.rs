@@ -7,6 +7,7 @@ use super::repo::{self, Stored, StoredStep, table_of};
 use crate::campaigns::{AddCheck, CampaignStatus, DraftCheck, PlanView};
 use crate::domain::UserId;
 use crate::error::AppError;
+use crate::merge::recipients::Table;
 use crate::merge::render::MessageTemplate;
 use crate::settings::ssr::zone::UserZone;
 use crate::state::AppState;
@@ -157,12 +158,10 @@ async fn rows(
     state: &AppState,
     user_id: UserId,
     stored: &Stored,
-    csv: &str,
+    table: Table,
     steps: &[Copied],
     conn: &mut PgConnection,
 ) -> Result<Evaluated, AppError> {
-    let csv = csv.to_string();
-    let table = state.rendering.run(move || table_of(&csv)).await??;
     let email_column = stored
         .email_column
         .clone()
@@ -226,7 +225,7 @@ pub async fn check(
         Ok(c) => c,
         Err(e) => return Ok(problem(e.to_string())),
     };
-    match rows(state, user_id, stored, &stored.csv, &copied, &mut conn).await {
+    match rows(state, user_id, stored, table, &copied, &mut conn).await {
         Ok(e) => {
             let plan = plan_of(state, user_id, stored, &steps, &e, &mut conn).await?;
             Ok(DraftCheck {
@@ -323,7 +322,7 @@ pub async fn start(state: &AppState, user_id: UserId, id: Uuid) -> Result<u64, A
     let csv = stored.csv.clone();
     let table = state.rendering.run(move || table_of(&csv)).await??;
     let copied = copy_steps(state, user_id, &steps, &table.columns).await?;
-    let evaluated = rows(state, user_id, &stored, &stored.csv, &copied, &mut tx).await?;
+    let evaluated = rows(state, user_id, &stored, table, &copied, &mut tx).await?;
     if evaluated.ready.is_empty() {
         return Err(AppError::BadRequest(
             "No row is ready to send. Fix the rows in the report, then upload the file in a new campaign.".into(),
@@ -499,7 +498,7 @@ async fn more_rows(
         repo::fits_columns(&t, &table.columns)
             .map_err(|e| AppError::BadRequest(format!("Step {}: {e}", step.position)))?;
     }
-    rows(state, user_id, stored, csv, steps, conn).await
+    rows(state, user_id, stored, table, steps, conn).await
 }
 
 /// Adds the ready rows of an uploaded CSV to a running or paused campaign:
