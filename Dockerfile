@@ -39,7 +39,7 @@ COPY . .
 # The target directory is a cache mount, so the results are copied out of it.
 RUN --mount=type=cache,id=mailmerger-cargo-registry,target=/usr/local/cargo/registry \
     --mount=type=cache,id=mailmerger-target,target=/src/target \
-    cargo leptos build --release --bin-features ssr \
+    cargo leptos build --release --precompress --bin-features ssr \
  && mkdir -p /out \
  && cp target/release/mailmerger /out/mailmerger \
  && cp -r target/site /out/site
