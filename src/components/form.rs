@@ -165,7 +165,7 @@ pub struct Missing {
 /// A page body that loads one thing: `loading` while it comes, then `render` with
 /// it, or [`LoadError`] in the page's own words.
 pub fn loaded<T, V>(
-    resource: Resource<Result<T, AppError>>,
+    resource: crate::components::data::Loaded<T>,
     loading: &'static str,
     missing: Missing,
     render: impl Fn(T) -> V + Clone + Send + Sync + 'static,

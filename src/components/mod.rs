@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod csv;
+pub mod data;
 pub mod form;
 pub mod markdown;
 pub mod paging;

@@ -2,7 +2,6 @@
 //! list (which carries the progress) while something remains, so the counts and
 //! the rows move together; without JavaScript the page refreshes itself.
 
-use crate::error::AppError;
 use crate::queue::Progress;
 use leptos::prelude::*;
 use std::time::Duration;
@@ -38,7 +37,7 @@ impl Polling {
     /// Keeps polling while the loaded page's progress has messages remaining.
     pub fn follow<T>(
         self,
-        list: Resource<Result<T, AppError>>,
+        list: crate::components::data::Loaded<T>,
         progress: fn(&T) -> Option<Progress>,
     ) where
         T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
@@ -51,7 +50,7 @@ impl Polling {
     /// Keeps polling while `more` says the loaded page may still change.
     pub fn follow_while<T>(
         self,
-        list: Resource<Result<T, AppError>>,
+        list: crate::components::data::Loaded<T>,
         more: impl Fn(&T) -> bool + Send + Sync + 'static,
     ) where
         T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,

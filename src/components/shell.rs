@@ -2,7 +2,6 @@
 
 use crate::auth::{Logout, current_user};
 use crate::domain::UserView;
-use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_navigate};
@@ -37,7 +36,7 @@ fn NavLinks() -> impl IntoView {
         .collect_view()
 }
 
-type UserResource = Resource<Result<Option<UserView>, AppError>>;
+type UserResource = crate::components::data::Loaded<Option<UserView>>;
 
 #[component]
 fn Account(user: UserResource, logout: ServerAction<Logout>) -> impl IntoView {
@@ -98,7 +97,7 @@ fn js_sys_encode(s: &str) -> String {
 /// Wraps a logged-in page. `title` is the page's heading and its document title.
 #[component]
 pub fn AppShell(title: &'static str, children: Children) -> impl IntoView {
-    let user: UserResource = Resource::new(|| (), |_| current_user());
+    let user: UserResource = crate::components::data::load(|| (), |_| current_user());
     let logout = ServerAction::<Logout>::new();
     // A session that ended while the app was open: go and log in again.
     Effect::new(move |_| {

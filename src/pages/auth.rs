@@ -29,7 +29,7 @@ pub fn google_message(code: &str) -> Option<&'static str> {
 /// only when the server has a Google client.
 #[component]
 fn GoogleSignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
-    let enabled = Resource::new(|| (), |_| crate::settings::google_enabled());
+    let enabled = crate::components::data::load(|| (), |_| crate::settings::google_enabled());
     view! {
         <Suspense fallback=|| ()>
             {move || enabled.get().and_then(Result::ok).filter(|on| *on).map(|_| view! {

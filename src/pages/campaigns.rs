@@ -40,7 +40,7 @@ const DAYS: [&str; 7] = [
 pub fn CampaignsPage() -> impl IntoView {
     let query = use_query_map();
     let error = move || query.read().get("error");
-    let list = Resource::new(|| (), |_| list_campaigns());
+    let list = crate::components::data::load(|| (), |_| list_campaigns());
     view! {
         <AppShell title="Campaigns">
             <p class="lead-text">
@@ -125,7 +125,7 @@ pub fn CampaignPage() -> impl IntoView {
     let add = ServerAction::<AddRecipients>::new();
     let step = ServerAction::<ChangeStep>::new();
     let polling = Polling::new();
-    let campaign = Resource::new(
+    let campaign = crate::components::data::load(
         move || {
             (
                 param::<Uuid>(&params.read(), "id"),

@@ -23,7 +23,7 @@ pub fn ComposePage() -> impl IntoView {
             q.get("edit").and_then(|t| Uuid::parse_str(&t).ok()),
         )
     };
-    let draft = Resource::new(key, |(template, edit)| start_draft(template, edit));
+    let draft = crate::components::data::load(key, |(template, edit)| start_draft(template, edit));
     view! {
         <AppShell title="Write email">
             {loaded(

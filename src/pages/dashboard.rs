@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let user = Resource::new(|| (), |_| current_user());
-    let campaigns = Resource::new(|| (), |_| list_campaigns());
+    let user = crate::components::data::load(|| (), |_| current_user());
+    let campaigns = crate::components::data::load(|| (), |_| list_campaigns());
     view! {
         <AppShell title="Dashboard">
             <Suspense fallback=|| view! { <p class="greeting">"Welcome."</p> }>

@@ -61,7 +61,7 @@ pub fn FilesPageView() -> impl IntoView {
             q.get("pending").is_some(),
         )
     };
-    let files = Resource::new(|| (), |_| get_files());
+    let files = crate::components::data::load(|| (), |_| get_files());
     view! {
         <AppShell title="Files">
             <p class="lead-text">

@@ -54,7 +54,7 @@ pub fn MergeReportPage() -> impl IntoView {
             q.get("unsubscribe_footer").is_some(),
         )
     };
-    let report = Resource::new(
+    let report = crate::components::data::load(
         key,
         |(id, template_id, column, line, attachment_column, attach, footer)| async move {
             match id {

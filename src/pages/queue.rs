@@ -19,7 +19,7 @@ pub fn QueuePageView() -> impl IntoView {
     let sending = move || param::<i64>(&query.read(), "sending");
     let update = ServerAction::<UpdateQueue>::new();
     let polling = Polling::new();
-    let list = Resource::new(
+    let list = crate::components::data::load(
         move || (page(), update.version().get(), polling.tick.get()),
         move |(page, _, _)| list_queue(page, sending()),
     );

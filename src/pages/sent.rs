@@ -34,7 +34,7 @@ pub fn SentPageView() -> impl IntoView {
     let since = move || sending().map(|s| if s > 0 { s } else { now_unix() - 120 });
     let resolve = ServerAction::<ResolveSent>::new();
     let polling = Polling::new();
-    let list = Resource::new(
+    let list = crate::components::data::load(
         move || {
             (
                 filter(),

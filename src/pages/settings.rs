@@ -13,7 +13,7 @@ pub fn SettingsPage() -> impl IntoView {
     let query = use_query_map();
     let outcome = move || query.read().get("gmail").and_then(|c| gmail_message(&c));
     let saved = move || query.read().get("saved").is_some();
-    let settings = Resource::new(|| (), |_| get_settings());
+    let settings = crate::components::data::load(|| (), |_| get_settings());
     view! {
         <AppShell title="Settings">
             {move || outcome().map(|(ok, message)| if ok {

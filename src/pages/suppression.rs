@@ -59,7 +59,7 @@ pub fn SuppressionPageView() -> impl IntoView {
                 .unwrap_or(1),
         )
     };
-    let list = Resource::new(key, |(search, page)| list_suppressions(search, page));
+    let list = crate::components::data::load(key, |(search, page)| list_suppressions(search, page));
     let done = move || outcome(&query.read());
     let add_error = move || query.read().get("error");
     let add_value = move || query.read().get("address").unwrap_or_default();

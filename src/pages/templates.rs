@@ -18,7 +18,8 @@ use uuid::Uuid;
 pub fn TemplatesPage() -> impl IntoView {
     let duplicate = ServerAction::<DuplicateTemplate>::new();
     // Duplicating stays on this page, so the list reloads after each one.
-    let templates = Resource::new(move || duplicate.version().get(), |_| list_templates());
+    let templates =
+        crate::components::data::load(move || duplicate.version().get(), |_| list_templates());
     let duplicate_error = action_error(duplicate);
     view! {
         <AppShell title="Templates">
@@ -119,10 +120,10 @@ const NO_TEMPLATE: Missing = Missing {
 
 /// The template named by the `:id` in the URL (an id that is not a UUID is simply
 /// not found).
-fn template_from_url() -> Resource<Result<TemplateDetail, AppError>> {
+fn template_from_url() -> crate::components::data::Loaded<TemplateDetail> {
     let params = use_params_map();
     let id = move || param::<Uuid>(&params.read(), "id");
-    Resource::new(id, |id| async move {
+    crate::components::data::load(id, |id| async move {
         match id {
             Some(id) => get_template(id).await,
             None => Err(AppError::NotFound),
