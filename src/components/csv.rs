@@ -1,7 +1,8 @@
 //! The two ways in for recipients: a CSV file, or text pasted in. A plain
 //! multipart form's fields (`csv_file`, `csv_text`), read by
-//! `mailmerge::ssr::upload`.
+//! `mailmerge::ssr::upload`; and the table of rows a report leaves out.
 
+use crate::mailmerge::BadRowView;
 use leptos::prelude::*;
 
 /// `key` keeps two of these on one page apart (their ids).
@@ -31,4 +32,24 @@ pub fn CsvFields(
                 placeholder=placeholder></textarea>
         </div>
     }
+}
+
+/// The rows with problems of a CSV report.
+#[component]
+pub fn BadRows(bad: Vec<BadRowView>) -> impl IntoView {
+    (!bad.is_empty()).then(|| {
+        view! {
+            <div class="table-wrap">
+                <table class="list bad-rows">
+                    <caption class="visually-hidden">"Rows with problems"</caption>
+                    <thead><tr><th scope="col">"Line"</th><th scope="col">"Address"</th><th scope="col">"Problem"</th></tr></thead>
+                    <tbody>
+                        {bad.iter().map(|b| view! {
+                            <tr><td>{b.line}</td><td class="mono">{b.address.clone()}</td><td>{b.reason.clone()}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        }
+    })
 }

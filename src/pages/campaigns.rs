@@ -7,12 +7,11 @@ use crate::campaigns::{
     get_campaign, list_campaigns,
 };
 use crate::components::attach::AttachField;
-use crate::components::csv::CsvFields;
+use crate::components::csv::{BadRows, CsvFields};
 use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
 use crate::components::paging::param;
 use crate::components::progress::Polling;
 use crate::components::shell::AppShell;
-use crate::mailmerge::BadRowView;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
@@ -299,26 +298,6 @@ fn Steps(c: CampaignView, step: ServerAction<ChangeStep>) -> impl IntoView {
             <p class="hint">"A new template changes only messages not yet sent; the template is copied, so later edits in Templates change nothing here."</p>
         </section>
     }
-}
-
-/// The rows with problems of a CSV report.
-#[component]
-fn BadRows(bad: Vec<BadRowView>) -> impl IntoView {
-    (!bad.is_empty()).then(|| {
-        view! {
-            <div class="table-wrap">
-                <table class="list bad-rows">
-                    <caption class="visually-hidden">"Rows with problems"</caption>
-                    <thead><tr><th scope="col">"Line"</th><th scope="col">"Address"</th><th scope="col">"Problem"</th></tr></thead>
-                    <tbody>
-                        {bad.iter().map(|b| view! {
-                            <tr><td>{b.line}</td><td class="mono">{b.address.clone()}</td><td>{b.reason.clone()}</td></tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        }
-    })
 }
 
 #[component]

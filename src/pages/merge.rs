@@ -1,7 +1,7 @@
 //! Mail merge: upload or paste recipients, check every row, preview any row, queue.
 
 use crate::components::attach::AttachField;
-use crate::components::csv::CsvFields;
+use crate::components::csv::{BadRows, CsvFields};
 use crate::components::form::{FormAlert, Missing, WhenField, action_error, field_error, loaded};
 use crate::components::paging::param;
 use crate::components::preview::UnsubscribeHeaders;
@@ -171,24 +171,7 @@ fn Report(report: MergeReport) -> impl IntoView {
                             {(!report.bad.is_empty())
                                 .then(|| view! { <span class="bad-count">{format!(", {} with problems (not queued)", report.bad.len())}</span> })}
                         </p>
-                        {(!report.bad.is_empty())
-                            .then(|| {
-                                view! {
-                                    <div class="table-wrap">
-                                        <table class="list bad-rows">
-                                            <caption class="visually-hidden">"Rows with problems"</caption>
-                                            <thead><tr><th scope="col">"Line"</th><th scope="col">"Address"</th><th scope="col">"Problem"</th></tr></thead>
-                                            <tbody>
-                                                {report
-                                                    .bad
-                                                    .iter()
-                                                    .map(|b| view! { <tr><td>{b.line}</td><td class="mono">{b.address.clone()}</td><td>{b.reason.clone()}</td></tr> })
-                                                    .collect_view()}
-                                            </tbody>
-                                        </table>
-                                    </div>
-                                }
-                            })}
+                        <BadRows bad=report.bad.clone() />
                     </section>
                     <Preview report=report.clone() />
                     <QueueForm report=report.clone() import_id=import_id.clone() template_value=template_value.clone() column_value=column_value.clone() />
