@@ -40,6 +40,8 @@ export default defineConfig({
       name: "clock",
       testMatch: /\.clock\.spec\.ts$/,
       dependencies: ["laptop"],
+      // One after another: each moves the clock the other sees.
+      fullyParallel: false,
       use: { ...devices["Desktop Chrome"], channel: undefined },
     },
   ],

@@ -117,6 +117,19 @@ pub struct DeliveryConfig {
 /// What one `messages.send` costs in Gmail API quota units.
 pub const GMAIL_SEND_UNITS: u64 = 100;
 
+impl DeliveryConfig {
+    /// The quota units reading an account's mailbox (stop on reply) may spend
+    /// in any 60 seconds: half of what the sending pace leaves of the per-user
+    /// quota (300 of the default 6,000), so that sends and reads together
+    /// still keep some headroom (docs/replies.md, "The quota").
+    pub fn read_units_per_minute(&self) -> u32 {
+        let left = self
+            .gmail_units_per_minute
+            .saturating_sub(self.sends_per_minute * GMAIL_SEND_UNITS);
+        (left / 2).min(u32::MAX as u64) as u32
+    }
+}
+
 /// The share of the per-user quota we plan to use: the rest absorbs clock skew and
 /// the spread of one burst's sends.
 pub const GMAIL_QUOTA_HEADROOM_PERCENT: u64 = 10;

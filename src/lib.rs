@@ -22,6 +22,7 @@ pub mod mailmerge;
 pub mod merge;
 pub mod pages;
 pub mod queue;
+pub mod replies;
 pub mod settings;
 pub mod templates;
 pub mod unsubscribe;

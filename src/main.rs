@@ -44,8 +44,14 @@ async fn main() {
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let grace = state.config.delivery.shutdown_grace;
     let loops = if state.config.delivery.enabled {
-        mailmerger::delivery::spawn(state.clone(), stopping.clone())
-            .unwrap_or_else(|e| fail(&format!("delivery: {e}")))
+        let mut loops = mailmerger::delivery::spawn(state.clone(), stopping.clone())
+            .unwrap_or_else(|e| fail(&format!("delivery: {e}")));
+        // Stop on reply: reading the mailboxes that asked for it (with Google).
+        loops.extend(mailmerger::replies::ssr::reader::spawn(
+            state.clone(),
+            stopping.clone(),
+        ));
+        loops
     } else {
         tracing::warn!("DELIVERY_LOOP is off: this instance queues mail but does not send it");
         Vec::new()

@@ -110,6 +110,9 @@ pub fn product_rules(links: &crate::unsubscribe::ssr::links::Links) -> crate::em
         .checks
         .push(Arc::new(crate::campaigns::ssr::rules::InCampaign));
     rules
+        .checks
+        .push(Arc::new(crate::replies::ssr::check::MailboxRead));
+    rules
         .hooks
         .push(Arc::new(crate::campaigns::ssr::rules::NextStep {
             links: links.clone(),

@@ -1,9 +1,9 @@
 import { expect, test } from "@playwright/test";
-import { hydrated, receivedBy, signUpWithGmail, uniqueEmail } from "./helpers";
+import { consent, FAKE_GOOGLE, hydrated, receivedBy, signUpWithGmail, uniqueEmail } from "./helpers";
 
 // This file moves the server's clock (POST /test/clock), which every test on
-// the server shares: the "clock" project runs it after all the others
-// (playwright.config.ts).
+// the server shares: the "clock" project runs it after all the others, its
+// tests one after another (playwright.config.ts).
 
 async function moveClock(page: import("@playwright/test").Page, seconds: number) {
   const res = await page.request.post(`/test/clock?seconds=${seconds}`, {
@@ -85,4 +85,69 @@ test("a campaign: plan, start, step 1, a follow-up in the same thread, and a rep
   expect(got.filter((m: any) => m.to.includes(bob))).toHaveLength(1);
   await expect(page.getByText("5 of 5 steps sent")).toBeVisible({ timeout: 15_000 });
   await expect(page.getByRole("row", { name: new RegExp(ada) })).toContainText("Finished");
+});
+
+test("stop on reply: turned on in Settings, a reply in the thread ends that recipient's sequence, with its reason", async ({ page }) => {
+  test.slow();
+  const gmail = await signUpWithGmail(page, "Grace Hopper", "replies", "compilers all the way");
+  await page.goto("/settings");
+  await expect(page.getByRole("heading", { name: "Stop on reply" })).toBeVisible();
+  await expect(page.getByText("never the text of a message")).toBeVisible();
+  await page.getByRole("button", { name: "Turn on stop on reply" }).click();
+  await consent(page, gmail, "Grace Hopper");
+  await expect(page).toHaveURL(/\/settings\?replies=on$/);
+  await expect(page.getByRole("status").filter({ hasText: "Stop on reply is on." })).toBeVisible();
+
+  await newTemplate(page, "Hello", "Hello {{ first_name }}", "Hi {{ first_name }}, a question.");
+  await newTemplate(page, "Again", "unused", "Following up, {{ first_name }}.");
+  const [ann, bob] = [uniqueEmail("ann"), uniqueEmail("bob")];
+  await page.goto("/campaigns");
+  await page.getByLabel("Recipients (CSV file)").setInputFiles({
+    name: "people.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from(`email,first_name\n${ann},Ann\n${bob},Bob\n`),
+  });
+  await page.getByRole("button", { name: "Create a draft" }).click();
+  await expect(page).toHaveURL(/\/campaigns\/[0-9a-f-]+$/);
+  await hydrated(page);
+  const campaign = page.url();
+  await page.getByLabel("Name").fill("Questions");
+  await page.getByLabel("Step 1: first message").selectOption({ label: "Hello" });
+  await page.getByLabel("Step 2: follow-up template").selectOption({ label: "Again" });
+  await page.getByLabel("Days after the step before").fill("1");
+  for (const day of ["Saturday", "Sunday"]) {
+    await page.getByLabel(day).check();
+  }
+  await page.getByLabel("From").fill("00:00");
+  await page.getByLabel("Until").fill("24:00");
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+  await page.getByRole("button", { name: "Start: 2 recipients" }).click();
+  await expect.poll(async () => (await receivedBy(page, gmail)).length, { timeout: 20_000 }).toBe(2);
+  await expect(page.getByText("Stop on reply is on: a reply")).toBeVisible();
+
+  // The first read of the mailbox, once there is something to watch.
+  await expect(async () => {
+    await page.goto("/settings");
+    await expect(page.getByText("Your mailbox was last read")).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+
+  // Ann answers in her thread.
+  const annFirst = (await receivedBy(page, gmail)).find((m: any) => m.to.includes(ann));
+  const res = await page.request.post(`${FAKE_GOOGLE}/_fake/mailbox`, {
+    data: { email: gmail, thread_id: annFirst.threadId, kind: "reply", from: `Ann <${ann}>` },
+  });
+  expect(res.ok(), await res.text()).toBeTruthy();
+
+  // A day later only Bob gets the follow-up; Ann's row says why she did not.
+  await moveClock(page, 86_400 + 60);
+  await expect.poll(async () => (await receivedBy(page, gmail)).length, { timeout: 30_000 }).toBe(3);
+  const got = await receivedBy(page, gmail);
+  expect(got.filter((m: any) => m.to.includes(ann))).toHaveLength(1);
+  expect(got.filter((m: any) => m.to.includes(bob))).toHaveLength(2);
+  await page.goto(campaign);
+  const annRow = page.getByRole("row", { name: new RegExp(ann) });
+  await expect(annRow).toContainText("Replied");
+  await expect(annRow).toContainText(`Replied on`);
+  await expect(annRow).toContainText(`(${ann.toLowerCase()}): no more steps go to them.`);
 });

@@ -73,6 +73,10 @@ pub enum RecipientState {
     /// A step ended uncertain: the user decides on the Sent page.
     Waiting,
     Replied,
+    /// A delivery failure came back (stop on reply).
+    Bounced,
+    /// The user wrote to them by hand in the thread (stop on reply).
+    Wrote,
     Unsubscribed,
     Failed,
     /// Every step went.
@@ -81,10 +85,12 @@ pub enum RecipientState {
 }
 
 impl RecipientState {
-    pub const ALL: [RecipientState; 7] = [
+    pub const ALL: [RecipientState; 9] = [
         RecipientState::Active,
         RecipientState::Waiting,
         RecipientState::Replied,
+        RecipientState::Bounced,
+        RecipientState::Wrote,
         RecipientState::Unsubscribed,
         RecipientState::Failed,
         RecipientState::Finished,
@@ -96,6 +102,8 @@ impl RecipientState {
             RecipientState::Active => "active",
             RecipientState::Waiting => "waiting",
             RecipientState::Replied => "replied",
+            RecipientState::Bounced => "bounced",
+            RecipientState::Wrote => "wrote",
             RecipientState::Unsubscribed => "unsubscribed",
             RecipientState::Failed => "failed",
             RecipientState::Finished => "finished",
@@ -112,6 +120,8 @@ impl RecipientState {
             RecipientState::Active => "Scheduled",
             RecipientState::Waiting => "Waiting for you",
             RecipientState::Replied => "Replied",
+            RecipientState::Bounced => "Bounced",
+            RecipientState::Wrote => "You wrote to them",
             RecipientState::Unsubscribed => "Unsubscribed",
             RecipientState::Failed => "Failed",
             RecipientState::Finished => "Finished",
@@ -175,6 +185,8 @@ pub struct RecipientView {
     /// What stopped the sequence.
     pub stopped: Option<String>,
     pub timeline: Vec<TimelineEntry>,
+    /// What stop on reply found that did not stop it (an out-of-office answer).
+    pub notes: Vec<String>,
 }
 
 /// What a draft's CSV gives with its settings: rows ready, rows left out.
@@ -251,6 +263,10 @@ pub struct CampaignView {
     pub starts_at: String,
     pub started: Option<String>,
     pub unsubscribe_footer: bool,
+    /// Out-of-office replies end a sequence too (with stop on reply).
+    pub stop_on_auto: bool,
+    /// The user reads their mailbox for replies (stop on reply is on).
+    pub stop_on_reply: bool,
     pub steps: Vec<StepView>,
     pub templates: Vec<TemplateChoice>,
     /// The user's files, for a draft's steps to attach.
@@ -286,6 +302,7 @@ pub struct CampaignForm {
     pub when: String,
     pub send_at: String,
     pub unsubscribe_footer: bool,
+    pub stop_on_auto: bool,
     pub steps: Vec<StepForm>,
 }
 

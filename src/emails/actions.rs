@@ -6,7 +6,7 @@ use super::Rules;
 use super::outcome::{Recorded, run_hooks};
 use crate::domain::EmailStatus;
 use crate::domain::UserId;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -206,4 +206,46 @@ pub async fn rename_pending_attachments(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A read of the user's mailbox found this uncertain message in their Sent
+/// mail (by its `X-MailMerger-Id`): it went out. It becomes `sent` with the
+/// Gmail ids it has there, saying how that was found, and its outcome hooks
+/// run (a campaign's next step is queued). False when it is not uncertain.
+pub async fn found_sent(
+    conn: &mut PgConnection,
+    rules: &Rules,
+    user_id: UserId,
+    id: Uuid,
+    gmail: (&str, &str),
+    how: &str,
+) -> Result<bool, sqlx::Error> {
+    let rows = sqlx::query!(
+        "UPDATE emails SET status = 'sent', sent_at = coalesce(claimed_at, mm_now()),
+                gmail_message_id = $3, gmail_thread_id = $4, last_error = $5, lease_id = NULL,
+                updated_at = mm_now()
+         WHERE user_id = $1 AND id = $2 AND status = 'uncertain'
+         RETURNING id, gmail_thread_id, campaign_recipient_id, campaign_step,
+                   CASE WHEN campaign_recipient_id IS NULL THEN '' ELSE subject END AS \"subject!\"",
+        user_id as UserId,
+        id,
+        gmail.0,
+        gmail.1,
+        how,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let recorded: Vec<Recorded> = rows
+        .into_iter()
+        .map(|r| Recorded {
+            id: r.id,
+            user_id,
+            status: EmailStatus::Sent,
+            thread_id: r.gmail_thread_id,
+            error: None,
+            step: super::outcome::StepOf::of(r.campaign_recipient_id, r.campaign_step, r.subject),
+        })
+        .collect();
+    run_hooks(rules, conn, &recorded).await?;
+    Ok(!recorded.is_empty())
 }

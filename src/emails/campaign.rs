@@ -195,3 +195,27 @@ pub async fn rewrite_queued(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// After a read of the user's mailbox: the follow-ups a claim deferred while
+/// it waited for that read are due again at once (the claim checks them
+/// again): those deferred at most `waited` ahead. Wakes delivery.
+pub async fn follow_ups_due_again(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    waited: time::Duration,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE emails SET next_attempt_at = NULL, updated_at = mm_now()
+         WHERE user_id = $1 AND status = 'queued' AND campaign_step >= 2
+           AND next_attempt_at > mm_now()
+           AND next_attempt_at <= mm_now() + make_interval(secs => $2)",
+        user_id as UserId,
+        waited.as_seconds_f64(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() > 0 {
+        super::wake(conn).await?;
+    }
+    Ok(done.rows_affected())
+}

@@ -29,7 +29,8 @@ pub mod read;
 mod usage;
 
 pub use actions::{
-    Action, Resolution, Selection, act, missing_files, rename_pending_attachments, resolve,
+    Action, Resolution, Selection, act, found_sent, missing_files, rename_pending_attachments,
+    resolve,
 };
 pub use checks::{ClaimCheck, ClaimContext, Verdict, standard_checks};
 pub use claim::{Claimed, claim};

@@ -279,3 +279,37 @@ pub async fn count_by_status(
         .filter_map(|r| Some((EmailStatus::parse(&r.status)?, r.n)))
         .collect())
 }
+
+/// Which of these Gmail message ids are messages the user sent with
+/// MailMerger.
+pub async fn sent_gmail_ids(
+    conn: &mut sqlx::PgConnection,
+    user_id: UserId,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT gmail_message_id AS "id!" FROM emails
+           WHERE user_id = $1 AND gmail_message_id = ANY($2)"#,
+        user_id as UserId,
+        ids,
+    )
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .collect())
+}
+
+/// Whether the user has an uncertain message from the last day that a read
+/// of their Sent mail could settle.
+pub async fn has_recent_uncertain(
+    conn: &mut sqlx::PgConnection,
+    user_id: UserId,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM emails WHERE user_id = $1 AND status = 'uncertain'
+                          AND updated_at > mm_now() - interval '1 day') AS "x!""#,
+        user_id as UserId,
+    )
+    .fetch_one(conn)
+    .await
+}

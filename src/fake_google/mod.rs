@@ -6,6 +6,7 @@
 //! demos) and spawned in-process by the integration tests. Nothing in the app
 //! depends on it.
 
+mod mailbox;
 mod messages;
 mod wire;
 
@@ -23,9 +24,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+pub use mailbox::{Incoming, IncomingKind};
 pub use messages::Received;
 
 pub const GMAIL_SEND: &str = "https://www.googleapis.com/auth/gmail.send";
+pub const GMAIL_METADATA: &str = "https://www.googleapis.com/auth/gmail.metadata";
+const GMAIL_READONLY: &str = "https://www.googleapis.com/auth/gmail.readonly";
 
 #[derive(Clone)]
 pub struct FakeGoogle {
@@ -87,8 +91,15 @@ struct Inner {
     discard: bool,
     /// Gmail's per-user quota, when enforced: units per sliding minute.
     user_units_per_minute: Option<u64>,
-    /// Each account's accepted sends in the last minute, oldest first.
-    recent: HashMap<String, std::collections::VecDeque<Instant>>,
+    /// Each account's quota units in the last minute, oldest first: (when,
+    /// units, whether a read).
+    recent: HashMap<String, std::collections::VecDeque<(Instant, u64, bool)>>,
+    /// The most units each account spent in any 60 seconds: (all, reads).
+    peak_units: HashMap<String, (u64, u64)>,
+    /// Gmail API calls by endpoint (`messages.get`, `history.list`, ...).
+    calls: HashMap<&'static str, u64>,
+    /// Each account's mailbox (lowercased address): what it sent and received.
+    mailboxes: HashMap<String, mailbox::Mailbox>,
     /// Sends refused for going over the per-user quota.
     rate_limited: u64,
     /// Keep the client's Message-ID (Gmail replaces it on API sends).
@@ -99,6 +110,12 @@ struct Inner {
 
 /// What a `messages.send` costs in quota units.
 const SEND_UNITS: u64 = 100;
+/// What reads cost, in the 2026 table (docs/google.md).
+const PROFILE_UNITS: u64 = 1;
+const HISTORY_UNITS: u64 = 2;
+const LIST_UNITS: u64 = 5;
+const GET_UNITS: u64 = 20;
+const THREAD_UNITS: u64 = 40;
 
 /// Answer the consent screen without showing it.
 #[derive(Clone, Deserialize)]
@@ -151,6 +168,60 @@ impl FakeGoogle {
 
     pub fn sends(&self) -> u64 {
         self.lock().sends
+    }
+
+    /// Gmail API calls made to `endpoint` (`messages.get`, `history.list`,
+    /// `messages.list`, `threads.get`, `getProfile`, `messages.send`).
+    pub fn calls(&self, endpoint: &str) -> u64 {
+        self.lock().calls.get(endpoint).copied().unwrap_or(0)
+    }
+
+    /// The most quota units `email` spent in any 60 seconds: (everything, reads).
+    pub fn peak_units(&self, email: &str) -> (u64, u64) {
+        self.lock()
+            .peak_units
+            .get(&email.to_lowercase())
+            .copied()
+            .unwrap_or((0, 0))
+    }
+
+    /// A message arrives in (or, for `sent`, is written from) a mailbox; its
+    /// Gmail id.
+    pub fn deliver(&self, incoming: &Incoming) -> String {
+        let mut inner = self.lock();
+        let account = incoming.email.to_lowercase();
+        let id = format!("{:016x}", rand::random::<u64>());
+        let thread = incoming.thread_id.clone().unwrap_or_else(|| id.clone());
+        let stored = incoming.stored(id.clone(), thread.clone(), now_ms());
+        inner
+            .threads
+            .entry(account.clone())
+            .or_default()
+            .insert(thread);
+        inner
+            .mailboxes
+            .entry(account)
+            .or_insert_with(mailbox::Mailbox::fresh)
+            .add(stored);
+        id
+    }
+
+    /// Every history id `email` was given so far answers 404 from now on.
+    pub fn expire_history(&self, email: &str) {
+        self.lock()
+            .mailboxes
+            .entry(email.to_lowercase())
+            .or_insert_with(mailbox::Mailbox::fresh)
+            .expire_history();
+    }
+
+    /// A header of a message in `email`'s mailbox, as Gmail keeps it.
+    pub fn mailbox_header(&self, email: &str, id: &str, name: &str) -> Option<String> {
+        self.lock()
+            .mailboxes
+            .get(&email.to_lowercase())?
+            .get(id)?
+            .header(name)
     }
 
     /// Enforce Gmail's per-user quota as Google does: a send that would take an
@@ -221,6 +292,13 @@ impl FakeGoogle {
             .route("/revoke", post(revoke))
             .route("/gmail/v1/users/me/messages/send", post(send_json))
             .route("/upload/gmail/v1/users/me/messages/send", post(send_upload))
+            .route("/gmail/v1/users/me/profile", get(profile))
+            .route("/gmail/v1/users/me/history", get(history))
+            .route("/gmail/v1/users/me/messages", get(list))
+            .route("/gmail/v1/users/me/messages/{id}", get(message))
+            .route("/gmail/v1/users/me/threads/{id}", get(thread))
+            .route("/_fake/mailbox", post(control_mailbox))
+            .route("/_fake/expire_history", post(control_expire_history))
             .route("/_fake/messages", get(list_messages))
             .route("/_fake/fail", post(control_fail))
             .route("/_fake/delay", post(control_delay))
@@ -774,47 +852,25 @@ async fn accept(
         )
             .into_response();
     }
-    if let Some(units) = inner.user_units_per_minute {
-        let now = Instant::now();
-        let minute = Duration::from_secs(60);
-        let recent = inner.recent.entry(account.clone()).or_default();
-        while recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= minute)
-        {
-            recent.pop_front();
-        }
-        if (recent.len() as u64 + 1) * SEND_UNITS > units {
-            let retry = time::OffsetDateTime::now_utc() + time::Duration::seconds(60);
-            let retry = retry
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            inner.rate_limited += 1;
-            return api_error(
-                429,
-                &format!(
-                    "Too many requests: User-rate limit exceeded (Mail sending). Retry after {retry}"
-                ),
-                "rateLimitExceeded",
-            );
-        }
-        recent.push_back(now);
+    if let Some(refused) = charge(&mut inner, &account, SEND_UNITS, false) {
+        return refused;
     }
     // A thread of another mailbox, or one that never was, is not found.
     if let Some(thread) = &thread_id
         && !inner
             .threads
-            .get(&account)
+            .get(&account.to_lowercase())
             .is_some_and(|threads| threads.contains(thread))
     {
         return api_error(404, "Requested entity was not found.", "notFound");
     }
     inner.sends += 1;
+    *inner.calls.entry("messages.send").or_default() += 1;
     let id = format!("{:016x}", rand::random::<u64>());
     let thread = thread_id.unwrap_or_else(|| id.clone());
     inner
         .threads
-        .entry(account.clone())
+        .entry(account.to_lowercase())
         .or_default()
         .insert(thread.clone());
     if !inner.discard {
@@ -826,6 +882,18 @@ async fn accept(
         } else {
             wire::replace_message_id(&raw, &format!("<{id}.fake@mail.gmail.com>"))
         };
+        let stored = mailbox::Stored {
+            id: id.clone(),
+            thread_id: thread.clone(),
+            labels: vec!["SENT".into()],
+            headers: mailbox::Stored::headers_of(&raw),
+            internal_ms: now_ms(),
+        };
+        inner
+            .mailboxes
+            .entry(account.to_lowercase())
+            .or_insert_with(mailbox::Mailbox::fresh)
+            .add(stored);
         inner.received.push(Received::new(
             account,
             id.clone(),
@@ -836,6 +904,234 @@ async fn accept(
         ));
     }
     Json(json!({"id": id, "threadId": thread, "labelIds": ["SENT"]})).into_response()
+}
+
+/// Charges `units` to `account`'s per-user quota: Google's 429 when the
+/// configured quota would be exceeded in the last 60 seconds.
+fn charge(inner: &mut Inner, account: &str, units: u64, read: bool) -> Option<Response> {
+    let now = Instant::now();
+    let minute = Duration::from_secs(60);
+    let key = account.to_lowercase();
+    let limit = inner.user_units_per_minute;
+    let recent = inner.recent.entry(key.clone()).or_default();
+    while recent
+        .front()
+        .is_some_and(|(t, _, _)| now.duration_since(*t) >= minute)
+    {
+        recent.pop_front();
+    }
+    let spent: u64 = recent.iter().map(|(_, u, _)| u).sum();
+    if let Some(limit) = limit
+        && spent + units > limit
+    {
+        inner.rate_limited += 1;
+        let retry = time::OffsetDateTime::now_utc() + time::Duration::seconds(60);
+        let retry = retry
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let what = if read { "Queries" } else { "Mail sending" };
+        return Some(api_error(
+            429,
+            &format!("Too many requests: User-rate limit exceeded ({what}). Retry after {retry}"),
+            "rateLimitExceeded",
+        ));
+    }
+    recent.push_back((now, units, read));
+    let reads: u64 = recent.iter().filter(|r| r.2).map(|(_, u, _)| u).sum();
+    let peak = inner.peak_units.entry(key).or_default();
+    peak.0 = peak.0.max(spent + units);
+    peak.1 = peak.1.max(reads);
+    None
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The account of a read request, charged `units`, or Google's answer: 401,
+/// 403 without a read scope, 429 over the quota. `metadata_only` says whether
+/// the grant is `gmail.metadata` without `gmail.readonly`.
+#[allow(clippy::result_large_err)] // the answer itself, returned at once
+fn reader(
+    fake: &FakeGoogle,
+    headers: &HeaderMap,
+    endpoint: &'static str,
+    units: u64,
+) -> Result<(String, bool), Response> {
+    let Some((account, scopes)) = bearer(fake, headers) else {
+        return Err(unauthorized());
+    };
+    let full = scopes
+        .iter()
+        .any(|s| s == GMAIL_READONLY || s == "https://mail.google.com/");
+    if !full && !scopes.iter().any(|s| s == GMAIL_METADATA) {
+        return Err(api_error(
+            403,
+            "Request had insufficient authentication scopes.",
+            "insufficientPermissions",
+        ));
+    }
+    let mut inner = fake.lock();
+    *inner.calls.entry(endpoint).or_default() += 1;
+    if let Some(failure) = inner.failures.first_mut() {
+        failure.count = failure.count.saturating_sub(1);
+        let (status, body) = (failure.status, failure.body.clone());
+        if failure.count == 0 {
+            inner.failures.remove(0);
+        }
+        return Err((
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            Json(body),
+        )
+            .into_response());
+    }
+    if let Some(refused) = charge(&mut inner, &account, units, true) {
+        return Err(refused);
+    }
+    Ok((account.to_lowercase(), !full))
+}
+
+async fn profile(State(fake): State<FakeGoogle>, headers: HeaderMap) -> Response {
+    let (account, _) = match reader(&fake, &headers, "getProfile", PROFILE_UNITS) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let mut inner = fake.lock();
+    let mailbox = inner
+        .mailboxes
+        .entry(account.clone())
+        .or_insert_with(mailbox::Mailbox::fresh);
+    Json(
+        json!({"emailAddress": account, "messagesTotal": 0, "threadsTotal": 0,
+                "historyId": mailbox.history_id().to_string()}),
+    )
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    #[serde(rename = "startHistoryId")]
+    start: Option<String>,
+    #[serde(rename = "pageToken")]
+    page_token: Option<String>,
+}
+
+async fn history(
+    State(fake): State<FakeGoogle>,
+    headers: HeaderMap,
+    Query(q): Query<HistoryQuery>,
+) -> Response {
+    let (account, _) = match reader(&fake, &headers, "history.list", HISTORY_UNITS) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(start) = q.start.as_deref().and_then(|s| s.parse::<u64>().ok()) else {
+        return api_error(400, "Invalid startHistoryId", "invalidArgument");
+    };
+    let mut inner = fake.lock();
+    let mailbox = inner
+        .mailboxes
+        .entry(account)
+        .or_insert_with(mailbox::Mailbox::fresh);
+    match mailbox.history_since(start, q.page_token.as_deref()) {
+        Some(answer) => Json(answer).into_response(),
+        None => api_error(404, "Requested entity was not found.", "notFound"),
+    }
+}
+
+async fn list(
+    State(fake): State<FakeGoogle>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let (account, metadata_only) = match reader(&fake, &headers, "messages.list", LIST_UNITS) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if metadata_only && q.contains_key("q") {
+        return api_error(
+            403,
+            "Metadata scope does not support 'q' parameter",
+            "forbidden",
+        );
+    }
+    let mut inner = fake.lock();
+    let mailbox = inner
+        .mailboxes
+        .entry(account)
+        .or_insert_with(mailbox::Mailbox::fresh);
+    Json(mailbox.list(q.get("pageToken").map(String::as_str))).into_response()
+}
+
+/// `format` and the repeated `metadataHeaders` of a read.
+fn metadata_query(query: Option<&str>) -> (String, Vec<String>) {
+    let mut format = "full".to_string();
+    let mut wanted = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match &*k {
+            "format" => format = v.into_owned(),
+            "metadataHeaders" => wanted.push(v.into_owned()),
+            _ => {}
+        }
+    }
+    (format, wanted)
+}
+
+async fn message(
+    State(fake): State<FakeGoogle>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    uri: axum::http::Uri,
+) -> Response {
+    read_one(&fake, &headers, &uri, "messages.get", GET_UNITS, |m, w| {
+        m.metadata(&id, w)
+    })
+}
+
+async fn thread(
+    State(fake): State<FakeGoogle>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    uri: axum::http::Uri,
+) -> Response {
+    read_one(
+        &fake,
+        &headers,
+        &uri,
+        "threads.get",
+        THREAD_UNITS,
+        |m, w| m.thread(&id, w),
+    )
+}
+
+fn read_one(
+    fake: &FakeGoogle,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    endpoint: &'static str,
+    units: u64,
+    find: impl Fn(&mailbox::Mailbox, &[String]) -> Option<serde_json::Value>,
+) -> Response {
+    let (account, metadata_only) = match reader(fake, headers, endpoint, units) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let (format, wanted) = metadata_query(uri.query());
+    if metadata_only && format != "metadata" && format != "minimal" {
+        return api_error(
+            403,
+            &format!(
+                "Metadata scope doesn't allow format {}",
+                format.to_uppercase()
+            ),
+            "forbidden",
+        );
+    }
+    let inner = fake.lock();
+    match inner.mailboxes.get(&account).and_then(|m| find(m, &wanted)) {
+        Some(answer) => Json(answer).into_response(),
+        None => api_error(404, "Requested entity was not found.", "notFound"),
+    }
 }
 
 // --- test controls ------------------------------------------------------------------
@@ -892,6 +1188,18 @@ async fn control_expire(State(fake): State<FakeGoogle>, Json(b): Json<EmailBody>
     StatusCode::NO_CONTENT
 }
 
+async fn control_mailbox(State(fake): State<FakeGoogle>, Json(m): Json<Incoming>) -> Response {
+    Json(json!({"id": fake.deliver(&m)})).into_response()
+}
+
+async fn control_expire_history(
+    State(fake): State<FakeGoogle>,
+    Json(b): Json<EmailBody>,
+) -> StatusCode {
+    fake.expire_history(&b.email);
+    StatusCode::NO_CONTENT
+}
+
 async fn control_reset(State(fake): State<FakeGoogle>) -> StatusCode {
     let mut inner = fake.lock();
     inner.received.clear();
@@ -900,6 +1208,8 @@ async fn control_reset(State(fake): State<FakeGoogle>) -> StatusCode {
     inner.auto = None;
     inner.sends = 0;
     inner.recent.clear();
+    inner.peak_units.clear();
+    inner.calls.clear();
     inner.rate_limited = 0;
     StatusCode::NO_CONTENT
 }

@@ -486,6 +486,10 @@ fn Settings(c: CampaignView, save: ServerAction<SaveCampaign>) -> impl IntoView 
                     <input type="checkbox" name="campaign[unsubscribe_footer]" value="true" checked=c.unsubscribe_footer />
                     " Add an unsubscribe footer to every message"
                 </label>
+                <label class="choice">
+                    <input type="checkbox" name="campaign[stop_on_auto]" value="true" checked=c.stop_on_auto />
+                    " Out-of-office replies end a sequence too (with stop on reply; otherwise the next step still goes)"
+                </label>
                 <div class="form-actions">
                     <button type="submit" disabled=move || save.pending().get()>
                         {move || if save.pending().get() { "Saving…" } else { "Save settings" }}
@@ -591,6 +595,11 @@ fn Progress(c: CampaignView) -> impl IntoView {
                     view! { <li class=s.as_str()><span>{s.label()}</span>" "<strong>{n}</strong></li> }
                 }).collect_view()}
             </ul>
+            {if c.stop_on_reply {
+                view! { <p class="hint">"Stop on reply is on: a reply, a bounce or a message you write to them in the thread ends a recipient's sequence by itself, and no follow-up goes without a fresh read of your mailbox."</p> }.into_any()
+            } else {
+                view! { <p class="hint">"Replies are marked by hand here. " <a href="/settings">"Turn on stop on reply"</a> " in Settings to have them found for you."</p> }.into_any()
+            }}
             {c.threading_warning.then(|| view! {
                 <p class="hint">
                     "Follow-ups carry the first message's Gmail thread, so they are one conversation in your Gmail. Some recipients' mail programs may show them as separate conversations."
@@ -705,6 +714,7 @@ fn RecipientRow(i: usize, r: RecipientView, open: bool) -> impl IntoView {
             <td>
                 <span class=format!("status {}", r.state.as_str())>{r.state.label()}</span>
                 {r.stopped.clone().map(|s| view! { <p class="muted">{s}</p> })}
+                {r.notes.iter().map(|n| view! { <p class="muted">{n.clone()}</p> }).collect_view()}
             </td>
             <td>
                 <ol class="timeline">

@@ -171,6 +171,8 @@ fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
             (Some(link), Some(id)) => view! {
                 <span class="mono">{id}</span> " "
                 <a href=link target="_blank" rel="noopener noreferrer">"Open in Gmail"</a>
+                // How a message that was uncertain was found to have gone.
+                {row.error.clone().map(|e| view! { <p class="muted">{e}</p> })}
             }
             .into_any(),
             _ => view! { <span class="muted">{row.via.clone()}</span> }.into_any(),

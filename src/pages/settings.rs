@@ -12,6 +12,12 @@ use leptos_router::hooks::use_query_map;
 pub fn SettingsPage() -> impl IntoView {
     let query = use_query_map();
     let outcome = move || query.read().get("gmail").and_then(|c| gmail_message(&c));
+    let replies_outcome = move || {
+        query
+            .read()
+            .get("replies")
+            .and_then(|c| crate::replies::replies_message(&c))
+    };
     let saved = move || query.read().get("saved").is_some();
     let settings = crate::components::data::load(|| (), |_| get_settings());
     view! {
@@ -21,12 +27,21 @@ pub fn SettingsPage() -> impl IntoView {
             } else {
                 view! { <div class="alert" role="alert">{message}</div> }.into_any()
             })}
+            {move || replies_outcome().map(|(ok, message)| if ok {
+                view! { <div class="success" role="status">{message}</div> }.into_any()
+            } else {
+                view! { <div class="alert" role="alert">{message}</div> }.into_any()
+            })}
             {move || saved().then(|| view! { <div class="success" role="status">"Saved your settings."</div> })}
             {loaded(
                 settings,
                 "Loading your settings…",
                 Missing { not_found: "Your settings could not be found.", back_href: "/dashboard", back_label: "Back to the dashboard" },
-                |s| view! { <GmailSection s=s.clone() /> <SendingSection s /> },
+                |s| view! {
+                    <GmailSection s=s.clone() />
+                    {s.replies.clone().map(|r| view! { <RepliesSection r connected=s.gmail.as_ref().is_some_and(|g| g.status == "connected") /> })}
+                    <SendingSection s />
+                },
             )}
         </AppShell>
     }
@@ -81,6 +96,67 @@ fn GmailSection(s: SettingsView) -> impl IntoView {
         <section class="settings-section" aria-labelledby="gmail-heading">
             <h2 id="gmail-heading">"Gmail"</h2>
             {body}
+        </section>
+    }
+}
+
+/// Stop on reply: what it reads, that Google calls the permission
+/// restricted, and how it is doing.
+#[component]
+fn RepliesSection(r: crate::replies::RepliesView, connected: bool) -> impl IntoView {
+    let off = ServerAction::<crate::replies::RepliesOff>::new();
+    let explain = view! {
+        <p>
+            "When someone answers a campaign message, MailMerger can end their sequence by itself. It reads the "
+            <strong>"headers and labels"</strong>
+            " of new mail in your Gmail (who it is from, its subject, its thread), never the text of a message, and only while a campaign is running or a send is uncertain."
+        </p>
+        <p class="muted">
+            "Google lists this permission (gmail.metadata) as restricted: a MailMerger server that others use needs Google's security assessment before it may ask for it. Without it, mark replies by hand on the campaign page."
+        </p>
+    };
+    let state = if r.enabled {
+        let status = match (&r.problem, &r.checked) {
+            (Some(p), _) => view! {
+                <div class="alert" role="alert">
+                    <p>{format!("Reading your mailbox does not work now: {p}")}</p>
+                    <p>"Follow-ups wait until it works again: none goes without a check. Turn stop on reply off to send them without one, or turn it on again to grant access."</p>
+                </div>
+            }.into_any(),
+            (None, Some(t)) => view! { <p class="success" role="status">{format!("On. Your mailbox was last read {t}.")}</p> }.into_any(),
+            (None, None) => view! { <p class="muted">"On. The first read starts a fresh place in your mailbox: what arrived before it is not looked at."</p> }.into_any(),
+        };
+        view! {
+            {status}
+            {r.recovered.map(|t| view! { <p class="muted">{format!("Gmail had forgotten where the last read stopped ({t}); MailMerger read back through your recent mail instead.")}</p> })}
+            {(r.unattributed_bounces > 0).then(|| view! {
+                <p class="muted">{format!("{} bounce(s) named no recipient of a running campaign.", r.unattributed_bounces)}</p>
+            })}
+            {(r.problem.is_some() || !r.granted).then(|| view! {
+                <form method="post" action="/auth/google/replies" class="inline-form">
+                    <button type="submit" class="primary">"Grant access again"</button>
+                </form>
+            })}
+            <ActionForm action=off attr:class="inline-form">
+                <FormAlert error=action_error(off) />
+                <button type="submit">"Turn stop on reply off"</button>
+            </ActionForm>
+        }.into_any()
+    } else if connected {
+        view! {
+            <form method="post" action="/auth/google/replies" class="inline-form">
+                <button type="submit" class="primary">"Turn on stop on reply"</button>
+            </form>
+        }
+        .into_any()
+    } else {
+        view! { <p class="muted">"Connect Gmail first: stop on reply reads the mailbox you send from."</p> }.into_any()
+    };
+    view! {
+        <section class="settings-section" aria-labelledby="replies-heading">
+            <h2 id="replies-heading">"Stop on reply"</h2>
+            {explain}
+            {state}
         </section>
     }
 }

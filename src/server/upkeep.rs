@@ -28,6 +28,9 @@ pub async fn run_once(state: &AppState) {
     if let Err(e) = crate::campaigns::ssr::repo::finish_all_done(&state.pool).await {
         tracing::warn!(error = %e, "finishing campaigns failed");
     }
+    if let Err(e) = crate::replies::ssr::repo::forget_unrelated(&state.pool).await {
+        tracing::warn!(error = %e, "forgetting old mailbox reads failed");
+    }
 }
 
 const METRICS_EVERY: Duration = Duration::from_secs(15);

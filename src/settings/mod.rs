@@ -30,6 +30,8 @@ pub struct SettingsView {
     pub gmail: Option<GmailView>,
     /// Recipients sent to in the last 24 hours (what the cap counts).
     pub sent_last_24h: i64,
+    /// Stop on reply (with Gmail only).
+    pub replies: Option<crate::replies::RepliesView>,
 }
 
 /// Whether "Sign in with Google" is offered (a Google client is configured).

@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-async fn app(pool: PgPool) -> TestApp {
+pub async fn app(pool: PgPool) -> TestApp {
     spawn_app_with_google(pool, vec![("DELIVERY_PACING", "false".into())]).await
 }
 
-async fn template(app: &TestApp, c: &Client, name: &str, subject: &str, body: &str) -> String {
+pub async fn template(app: &TestApp, c: &Client, name: &str, subject: &str, body: &str) -> String {
     let res = app
         .call(
             c,
@@ -33,7 +33,7 @@ async fn template(app: &TestApp, c: &Client, name: &str, subject: &str, body: &s
 }
 
 /// A draft from a CSV, as the campaigns page's upload form makes it.
-async fn create(app: &TestApp, c: &Client, csv: &str) -> String {
+pub async fn create(app: &TestApp, c: &Client, csv: &str) -> String {
     let form = Form::new()
         .part(
             "csv_file",
@@ -52,7 +52,12 @@ async fn create(app: &TestApp, c: &Client, csv: &str) -> String {
 }
 
 /// Saves a draft's settings as its form does (`campaign[…]`).
-async fn save(app: &TestApp, c: &Client, id: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+pub async fn save(
+    app: &TestApp,
+    c: &Client,
+    id: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
     let mut form = vec![("id", id)];
     form.extend_from_slice(fields);
     let named = crate::helpers::nested("campaign", &form);
@@ -60,7 +65,7 @@ async fn save(app: &TestApp, c: &Client, id: &str, fields: &[(&str, &str)]) -> r
     app.call(c, "campaigns/save", &named).await
 }
 
-async fn start(app: &TestApp, c: &Client, id: &str) -> u64 {
+pub async fn start(app: &TestApp, c: &Client, id: &str) -> u64 {
     let res = app.call(c, "campaigns/start", &[("id", id)]).await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     res.json().await.unwrap()
@@ -74,7 +79,7 @@ async fn act(app: &TestApp, c: &Client, id: &str, action: &str) {
 }
 
 /// Every day, all day.
-const ALWAYS: [(&str, &str); 9] = [
+pub const ALWAYS: [(&str, &str); 9] = [
     ("days[0]", "0"),
     ("days[1]", "1"),
     ("days[2]", "2"),
@@ -86,7 +91,7 @@ const ALWAYS: [(&str, &str); 9] = [
     ("window_end", "24:00"),
 ];
 
-async fn recipient_states(app: &TestApp) -> HashMap<String, (String, i16)> {
+pub async fn recipient_states(app: &TestApp) -> HashMap<String, (String, i16)> {
     sqlx::query_as::<_, (String, String, i16)>(
         "SELECT address, state, steps_sent FROM campaign_recipients",
     )
@@ -99,7 +104,7 @@ async fn recipient_states(app: &TestApp) -> HashMap<String, (String, i16)> {
 }
 
 /// Sends everything due now, without moving the clock; returns how many went.
-async fn send_due(app: &TestApp) -> u64 {
+pub async fn send_due(app: &TestApp) -> u64 {
     let d = app.deliverer();
     let mut sent = 0;
     for _ in 0..1_000 {
@@ -112,7 +117,7 @@ async fn send_due(app: &TestApp) -> u64 {
     panic!("delivery did not settle");
 }
 
-const DAY: f64 = 86_400.0;
+pub const DAY: f64 = 86_400.0;
 
 #[sqlx::test]
 async fn three_steps_go_as_replies_in_the_thread_and_stop_for_replies_unsubscribes_and_pauses(

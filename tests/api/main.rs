@@ -12,6 +12,7 @@ mod helpers;
 mod instances;
 mod merge;
 mod outages;
+mod replies;
 mod rules;
 mod security;
 mod templates;

@@ -3,6 +3,7 @@
 pub mod edit;
 pub mod plan;
 pub mod recipients;
+pub mod replies;
 pub mod repo;
 pub mod rules;
 pub mod schedule;

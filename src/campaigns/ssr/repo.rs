@@ -28,6 +28,7 @@ pub struct Stored {
     pub window: Window,
     pub starts_at: Option<OffsetDateTime>,
     pub unsubscribe_footer: bool,
+    pub stop_on_auto: bool,
     pub paused_reason: Option<String>,
     pub started_at: Option<OffsetDateTime>,
 }
@@ -74,6 +75,7 @@ struct Row {
     window_end: i16,
     starts_at: Option<OffsetDateTime>,
     unsubscribe_footer: bool,
+    stop_on_auto: bool,
     paused_reason: Option<String>,
     started_at: Option<OffsetDateTime>,
 }
@@ -91,7 +93,8 @@ pub async fn load_in(
         sqlx::query_as!(
             Row,
             "SELECT id, name, status, file_name, csv, email_column, zone_column, time_zone, window_days,
-                    window_start, window_end, starts_at, unsubscribe_footer, paused_reason, started_at
+                    window_start, window_end, starts_at, unsubscribe_footer, stop_on_auto, paused_reason,
+                    started_at
              FROM campaigns WHERE id = $1 AND user_id = $2 FOR UPDATE",
             id,
             user_id as UserId,
@@ -102,7 +105,8 @@ pub async fn load_in(
         sqlx::query_as!(
             Row,
             "SELECT id, name, status, file_name, csv, email_column, zone_column, time_zone, window_days,
-                    window_start, window_end, starts_at, unsubscribe_footer, paused_reason, started_at
+                    window_start, window_end, starts_at, unsubscribe_footer, stop_on_auto, paused_reason,
+                    started_at
              FROM campaigns WHERE id = $1 AND user_id = $2",
             id,
             user_id as UserId,
@@ -124,6 +128,7 @@ pub async fn load_in(
             .unwrap_or(Window::always()),
         starts_at: r.starts_at,
         unsubscribe_footer: r.unsubscribe_footer,
+        stop_on_auto: r.stop_on_auto,
         paused_reason: r.paused_reason,
         started_at: r.started_at,
     })
@@ -443,7 +448,8 @@ pub async fn save(state: &AppState, user_id: UserId, form: CampaignForm) -> Resu
     let mut tx = state.pool.begin().await?;
     let updated = sqlx::query!(
         "UPDATE campaigns SET name = $3, email_column = $4, zone_column = $5, window_days = $6,
-                window_start = $7, window_end = $8, starts_at = $9, unsubscribe_footer = $10
+                window_start = $7, window_end = $8, starts_at = $9, unsubscribe_footer = $10,
+                stop_on_auto = $11
          WHERE id = $1 AND user_id = $2 AND status = 'draft'",
         form.id,
         user_id as UserId,
@@ -455,6 +461,7 @@ pub async fn save(state: &AppState, user_id: UserId, form: CampaignForm) -> Resu
         end as i16,
         starts_at,
         form.unsubscribe_footer,
+        form.stop_on_auto,
     )
     .execute(&mut *tx)
     .await?;

@@ -79,6 +79,22 @@ pub async fn campaign(
                 error: m.error,
             });
     }
+    let stop_on_reply = crate::replies::ssr::repo::status(&state.pool, user_id)
+        .await?
+        .is_some_and(|r| r.enabled);
+    let mut notes: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for n in crate::replies::ssr::repo::automatic(&state.pool, user_id, &ids).await? {
+        let goes_on = if stored.stop_on_auto {
+            ""
+        } else {
+            ": the sequence goes on"
+        };
+        notes.entry(n.recipient_id).or_default().push(format!(
+            "Automatic reply {} ({}){goes_on}.",
+            zone.display(n.received_at),
+            n.from_addr.unwrap_or_default()
+        ));
+    }
     let recipients = rows
         .into_iter()
         .filter_map(|r| {
@@ -90,6 +106,7 @@ pub async fn campaign(
                 steps_sent: r.steps_sent,
                 stopped: r.stopped_reason,
                 timeline: timelines.remove(&r.id).unwrap_or_default(),
+                notes: notes.remove(&r.id).unwrap_or_default(),
             })
         })
         .collect();
@@ -123,6 +140,8 @@ pub async fn campaign(
             .unwrap_or_default(),
         started: stored.started_at.map(|t| zone.display(t)),
         unsubscribe_footer: stored.unsubscribe_footer,
+        stop_on_auto: stored.stop_on_auto,
+        stop_on_reply,
         steps: steps
             .into_iter()
             .map(|s| StepView {

@@ -14,6 +14,9 @@ use std::time::Duration;
 use url::Url;
 
 pub const GMAIL_SEND: &str = "https://www.googleapis.com/auth/gmail.send";
+/// Headers and labels, never bodies: what stop on reply reads (a restricted
+/// scope, asked for only when the user turns it on).
+pub const GMAIL_METADATA: &str = "https://www.googleapis.com/auth/gmail.metadata";
 pub const IDENTITY_SCOPES: [&str; 3] = ["openid", "email", "profile"];
 
 type OAuthClient =
@@ -35,6 +38,9 @@ pub enum Intent {
     SignIn,
     /// "Connect Gmail": adds gmail.send, offline, with consent.
     Connect,
+    /// "Turn on stop on reply": gmail.send and gmail.metadata (incremental
+    /// consent: what was granted before is kept).
+    Replies,
 }
 
 pub struct AuthStart {
@@ -107,7 +113,10 @@ impl GoogleClient {
             .authorize_url(CsrfToken::new_random)
             .set_pkce_challenge(challenge)
             .add_scopes(IDENTITY_SCOPES.iter().map(|s| Scope::new(s.to_string())));
-        if intent == Intent::Connect {
+        if intent == Intent::Replies {
+            request = request.add_scope(Scope::new(GMAIL_METADATA.into()));
+        }
+        if intent != Intent::SignIn {
             request = request
                 .add_scope(Scope::new(GMAIL_SEND.into()))
                 .add_extra_param("access_type", "offline")
@@ -224,4 +233,13 @@ fn token_error<RE: std::error::Error + 'static>(
 /// Whether the granted scopes let us send mail.
 pub fn can_send(scopes: &[String]) -> bool {
     scopes.iter().any(|s| s == GMAIL_SEND)
+}
+
+/// Whether the granted scopes let us read message headers (stop on reply).
+pub fn can_read(scopes: &[String]) -> bool {
+    scopes.iter().any(|s| {
+        s == GMAIL_METADATA
+            || s == "https://www.googleapis.com/auth/gmail.readonly"
+            || s == "https://mail.google.com/"
+    })
 }

@@ -6,7 +6,7 @@
 //! as text from the request, so nothing is reflected.
 
 use super::accounts::{self, ConnectOutcome};
-use super::client::{Intent, can_send};
+use super::client::{Intent, can_read, can_send};
 use crate::auth::ssr::session;
 use crate::domain::{PersonName, safe_next_path};
 use crate::error::AppError;
@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/google/login", post(start_sign_in))
         .route("/auth/google/connect", post(start_connect))
+        .route("/auth/google/replies", post(start_replies))
         .route(CALLBACK_PATH, get(callback))
 }
 
@@ -69,6 +70,16 @@ async fn start_connect(State(state): State<AppState>, session: Session) -> Respo
     start(&state, &session, Intent::Connect, None, Some(user_id)).await
 }
 
+/// "Turn on stop on reply": asks Google for `gmail.metadata` as well.
+async fn start_replies(State(state): State<AppState>, session: Session) -> Response {
+    let user_id = match session::user_id(&session).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return Redirect::to("/login?next=%2Fsettings").into_response(),
+        Err(e) => return e.into_response(),
+    };
+    start(&state, &session, Intent::Replies, None, Some(user_id)).await
+}
+
 async fn start(
     state: &AppState,
     session: &Session,
@@ -79,7 +90,7 @@ async fn start(
     let Some(google) = &state.google else {
         return match intent {
             Intent::SignIn => back_to_login("not_configured"),
-            Intent::Connect => back_to_settings("not_configured"),
+            Intent::Connect | Intent::Replies => back_to_settings("not_configured"),
         };
     };
     let login_hint = match user_id {
@@ -131,7 +142,7 @@ async fn callback(
     };
     let back = |code: &str| match flow.intent {
         Intent::SignIn => back_to_login(code),
-        Intent::Connect => back_to_settings(code),
+        Intent::Connect | Intent::Replies => back_to_settings(code),
     };
     if let Some(error) = q.error {
         tracing::info!(error, "Google consent not given");
@@ -160,7 +171,7 @@ async fn callback(
     };
     match flow.intent {
         Intent::SignIn => sign_in(&state, &session, info, flow.next).await,
-        Intent::Connect => {
+        Intent::Connect | Intent::Replies => {
             // Connect only for the user who started it, still logged in.
             let current = session::user_id(&session).await.ok().flatten();
             let Some(user_id) = flow.user_id.filter(|id| Some(*id) == current) else {
@@ -168,6 +179,19 @@ async fn callback(
             };
             let sending = can_send(&tokens.scopes);
             match accounts::connect(&state, &state.cipher, user_id, &info, &tokens, sending).await {
+                Ok(ConnectOutcome::Connected) if flow.intent == Intent::Replies => {
+                    if !can_read(&tokens.scopes) {
+                        return Redirect::to("/settings?gmail=connected&replies=missing_scope")
+                            .into_response();
+                    }
+                    match crate::replies::ssr::repo::turn_on(&state.pool, user_id).await {
+                        Ok(()) => {
+                            tracing::info!(%user_id, "stop on reply turned on");
+                            Redirect::to("/settings?replies=on").into_response()
+                        }
+                        Err(_) => back_to_settings("failed"),
+                    }
+                }
                 Ok(ConnectOutcome::Connected) => {
                     tracing::info!(%user_id, "Gmail connected");
                     back_to_settings("connected")

@@ -22,14 +22,36 @@ pub async fn load(state: &AppState, user_id: UserId) -> Result<SettingsView, App
         .await?
         .get(&user_id)
         .map_or(0, |u| u.0);
-    let gmail = accounts::find_for_user(&state.pool, user_id)
+    let account = accounts::find_for_user(&state.pool, user_id).await?;
+    let granted = account
+        .as_ref()
+        .is_some_and(|a| crate::google::ssr::client::can_read(&a.scopes));
+    let zone = zone::UserZone::new(&u.time_zone);
+    let replies = crate::replies::ssr::repo::status(&state.pool, user_id)
         .await?
-        .map(|a| GmailView {
-            email: a.email,
-            status: a.gmail_status,
-            scopes: a.scopes,
-            problem: a.gmail_error,
-        });
+        .map(|r| crate::replies::RepliesView {
+            enabled: r.enabled,
+            granted,
+            problem: r.error.filter(|_| r.status != "ok" && r.enabled),
+            checked: r.checked_at.map(|t| zone.display(t)),
+            recovered: r.recovered_at.map(|t| zone.display(t)),
+            unattributed_bounces: r.unattributed_bounces,
+        })
+        .or(Some(crate::replies::RepliesView {
+            enabled: false,
+            granted,
+            problem: None,
+            checked: None,
+            recovered: None,
+            unattributed_bounces: 0,
+        }))
+        .filter(|_| state.config.transport() == TransportKind::Gmail);
+    let gmail = account.map(|a| GmailView {
+        email: a.email,
+        status: a.gmail_status,
+        scopes: a.scopes,
+        problem: a.gmail_error,
+    });
     let transport = state.config.transport();
     Ok(SettingsView {
         time_zone: u.time_zone,
@@ -40,6 +62,7 @@ pub async fn load(state: &AppState, user_id: UserId) -> Result<SettingsView, App
             .then(|| state.config.outbox_dir.display().to_string()),
         gmail,
         sent_last_24h: sent,
+        replies,
     })
 }
 
