@@ -69,3 +69,11 @@ CREATE INDEX campaign_recipients_user_thread_idx ON campaign_recipients (user_id
 -- A message found in the mailbox that MailMerger sent is known by its Gmail id.
 CREATE INDEX emails_user_gmail_id_idx ON emails (user_id, gmail_message_id)
     WHERE gmail_message_id IS NOT NULL;
+
+-- The Message-ID Gmail gave a campaign message (it replaces ours on API
+-- sends), read back with the metadata scope: later steps carry it in
+-- In-Reply-To and References. Empty when the message is gone from the mailbox.
+ALTER TABLE emails ADD COLUMN rfc_message_id text;
+CREATE INDEX emails_rfc_message_id_unread_idx ON emails (user_id, sent_at)
+    WHERE status = 'sent' AND rfc_message_id IS NULL AND campaign_recipient_id IS NOT NULL
+      AND gmail_message_id IS NOT NULL;

@@ -278,8 +278,8 @@ pub struct CampaignView {
     pub check: Option<DraftCheck>,
     /// Recipients uploaded to be added, checked.
     pub adding: Option<AddCheck>,
-    /// Follow-ups carry Gmail's thread but not In-Reply-To (the account cannot
-    /// read the Message-ID Gmail gave step 1).
+    /// Follow-ups carry Gmail's thread but not In-Reply-To (without stop on
+    /// reply, the Message-ID Gmail gave step 1 cannot be read).
     pub threading_warning: bool,
 }
 

@@ -30,6 +30,9 @@ pub struct Outgoing<'a> {
     /// The one-click unsubscribe URL: `List-Unsubscribe` and
     /// `List-Unsubscribe-Post` (RFC 8058).
     pub list_unsubscribe: Option<&'a str>,
+    /// The Message-IDs this one answers, oldest first: `References`, and the
+    /// last as `In-Reply-To` (a campaign's follow-up).
+    pub references: &'a [String],
     pub files: &'a [File],
 }
 
@@ -69,6 +72,14 @@ pub fn build(out: &Outgoing<'_>, keep_bcc: bool) -> Result<Message, BuildError> 
         .subject(out.subject)
         .date_now()
         .message_id(Some(out.message_id.to_string()));
+    if let Some(last) = out.references.last() {
+        for id in out.references {
+            no_line_breaks("Message-ID it answers", id)?;
+        }
+        builder = builder
+            .in_reply_to(last.clone())
+            .references(out.references.join(" "));
+    }
     for to in out.to {
         builder = builder.to(mailbox("To", to, None)?);
     }
@@ -135,8 +146,40 @@ mod tests {
             message_id: "<0192@mail.example.com>",
             mailmerger_id: uuid::Uuid::from_u128(0x0192),
             list_unsubscribe: None,
+            references: &[],
             files: &[],
         }
+    }
+
+    #[test]
+    fn a_follow_up_answers_the_steps_before_it() {
+        let to = vec!["grace@example.com".to_string()];
+        let plain = String::from_utf8(
+            build(&with_to(outgoing("Hi", &[]), &to), false)
+                .unwrap()
+                .formatted(),
+        )
+        .unwrap();
+        assert!(
+            !plain.contains("In-Reply-To") && !plain.contains("References"),
+            "{plain}"
+        );
+        let earlier = vec![
+            "<a1@mail.gmail.com>".to_string(),
+            "<b2@mail.gmail.com>".to_string(),
+        ];
+        let mut o = with_to(outgoing("Re: Hi", &[]), &to);
+        o.references = &earlier;
+        let raw = String::from_utf8(build(&o, false).unwrap().formatted()).unwrap();
+        assert!(raw.contains("In-Reply-To: <b2@mail.gmail.com>"), "{raw}");
+        assert!(
+            raw.contains("References: <a1@mail.gmail.com> <b2@mail.gmail.com>"),
+            "{raw}"
+        );
+        // An id that would break the header is refused, not sent.
+        let broken = vec!["<a1@x>\r\nBcc: eve@example.com".to_string()];
+        o.references = &broken;
+        assert!(build(&o, false).is_err());
     }
 
     fn with_to<'a>(mut o: Outgoing<'a>, to: &'a [String]) -> Outgoing<'a> {

@@ -219,3 +219,46 @@ pub async fn follow_ups_due_again(
     }
     Ok(done.rows_affected())
 }
+
+/// Sent campaign messages of the user whose Message-ID (as Gmail gave it) is
+/// not known yet, and that a later step of an open sequence will answer:
+/// (row id, Gmail id), oldest first.
+pub async fn message_ids_to_read(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    limit: i64,
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT e.id, e.gmail_message_id AS "gmail_id!" FROM emails e
+           JOIN campaign_recipients r ON r.id = e.campaign_recipient_id
+           WHERE e.user_id = $1 AND e.status = 'sent' AND e.rfc_message_id IS NULL
+             AND e.campaign_recipient_id IS NOT NULL AND e.gmail_message_id IS NOT NULL
+             AND e.transport = 'gmail' AND r.state IN ('active', 'waiting')
+             AND e.campaign_step < (SELECT max(s.position) FROM campaign_steps s
+                                    WHERE s.campaign_id = r.campaign_id)
+           ORDER BY e.sent_at LIMIT $2"#,
+        user_id as UserId,
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.gmail_id)).collect())
+}
+
+/// Keeps the Message-ID Gmail gave a sent message (empty: it is gone).
+pub async fn set_message_id(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    id: Uuid,
+    message_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE emails SET rfc_message_id = $3 WHERE id = $1 AND user_id = $2",
+        id,
+        user_id as UserId,
+        message_id,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -32,6 +32,9 @@ pub struct Claimed {
     /// The Gmail conversation it goes into (a follow-up's), known before it is
     /// sent.
     pub thread_id: Option<String>,
+    /// A follow-up's earlier steps' Message-IDs as the recipient got them,
+    /// oldest first (`In-Reply-To` is the last, `References` all of them).
+    pub references: Vec<String>,
     pub from_name: String,
     pub from_address: String,
     /// The claim's time by the clock, and when it was taken here: `now()`.
@@ -58,6 +61,7 @@ impl Claimed {
             message_id: &self.message_id,
             mailmerger_id: self.id,
             list_unsubscribe: self.list_unsubscribe.as_deref(),
+            references: &self.references,
             files,
         }
     }
@@ -308,7 +312,18 @@ pub async fn claim(
                   updated_at = $5
            WHERE id = ANY($1)
            RETURNING id, user_id AS "user_id: UserId", to_addrs, cc_addrs, bcc_addrs, subject, body_html, body_text,
-                     attempts, message_id AS "message_id!", list_unsubscribe, gmail_thread_id"#,
+                     attempts, message_id AS "message_id!", list_unsubscribe, gmail_thread_id,
+                     -- What the recipient saw of the earlier steps: the id Gmail
+                     -- gave (read back), or ours where the transport keeps it.
+                     ARRAY(SELECT coalesce(nullif(p.rfc_message_id, ''),
+                                           CASE WHEN p.transport <> 'gmail' THEN p.message_id END)
+                           FROM emails p
+                           WHERE p.campaign_recipient_id = emails.campaign_recipient_id
+                             AND p.campaign_step < emails.campaign_step AND p.status = 'sent'
+                             AND coalesce(nullif(p.rfc_message_id, ''),
+                                          CASE WHEN p.transport <> 'gmail' THEN p.message_id END)
+                                 IS NOT NULL
+                           ORDER BY p.campaign_step) AS "references!""#,
         &allotment.take,
         lease_id,
         lease_secs,
@@ -350,6 +365,7 @@ pub async fn claim(
                 message_id: r.message_id,
                 list_unsubscribe: r.list_unsubscribe,
                 thread_id: r.gmail_thread_id,
+                references: r.references,
                 from_name: name.to_string(),
                 from_address: address.to_string(),
                 claimed_at: now,

@@ -118,6 +118,8 @@ async fn replies_bounces_and_hand_written_mail_end_sequences_and_out_of_office_d
     let passes = reader.run_once().await.unwrap();
     assert_eq!(passes.len(), 1);
     assert!(passes[0].complete, "{passes:?}");
+    // It also read back the Message-ID Gmail gave each step 1.
+    assert_eq!(passes[0].message_ids, 6, "{passes:?}");
 
     let fake = app.fake();
     fake.deliver(&incoming(
@@ -168,6 +170,29 @@ async fn replies_bounces_and_hand_written_mail_end_sequences_and_out_of_office_d
         follow_ups_to(&app),
         vec!["bob@example.com", "fay@example.com"]
     );
+    // Each follow-up answers its step 1 as the recipient got it: the
+    // Message-ID Gmail put there, not ours.
+    for to in ["bob@example.com", "fay@example.com"] {
+        let got: Vec<_> = app
+            .fake()
+            .received(Some(ADA))
+            .into_iter()
+            .filter(|m| m.to()[0] == to)
+            .collect();
+        assert_eq!(got.len(), 2);
+        let step1 = format!("<{}>", got[0].message_id().unwrap());
+        assert!(step1.ends_with(".fake@mail.gmail.com>"), "{step1}");
+        assert_ne!(got[0].sent_message_id.as_deref(), Some(step1.as_str()));
+        assert_eq!(
+            got[1].raw_header("In-Reply-To").as_deref(),
+            Some(step1.as_str())
+        );
+        assert_eq!(
+            got[1].raw_header("References").as_deref(),
+            Some(step1.as_str())
+        );
+        assert_eq!(got[1].thread_id, got[0].thread_id);
+    }
 
     let states = recipient_states(&app).await;
     assert_eq!(states["ann@example.com"].0, "replied");
@@ -185,9 +210,10 @@ async fn replies_bounces_and_hand_written_mail_end_sequences_and_out_of_office_d
         listed,
         vec![("cat@example.com".to_string(), "bounced".to_string())]
     );
-    // No thread was read whole: one messages.get per message that mattered.
+    // No thread was read whole: one messages.get per message that mattered
+    // (and one per step 1, for its Message-ID).
     assert_eq!(fake.calls("threads.get"), 0);
-    assert_eq!(fake.calls("messages.get"), 6);
+    assert_eq!(fake.calls("messages.get"), 6 + 6);
 
     // The campaign page says why each one stopped.
     let page = app.page(&c, &format!("/campaigns/{id}")).await;
@@ -204,6 +230,7 @@ async fn replies_bounces_and_hand_written_mail_end_sequences_and_out_of_office_d
     ] {
         assert!(page.contains(expected), "{expected}: {page}");
     }
+    assert!(!page.contains("separate conversations"), "{page}");
     // A second read finds nothing new and reads no message again.
     app.advance_clock(60.0).await;
     let passes = reader.run_once().await.unwrap();
@@ -241,7 +268,9 @@ async fn a_history_gmail_forgot_is_recovered_from_the_message_list(pool: PgPool)
     assert_eq!(fake.calls("threads.get"), 0);
     assert_eq!(fake.calls("messages.list"), 1);
     // Only what came after the last message seen was read.
-    assert_eq!(fake.calls("messages.get"), 4);
+    // Only what came after the last message seen was read (and, in the
+    // first read, each step 1's Message-ID).
+    assert_eq!(fake.calls("messages.get"), 2 + 4);
     assert_eq!(send_due(&app).await, 1);
     assert_eq!(follow_ups_to(&app), vec!["bob@example.com"]);
     assert_eq!(recipient_states(&app).await["ann@example.com"].0, "replied");
@@ -359,8 +388,9 @@ async fn reads_never_spend_more_than_their_share_of_the_quota(pool: PgPool) {
     let (_, _) = running(&app, &c, &["ann@example.com"]).await;
     let reader = reader(&app);
     assert!(reader.run_once().await.unwrap()[0].complete);
+    // The first read spent 21 units (the baseline, and step 1's Message-ID).
     // Five strangers write, then Ann answers from a new thread: six reads of
-    // 20 units, more than one minute's 100.
+    // 20 units, more than what is left of the minute's 100.
     for i in 0..5 {
         app.fake().deliver(&incoming(
             IncomingKind::Reply,
@@ -373,7 +403,7 @@ async fn reads_never_spend_more_than_their_share_of_the_quota(pool: PgPool) {
     app.advance_clock(DAY + 60.0).await;
     let pass = reader.run_once().await.unwrap().remove(0);
     assert!(!pass.complete, "{pass:?}");
-    assert_eq!(pass.read, 4, "{pass:?}");
+    assert_eq!(pass.read, 3, "{pass:?}");
     // Not fresh: Ann's follow-up waits.
     assert_eq!(send_due(&app).await, 0);
     // Within the same minute nothing more is read.
@@ -385,7 +415,7 @@ async fn reads_never_spend_more_than_their_share_of_the_quota(pool: PgPool) {
     app.advance_clock(60.0).await;
     let pass = reader.run_once().await.unwrap().remove(0);
     assert!(pass.complete, "{pass:?}");
-    assert_eq!((pass.read, pass.stopped), (2, 1), "{pass:?}");
+    assert_eq!((pass.read, pass.stopped), (3, 1), "{pass:?}");
     assert_eq!(send_due(&app).await, 0);
     assert_eq!(recipient_states(&app).await["ann@example.com"].0, "replied");
     let (all, reads) = app.fake().peak_units(ADA);

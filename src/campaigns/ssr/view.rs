@@ -159,7 +159,9 @@ pub async fn campaign(
         recipients,
         check,
         adding,
-        threading_warning: true,
+        // With stop on reply the Message-IDs Gmail gave are read back, and
+        // follow-ups carry In-Reply-To and References.
+        threading_warning: !stop_on_reply,
     })
 }
 

@@ -39,6 +39,8 @@ pub struct Pass {
     pub resolved: usize,
     /// A history 404 recovered.
     pub recovered: bool,
+    /// Message-IDs Gmail gave campaign messages, read back for follow-ups.
+    pub message_ids: usize,
     /// Why it stopped short, when it did.
     pub short: Option<String>,
 }
@@ -404,7 +406,15 @@ pub async fn read(
         pass: Pass::default(),
         address: address.clone(),
     };
-    let outcome = walk(&mut session, &leased, &address).await;
+    let mut outcome = walk(&mut session, &leased, &address).await;
+    if outcome.is_ok() {
+        match read_message_ids(&mut session).await {
+            Ok(n) => session.pass.message_ids = n,
+            Err(Stop::Db(e)) => outcome = Err(Stop::Db(e)),
+            // The read itself is complete; the ids are read next time.
+            Err(_) => {}
+        }
+    }
     let spent = session.budget.parts();
     let mut pass = session.pass;
     let mut conn = state.pool.acquire().await?;
@@ -535,9 +545,57 @@ async fn recover(s: &mut Session<'_>, recent: Vec<String>) -> Result<(String, Ve
     Ok((baseline, newest))
 }
 
+/// With what the budget leaves after a complete read: the Message-IDs Gmail
+/// gave campaign messages that a later step will answer, so that it carries
+/// them in `In-Reply-To` and `References` (Gmail replaced ours on sending).
+async fn read_message_ids(s: &mut Session<'_>) -> Result<usize, Stop> {
+    let mut conn = s.state.pool.acquire().await?;
+    let wanted = crate::emails::campaign::message_ids_to_read(&mut conn, s.user_id, 50).await?;
+    drop(conn);
+    let mut done = 0;
+    for (id, gmail_id) in wanted {
+        let value = match s.metadata(&gmail_id).await {
+            Ok(m) => m
+                .header("Message-ID")
+                .map(str::trim)
+                .filter(|v| is_message_id(v))
+                .unwrap_or("")
+                .to_string(),
+            // Deleted from the mailbox: nothing to answer.
+            Err(Stop::Read(ReadError::NotFound)) => String::new(),
+            Err(Stop::Budget) => break,
+            Err(e) => return Err(e),
+        };
+        let mut conn = s.state.pool.acquire().await?;
+        crate::emails::campaign::set_message_id(&mut conn, s.user_id, id, &value).await?;
+        done += 1;
+    }
+    Ok(done)
+}
+
+/// `<left@right>`, one header line's worth, nothing that could end a header.
+fn is_message_id(v: &str) -> bool {
+    v.len() <= 250
+        && v.starts_with('<')
+        && v.ends_with('>')
+        && v.contains('@')
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// Keeps the newest `RECENT_IDS` ids (`more` oldest first).
 fn remember(recent: &mut Vec<String>, more: impl Iterator<Item = String>) {
     recent.extend(more);
     let extra = recent.len().saturating_sub(RECENT_IDS);
     recent.drain(..extra);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_real_message_id_is_kept() {
+        assert!(super::is_message_id("<CAF=x1@mail.gmail.com>"));
+        for bad in ["", "<no-at>", "a@b", "<a@b>\r\nBcc: x@y", "<a @b>"] {
+            assert!(!super::is_message_id(bad), "{bad:?}");
+        }
+    }
 }
