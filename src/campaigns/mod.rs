@@ -187,6 +187,37 @@ pub struct RecipientView {
     pub timeline: Vec<TimelineEntry>,
     /// What stop on reply found that did not stop it (an out-of-office answer).
     pub notes: Vec<String>,
+    /// How the user may correct what stop on reply found.
+    pub correct: Option<Correction>,
+}
+
+/// A user's correction of what stop on reply found in their mailbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Correction {
+    /// It was not a reply: the sequence goes on.
+    GoOn,
+    /// The automatic answer was a reply after all: the sequence ends.
+    Stop,
+}
+
+impl Correction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Correction::GoOn => "go_on",
+            Correction::Stop => "stop",
+        }
+    }
+
+    /// `<recipient id>:<go_on|stop>`, a button's value.
+    pub fn parse(value: &str) -> Option<(Uuid, Correction)> {
+        let (id, what) = value.split_once(':')?;
+        let what = match what {
+            "go_on" => Correction::GoOn,
+            "stop" => Correction::Stop,
+            _ => return None,
+        };
+        Some((Uuid::parse_str(id).ok()?, what))
+    }
 }
 
 /// What a draft's CSV gives with its settings: rows ready, rows left out.
@@ -462,8 +493,19 @@ pub async fn mark_replied(
     id: Uuid,
     #[server(default)] recipients: Vec<Uuid>,
     #[server(default)] addresses: String,
+    /// A correction of what stop on reply found (a row's button), instead.
+    #[server(default)]
+    correct: String,
 ) -> Result<u64, AppError> {
     let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    if !correct.is_empty() {
+        let (recipient, what) = Correction::parse(&correct).ok_or_else(|| {
+            AppError::BadRequest("That correction is not one MailMerger knows.".into())
+        })?;
+        crate::replies::ssr::correct::correct(&state, user_id, id, recipient, what).await?;
+        leptos_axum::redirect(&format!("/campaigns/{id}?corrected={}", what.as_str()));
+        return Ok(0);
+    }
     let marked = ssr::repo::mark_replied(&state, user_id, id, &recipients, &addresses).await?;
     leptos_axum::redirect(&format!("/campaigns/{id}?replied={marked}"));
     Ok(marked)

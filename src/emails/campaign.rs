@@ -262,3 +262,47 @@ pub async fn set_message_id(
     .await?;
     Ok(())
 }
+
+/// A sequence the user let go on again (what stopped it was not a reply):
+/// the steps cancelled when it stopped are forgotten, and the outcome hooks
+/// see its last sent step again, which queues the next one (or finishes the
+/// sequence after its last). False when no step of it was sent.
+pub async fn go_on(
+    conn: &mut PgConnection,
+    rules: &super::Rules,
+    user_id: UserId,
+    recipient_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let last = sqlx::query!(
+        r#"SELECT id, campaign_step AS "step!", gmail_thread_id, subject FROM emails
+           WHERE user_id = $1 AND campaign_recipient_id = $2 AND status = 'sent'
+           ORDER BY campaign_step DESC LIMIT 1"#,
+        user_id as UserId,
+        recipient_id,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(last) = last else {
+        return Ok(false);
+    };
+    sqlx::query!(
+        "DELETE FROM emails WHERE user_id = $1 AND campaign_recipient_id = $2
+           AND campaign_step > $3 AND status = 'cancelled'",
+        user_id as UserId,
+        recipient_id,
+        last.step,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let again = super::Recorded {
+        id: last.id,
+        user_id,
+        status: EmailStatus::Sent,
+        thread_id: last.gmail_thread_id,
+        error: None,
+        step: super::StepOf::of(Some(recipient_id), Some(last.step), last.subject),
+    };
+    super::outcome::run_hooks(rules, conn, &[again]).await?;
+    super::wake(conn).await?;
+    Ok(true)
+}

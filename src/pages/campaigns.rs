@@ -169,6 +169,15 @@ pub fn CampaignPage() -> impl IntoView {
                 "Added {}: step 1 is queued for each.",
                 recipients(n)
             ))
+        } else if let Some(what) = q.get("corrected") {
+            Some(
+                if what == "stop" {
+                    "Corrected: that was a reply, so no more steps go to them."
+                } else {
+                    "Corrected: that was not a reply, so their sequence goes on with its next step."
+                }
+                .to_string(),
+            )
         } else {
             param::<u64>(&q, "replied").map(|n| {
                 if n == 1 {
@@ -715,6 +724,16 @@ fn RecipientRow(i: usize, r: RecipientView, open: bool) -> impl IntoView {
                 <span class=format!("status {}", r.state.as_str())>{r.state.label()}</span>
                 {r.stopped.clone().map(|s| view! { <p class="muted">{s}</p> })}
                 {r.notes.iter().map(|n| view! { <p class="muted">{n.clone()}</p> }).collect_view()}
+                {r.correct.map(|c| {
+                    let (label, aria) = match c {
+                        crate::campaigns::Correction::GoOn => ("Not a reply: go on", format!("It was not a reply from {}: go on with the sequence", r.to)),
+                        crate::campaigns::Correction::Stop => ("It was a reply: stop", format!("The automatic answer from {} was a reply: stop the sequence", r.to)),
+                    };
+                    view! {
+                        <button type="submit" class="small" name="correct" value=format!("{}:{}", r.id, c.as_str())
+                            aria-label=aria>{label}</button>
+                    }
+                })}
             </td>
             <td>
                 <ol class="timeline">

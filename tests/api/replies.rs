@@ -423,3 +423,83 @@ async fn reads_never_spend_more_than_their_share_of_the_quota(pool: PgPool) {
     assert!(all <= 1_200, "{all} units in a minute");
     assert_eq!(app.fake().rate_limited(), 0);
 }
+
+#[sqlx::test]
+async fn a_correction_lets_a_sequence_go_on_or_ends_it_and_holds(pool: PgPool) {
+    let app = crate::campaigns::app(pool).await;
+    let c = app.gmail_user(ADA).await;
+    turn_on(&app, &c).await;
+    let (id, threads) = running(&app, &c, &["ann@example.com", "bob@example.com"]).await;
+    let reader = reader(&app);
+    assert!(reader.run_once().await.unwrap()[0].complete);
+    // Ann's "reply" is really a colleague's forward; Bob's "out of office" is
+    // really his answer.
+    app.fake().deliver(&incoming(
+        IncomingKind::Reply,
+        threads.get("ann@example.com"),
+        "ann@example.com",
+    ));
+    app.fake().deliver(&incoming(
+        IncomingKind::AutoReply,
+        threads.get("bob@example.com"),
+        "bob@example.com",
+    ));
+    app.advance_clock(60.0).await;
+    assert_eq!(reader.run_once().await.unwrap()[0].stopped, 1);
+    let page = app.page(&c, &format!("/campaigns/{id}")).await;
+    assert!(page.contains("Not a reply: go on"), "{page}");
+    assert!(page.contains("It was a reply: stop"), "{page}");
+
+    let ids: HashMap<String, uuid::Uuid> =
+        sqlx::query_as::<_, (String, uuid::Uuid)>("SELECT address, id FROM campaign_recipients")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    let correct = |who: &str, what: &str| format!("{}:{what}", ids[who]);
+    // Nobody else can correct Ada's campaign.
+    let eve = app.new_user("Eve", "eve@example.com").await;
+    let res = app
+        .call(
+            &eve,
+            "campaigns/replied",
+            &[
+                ("id", id.as_str()),
+                ("correct", &correct("ann@example.com", "go_on")),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 404);
+    for (who, what) in [("ann@example.com", "go_on"), ("bob@example.com", "stop")] {
+        let res = app
+            .call(
+                &c,
+                "campaigns/replied",
+                &[("id", id.as_str()), ("correct", &correct(who, what))],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    let states = recipient_states(&app).await;
+    assert_eq!(states["ann@example.com"].0, "active");
+    assert_eq!(states["bob@example.com"].0, "replied");
+    let page = app.page(&c, &format!("/campaigns/{id}")).await;
+    assert!(
+        page.contains("was not a reply: the sequence went on."),
+        "{page}"
+    );
+    assert!(page.contains("You said the automatic answer of"), "{page}");
+
+    // A day later the next read reads nothing again, so the correction
+    // holds, and Ann's follow-up goes; Bob's does not.
+    app.advance_clock(DAY + 60.0).await;
+    let pass = reader.run_once().await.unwrap().remove(0);
+    assert!(pass.complete && pass.read == 0, "{pass:?}");
+    assert_eq!(send_due(&app).await, 1);
+    assert_eq!(follow_ups_to(&app), vec!["ann@example.com"]);
+    assert_eq!(
+        recipient_states(&app).await["ann@example.com"].0,
+        "finished"
+    );
+}

@@ -104,3 +104,29 @@ pub async fn stop(
     finish_done(conn, &[target.campaign_id]).await?;
     Ok(true)
 }
+
+/// A sequence a read ended for a reply (or a message written by hand) that the
+/// user says was none: it is open again and its next step is queued. False
+/// when it cannot go on (it ended otherwise, or its campaign did).
+pub async fn resume(
+    conn: &mut PgConnection,
+    rules: &crate::emails::Rules,
+    user_id: UserId,
+    recipient_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let reopened = sqlx::query_scalar!(
+        "UPDATE campaign_recipients r SET state = 'active', stopped_reason = NULL, updated_at = now()
+         FROM campaigns c
+         WHERE r.id = $1 AND r.user_id = $2 AND c.id = r.campaign_id
+           AND r.state IN ('replied', 'wrote') AND c.status IN ('running', 'paused')
+         RETURNING r.id",
+        recipient_id,
+        user_id as UserId,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if reopened.is_none() {
+        return Ok(false);
+    }
+    crate::emails::campaign::go_on(conn, rules, user_id, recipient_id).await
+}

@@ -84,17 +84,21 @@ pub async fn campaign(
         .is_some_and(|r| r.enabled);
     let mut notes: HashMap<Uuid, Vec<String>> = HashMap::new();
     for n in crate::replies::ssr::repo::automatic(&state.pool, user_id, &ids).await? {
-        let goes_on = if stored.stop_on_auto {
-            ""
-        } else {
-            ": the sequence goes on"
-        };
-        notes.entry(n.recipient_id).or_default().push(format!(
-            "Automatic reply {} ({}){goes_on}.",
-            zone.display(n.received_at),
-            n.from_addr.unwrap_or_default()
-        ));
+        let (when, from) = (zone.display(n.received_at), n.from_addr.unwrap_or_default());
+        notes
+            .entry(n.recipient_id)
+            .or_default()
+            .push(if !n.automatic {
+                format!(
+                    "You said the message of {when} ({from}) was not a reply: the sequence went on."
+                )
+            } else if stored.stop_on_auto {
+                format!("Automatic reply {when} ({from}).")
+            } else {
+                format!("Automatic reply {when} ({from}): the sequence goes on.")
+            });
     }
+    let findings = crate::replies::ssr::repo::latest_findings(&state.pool, user_id, &ids).await?;
     let recipients = rows
         .into_iter()
         .filter_map(|r| {
@@ -107,6 +111,16 @@ pub async fn campaign(
                 stopped: r.stopped_reason,
                 timeline: timelines.remove(&r.id).unwrap_or_default(),
                 notes: notes.remove(&r.id).unwrap_or_default(),
+                correct: match (
+                    RecipientState::parse(&r.state)?,
+                    findings.get(&r.id).map(String::as_str),
+                ) {
+                    (RecipientState::Replied | RecipientState::Wrote, Some(_)) => {
+                        Some(crate::campaigns::Correction::GoOn)
+                    }
+                    (s, Some("auto")) if s.is_open() => Some(crate::campaigns::Correction::Stop),
+                    _ => None,
+                },
             })
         })
         .collect();

@@ -4,6 +4,7 @@
 pub mod budget;
 pub mod check;
 pub mod classify;
+pub mod correct;
 pub mod gmail;
 pub mod read;
 pub mod reader;

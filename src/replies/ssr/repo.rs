@@ -228,11 +228,14 @@ pub async fn turn_on(pool: &PgPool, user_id: UserId) -> Result<(), sqlx::Error> 
     set_enabled(&mut conn, user_id, true).await
 }
 
-/// An automatic answer a read attributed to a recipient.
+/// An automatic answer a read attributed to a recipient, or a message the user
+/// said was not a reply.
 pub struct Automatic {
     pub recipient_id: uuid::Uuid,
     pub from_addr: Option<String>,
     pub received_at: OffsetDateTime,
+    /// Found automatic (false: the user said a reply was not one).
+    pub automatic: bool,
 }
 
 /// The automatic answers to these recipients, oldest first (the campaign
@@ -244,7 +247,9 @@ pub async fn automatic(
 ) -> Result<Vec<Automatic>, sqlx::Error> {
     sqlx::query_as!(
         Automatic,
-        r#"SELECT recipient_id AS "recipient_id!", from_addr, received_at FROM mailbox_messages
+        r#"SELECT recipient_id AS "recipient_id!", from_addr, received_at,
+                  corrected IS NULL AS "automatic!"
+           FROM mailbox_messages
            WHERE user_id = $1 AND recipient_id = ANY($2) AND coalesce(corrected, kind) = 'auto'
            ORDER BY received_at"#,
         user_id as UserId,
@@ -265,4 +270,26 @@ pub async fn forget_unrelated(pool: &PgPool) -> Result<u64, sqlx::Error> {
     .execute(pool)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// What the latest message a read attributed to each of these recipients was
+/// found to be (as corrected): reply, auto or wrote.
+pub async fn latest_findings(
+    pool: &PgPool,
+    user_id: UserId,
+    recipients: &[uuid::Uuid],
+) -> Result<std::collections::HashMap<uuid::Uuid, String>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT ON (recipient_id) recipient_id AS "recipient_id!",
+                  coalesce(corrected, kind) AS "kind!"
+           FROM mailbox_messages
+           WHERE user_id = $1 AND recipient_id = ANY($2)
+             AND coalesce(corrected, kind) IN ('reply', 'auto', 'wrote')
+           ORDER BY recipient_id, received_at DESC"#,
+        user_id as UserId,
+        recipients,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.recipient_id, r.kind)).collect())
 }
