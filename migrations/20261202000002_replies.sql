@@ -39,6 +39,8 @@ CREATE TABLE mailbox_messages (
     -- The user's correction of `kind`, which a later read never overrides.
     corrected    text CHECK (corrected IN ('reply', 'auto')),
     from_addr    text,
+    -- A bounce's failed recipients (X-Failed-Recipients).
+    failed_addrs text[] NOT NULL DEFAULT '{}',
     received_at  timestamptz NOT NULL,
     -- The campaign recipient it was attributed to, if any.
     recipient_id uuid REFERENCES campaign_recipients (id) ON DELETE SET NULL,

@@ -22,29 +22,28 @@ async function newTemplate(page: import("@playwright/test").Page, name: string, 
   await expect(page).toHaveURL(/\/templates$/);
 }
 
-test("a campaign: plan, start, step 1, a follow-up in the same thread, and a reply marked by hand stops one", async ({ page }) => {
-  test.slow();
-  const gmail = await signUpWithGmail(page, "Katherine Johnson", "campaign", "orbital mechanics");
-  await newTemplate(page, "Intro", "Quick question, {{ first_name }}", "Hi {{ first_name }}, are you hiring?");
-  await newTemplate(page, "Nudge", "unused", "Just checking in, {{ first_name }}.");
-  const [ada, bob, cy] = [uniqueEmail("ada"), uniqueEmail("bob"), uniqueEmail("cy")];
-
-  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Campaigns" }).click();
+/** A draft from a CSV with two steps `days` apart, every day, all day; saved. */
+async function twoStepDraft(
+  page: import("@playwright/test").Page,
+  name: string,
+  csv: string,
+  [first, second]: [string, string],
+  days: number,
+) {
+  await page.goto("/campaigns");
   await expect(page.getByRole("heading", { name: "Campaigns" })).toBeVisible();
   await page.getByLabel("Recipients (CSV file)").setInputFiles({
-    name: "hiring.csv",
+    name: "people.csv",
     mimeType: "text/csv",
-    buffer: Buffer.from(`email,first_name\n${ada},Ada\n${bob},Bob\n${cy},Cy\nnot-an-address,Dee\n`),
+    buffer: Buffer.from(csv),
   });
   await page.getByRole("button", { name: "Create a draft" }).click();
   await expect(page).toHaveURL(/\/campaigns\/[0-9a-f-]+$/);
   await hydrated(page);
-
-  // The settings: two steps three days apart, every day, all day.
-  await page.getByLabel("Name").fill("Hiring managers");
-  await page.getByLabel("Step 1: first message").selectOption({ label: "Intro" });
-  await page.getByLabel("Step 2: follow-up template").selectOption({ label: "Nudge" });
-  await page.getByLabel("Days after the step before").fill("3");
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Step 1: first message").selectOption({ label: first });
+  await page.getByLabel("Step 2: follow-up template").selectOption({ label: second });
+  await page.getByLabel("Days after the step before").fill(String(days));
   for (const day of ["Saturday", "Sunday"]) {
     await page.getByLabel(day).check();
   }
@@ -52,6 +51,25 @@ test("a campaign: plan, start, step 1, a follow-up in the same thread, and a rep
   await page.getByLabel("Until").fill("24:00");
   await page.getByRole("button", { name: "Save settings" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
+}
+
+test("a campaign: plan, start, step 1, a follow-up in the same thread, and a reply marked by hand stops one", async ({ page }) => {
+  test.slow();
+  const gmail = await signUpWithGmail(page, "Katherine Johnson", "campaign", "orbital mechanics");
+  await newTemplate(page, "Intro", "Quick question, {{ first_name }}", "Hi {{ first_name }}, are you hiring?");
+  await newTemplate(page, "Nudge", "unused", "Just checking in, {{ first_name }}.");
+  const [ada, bob, cy] = [uniqueEmail("ada"), uniqueEmail("bob"), uniqueEmail("cy")];
+
+  // The navigation leads there; the settings: two steps three days apart.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Campaigns" }).click();
+  await expect(page.getByRole("heading", { name: "Campaigns" })).toBeVisible();
+  await twoStepDraft(
+    page,
+    "Hiring managers",
+    `email,first_name\n${ada},Ada\n${bob},Bob\n${cy},Cy\nnot-an-address,Dee\n`,
+    ["Intro", "Nudge"],
+    3,
+  );
 
   // The report and the plan, before anything goes.
   await expect(page.getByText("3 of 4 rows ready")).toBeVisible();
@@ -101,27 +119,8 @@ test("stop on reply: turned on in Settings, a reply in the thread ends that reci
   await newTemplate(page, "Hello", "Hello {{ first_name }}", "Hi {{ first_name }}, a question.");
   await newTemplate(page, "Again", "unused", "Following up, {{ first_name }}.");
   const [ann, bob] = [uniqueEmail("ann"), uniqueEmail("bob")];
-  await page.goto("/campaigns");
-  await page.getByLabel("Recipients (CSV file)").setInputFiles({
-    name: "people.csv",
-    mimeType: "text/csv",
-    buffer: Buffer.from(`email,first_name\n${ann},Ann\n${bob},Bob\n`),
-  });
-  await page.getByRole("button", { name: "Create a draft" }).click();
-  await expect(page).toHaveURL(/\/campaigns\/[0-9a-f-]+$/);
-  await hydrated(page);
+  await twoStepDraft(page, "Questions", `email,first_name\n${ann},Ann\n${bob},Bob\n`, ["Hello", "Again"], 1);
   const campaign = page.url();
-  await page.getByLabel("Name").fill("Questions");
-  await page.getByLabel("Step 1: first message").selectOption({ label: "Hello" });
-  await page.getByLabel("Step 2: follow-up template").selectOption({ label: "Again" });
-  await page.getByLabel("Days after the step before").fill("1");
-  for (const day of ["Saturday", "Sunday"]) {
-    await page.getByLabel(day).check();
-  }
-  await page.getByLabel("From").fill("00:00");
-  await page.getByLabel("Until").fill("24:00");
-  await page.getByRole("button", { name: "Save settings" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Saved." })).toBeVisible();
   await page.getByRole("button", { name: "Start: 2 recipients" }).click();
   await expect.poll(async () => (await receivedBy(page, gmail)).length, { timeout: 20_000 }).toBe(2);
   await expect(page.getByText("Stop on reply is on: a reply")).toBeVisible();

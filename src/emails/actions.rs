@@ -139,36 +139,7 @@ pub async fn resolve(
             }
             rows.len() as u64
         }
-        Resolution::MarkSent => {
-            let rows = sqlx::query!(
-                "UPDATE emails SET status = 'sent', sent_at = coalesce(claimed_at, mm_now()),
-                        last_error = NULL, lease_id = NULL, updated_at = mm_now()
-                 WHERE user_id = $1 AND id = ANY($2) AND status = 'uncertain'
-                 RETURNING id, gmail_thread_id, campaign_recipient_id, campaign_step,
-                           CASE WHEN campaign_recipient_id IS NULL THEN '' ELSE subject END AS \"subject!\"",
-                user_id as UserId,
-                ids,
-            )
-            .fetch_all(&mut *tx)
-            .await?;
-            let recorded: Vec<Recorded> = rows
-                .into_iter()
-                .map(|r| Recorded {
-                    id: r.id,
-                    user_id,
-                    status: EmailStatus::Sent,
-                    thread_id: r.gmail_thread_id,
-                    error: None,
-                    step: super::outcome::StepOf::of(
-                        r.campaign_recipient_id,
-                        r.campaign_step,
-                        r.subject,
-                    ),
-                })
-                .collect();
-            run_hooks(rules, &mut tx, &recorded).await?;
-            recorded.len() as u64
-        }
+        Resolution::MarkSent => mark_sent(&mut tx, rules, user_id, ids, None, None).await?,
     };
     tx.commit().await?;
     Ok(changed)
@@ -220,17 +191,31 @@ pub async fn found_sent(
     gmail: (&str, &str),
     how: &str,
 ) -> Result<bool, sqlx::Error> {
+    Ok(mark_sent(conn, rules, user_id, &[id], Some(gmail), Some(how)).await? > 0)
+}
+
+/// Uncertain messages that went: `sent` (with their Gmail ids and how that
+/// was known, when known), and their outcome hooks run.
+async fn mark_sent(
+    conn: &mut PgConnection,
+    rules: &Rules,
+    user_id: UserId,
+    ids: &[Uuid],
+    gmail: Option<(&str, &str)>,
+    how: Option<&str>,
+) -> Result<u64, sqlx::Error> {
     let rows = sqlx::query!(
         "UPDATE emails SET status = 'sent', sent_at = coalesce(claimed_at, mm_now()),
-                gmail_message_id = $3, gmail_thread_id = $4, last_error = $5, lease_id = NULL,
-                updated_at = mm_now()
-         WHERE user_id = $1 AND id = $2 AND status = 'uncertain'
+                gmail_message_id = coalesce($3, gmail_message_id),
+                gmail_thread_id = coalesce($4, gmail_thread_id), last_error = $5,
+                lease_id = NULL, updated_at = mm_now()
+         WHERE user_id = $1 AND id = ANY($2) AND status = 'uncertain'
          RETURNING id, gmail_thread_id, campaign_recipient_id, campaign_step,
                    CASE WHEN campaign_recipient_id IS NULL THEN '' ELSE subject END AS \"subject!\"",
         user_id as UserId,
-        id,
-        gmail.0,
-        gmail.1,
+        ids,
+        gmail.map(|g| g.0),
+        gmail.map(|g| g.1),
         how,
     )
     .fetch_all(&mut *conn)
@@ -247,5 +232,5 @@ pub async fn found_sent(
         })
         .collect();
     run_hooks(rules, conn, &recorded).await?;
-    Ok(!recorded.is_empty())
+    Ok(recorded.len() as u64)
 }

@@ -840,17 +840,8 @@ async fn accept(
         );
     }
     let mut inner = fake.lock();
-    if let Some(failure) = inner.failures.first_mut() {
-        failure.count = failure.count.saturating_sub(1);
-        let (status, body) = (failure.status, failure.body.clone());
-        if failure.count == 0 {
-            inner.failures.remove(0);
-        }
-        return (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            Json(body),
-        )
-            .into_response();
+    if let Some(injected) = injected_failure(&mut inner) {
+        return injected;
     }
     if let Some(refused) = charge(&mut inner, &account, SEND_UNITS, false) {
         return refused;
@@ -904,6 +895,23 @@ async fn accept(
         ));
     }
     Json(json!({"id": id, "threadId": thread, "labelIds": ["SENT"]})).into_response()
+}
+
+/// The next failure a test asked for (`fail_next`), sends and reads alike.
+fn injected_failure(inner: &mut Inner) -> Option<Response> {
+    let failure = inner.failures.first_mut()?;
+    failure.count = failure.count.saturating_sub(1);
+    let (status, body) = (failure.status, failure.body.clone());
+    if failure.count == 0 {
+        inner.failures.remove(0);
+    }
+    Some(
+        (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            Json(body),
+        )
+            .into_response(),
+    )
 }
 
 /// Charges `units` to `account`'s per-user quota: Google's 429 when the
@@ -973,17 +981,8 @@ fn reader(
     }
     let mut inner = fake.lock();
     *inner.calls.entry(endpoint).or_default() += 1;
-    if let Some(failure) = inner.failures.first_mut() {
-        failure.count = failure.count.saturating_sub(1);
-        let (status, body) = (failure.status, failure.body.clone());
-        if failure.count == 0 {
-            inner.failures.remove(0);
-        }
-        return Err((
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            Json(body),
-        )
-            .into_response());
+    if let Some(injected) = injected_failure(&mut inner) {
+        return Err(injected);
     }
     if let Some(refused) = charge(&mut inner, &account, units, true) {
         return Err(refused);

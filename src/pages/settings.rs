@@ -130,7 +130,15 @@ fn RepliesSection(r: crate::replies::RepliesView, connected: bool) -> impl IntoV
             {status}
             {r.recovered.map(|t| view! { <p class="muted">{format!("Gmail had forgotten where the last read stopped ({t}); MailMerger read back through your recent mail instead.")}</p> })}
             {(r.unattributed_bounces > 0).then(|| view! {
-                <p class="muted">{format!("{} bounce(s) named no recipient of a running campaign.", r.unattributed_bounces)}</p>
+                <p class="muted">{format!(
+                    "{} bounce(s) named no recipient of a running campaign. Check these addresses; add them to your suppression list if they are gone:",
+                    r.unattributed_bounces
+                )}</p>
+                <ul class="bounces">
+                    {r.bounces.iter().map(|(when, failed)| view! {
+                        <li>{when.clone()} ": " <span class="mono">{if failed.is_empty() { "(no address named)".to_string() } else { failed.join(", ") }}</span></li>
+                    }).collect_view()}
+                </ul>
             })}
             {(r.problem.is_some() || !r.granted).then(|| view! {
                 <form method="post" action="/auth/google/replies" class="inline-form">

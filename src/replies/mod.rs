@@ -22,6 +22,8 @@ pub struct RepliesView {
     pub recovered: Option<String>,
     /// Bounces that named no recipient of an open sequence.
     pub unattributed_bounces: i64,
+    /// The newest of them: when, and the addresses they said failed.
+    pub bounces: Vec<(String, Vec<String>)>,
 }
 
 /// Turns stop on reply off: follow-ups go without reading the mailbox again,

@@ -149,6 +149,12 @@ async fn replies_bounces_and_hand_written_mail_end_sequences_and_out_of_office_d
         threads.get("eve@example.com"),
         "eve@example.com",
     ));
+    // A bounce for an address in no campaign is kept, unattributed.
+    fake.deliver(&incoming(
+        IncomingKind::Bounce,
+        None,
+        "stranger@example.net",
+    ));
     // Mail from someone else, in no campaign's thread, changes nothing.
     fake.deliver(&incoming(
         IncomingKind::Reply,
@@ -164,7 +170,7 @@ async fn replies_bounces_and_hand_written_mail_end_sequences_and_out_of_office_d
     assert_eq!(passes.len(), 1);
     let pass = &passes[0];
     assert!(pass.complete, "{pass:?}");
-    assert_eq!((pass.read, pass.stopped), (6, 4), "{pass:?}");
+    assert_eq!((pass.read, pass.stopped), (7, 4), "{pass:?}");
     assert_eq!(send_due(&app).await, 2);
     assert_eq!(
         follow_ups_to(&app),
@@ -213,7 +219,7 @@ async fn replies_bounces_and_hand_written_mail_end_sequences_and_out_of_office_d
     // No thread was read whole: one messages.get per message that mattered
     // (and one per step 1, for its Message-ID).
     assert_eq!(fake.calls("threads.get"), 0);
-    assert_eq!(fake.calls("messages.get"), 6 + 6);
+    assert_eq!(fake.calls("messages.get"), 6 + 7);
 
     // The campaign page says why each one stopped.
     let page = app.page(&c, &format!("/campaigns/{id}")).await;
@@ -231,6 +237,12 @@ async fn replies_bounces_and_hand_written_mail_end_sequences_and_out_of_office_d
         assert!(page.contains(expected), "{expected}: {page}");
     }
     assert!(!page.contains("separate conversations"), "{page}");
+    let settings = app.page(&c, "/settings").await;
+    assert!(
+        settings.contains("1 bounce(s) named no recipient"),
+        "{settings}"
+    );
+    assert!(settings.contains("stranger@example.net"), "{settings}");
     // A second read finds nothing new and reads no message again.
     app.advance_clock(60.0).await;
     let passes = reader.run_once().await.unwrap();

@@ -319,6 +319,10 @@ impl Session<'_> {
                 thread_id: &m.thread_id,
                 kind,
                 from: from.as_deref(),
+                failed: match &found {
+                    Found::Bounce { failed } => failed,
+                    _ => &[],
+                },
                 received_at,
                 recipient_id: recipient,
                 email_id,
@@ -377,22 +381,16 @@ pub async fn read(
         Ok(t) => t,
         Err((status, why)) => {
             let mut conn = state.pool.acquire().await?;
-            let spent = budget.parts();
-            repo::finish(
+            return stopped_short(
                 &mut conn,
                 user_id,
                 &leased,
-                (&spent.0, &spent.1),
-                Ended::Short {
-                    status,
-                    error: Some(&why),
-                },
+                &budget,
+                status,
+                why,
+                Pass::default(),
             )
-            .await?;
-            return Ok(Pass {
-                short: Some(why),
-                ..Default::default()
-            });
+            .await;
         }
     };
     let address = account.map(|a| a.email.to_lowercase()).unwrap_or_default();
@@ -457,20 +455,45 @@ pub async fn read(
                 }
             };
             tracing::info!(status, why, "mailbox read stopped short");
-            repo::finish(
+            return stopped_short(
                 &mut conn,
                 user_id,
                 &leased,
-                (&spent.0, &spent.1),
-                Ended::Short {
-                    status,
-                    error: Some(&why),
-                },
+                &session.budget,
+                status,
+                why,
+                pass,
             )
-            .await?;
-            pass.short = Some(why);
+            .await;
         }
     }
+    Ok(pass)
+}
+
+/// Ends a read that stopped short: what it spent is kept, its freshness is
+/// not renewed, and Settings shows why.
+async fn stopped_short(
+    conn: &mut sqlx::PgConnection,
+    user_id: UserId,
+    leased: &Leased,
+    budget: &Budget,
+    status: &str,
+    why: String,
+    mut pass: Pass,
+) -> Result<Pass, sqlx::Error> {
+    let spent = budget.parts();
+    repo::finish(
+        conn,
+        user_id,
+        leased,
+        (&spent.0, &spent.1),
+        Ended::Short {
+            status,
+            error: Some(&why),
+        },
+    )
+    .await?;
+    pass.short = Some(why);
     Ok(pass)
 }
 

@@ -147,6 +147,7 @@ pub struct Found<'a> {
     pub thread_id: &'a str,
     pub kind: &'a str,
     pub from: Option<&'a str>,
+    pub failed: &'a [String],
     pub received_at: OffsetDateTime,
     pub recipient_id: Option<uuid::Uuid>,
     pub email_id: Option<uuid::Uuid>,
@@ -161,8 +162,8 @@ pub async fn record(
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         "INSERT INTO mailbox_messages (user_id, gmail_id, thread_id, kind, from_addr, received_at,
-                                       recipient_id, email_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                       recipient_id, email_id, failed_addrs)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (user_id, gmail_id) DO NOTHING",
         user_id as UserId,
         f.gmail_id,
@@ -172,6 +173,7 @@ pub async fn record(
         f.received_at,
         f.recipient_id,
         f.email_id,
+        f.failed,
     )
     .execute(conn)
     .await?;
@@ -206,6 +208,28 @@ pub struct Status {
     pub checked_at: Option<OffsetDateTime>,
     pub recovered_at: Option<OffsetDateTime>,
     pub unattributed_bounces: i64,
+}
+
+/// A bounce that named no open sequence's recipient.
+pub struct Bounce {
+    pub received_at: OffsetDateTime,
+    pub failed_addrs: Vec<String>,
+}
+
+/// The newest bounces no sequence was found for.
+pub async fn unattributed_bounces(
+    pool: &PgPool,
+    user_id: UserId,
+) -> Result<Vec<Bounce>, sqlx::Error> {
+    sqlx::query_as!(
+        Bounce,
+        "SELECT received_at, failed_addrs FROM mailbox_messages
+         WHERE user_id = $1 AND kind = 'bounce' AND recipient_id IS NULL
+         ORDER BY received_at DESC LIMIT 20",
+        user_id as UserId,
+    )
+    .fetch_all(pool)
+    .await
 }
 
 pub async fn status(pool: &PgPool, user_id: UserId) -> Result<Option<Status>, sqlx::Error> {

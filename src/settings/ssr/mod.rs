@@ -27,6 +27,12 @@ pub async fn load(state: &AppState, user_id: UserId) -> Result<SettingsView, App
         .as_ref()
         .is_some_and(|a| crate::google::ssr::client::can_read(&a.scopes));
     let zone = zone::UserZone::new(&u.time_zone);
+    let bounces: Vec<(String, Vec<String>)> =
+        crate::replies::ssr::repo::unattributed_bounces(&state.pool, user_id)
+            .await?
+            .into_iter()
+            .map(|b| (zone.display(b.received_at), b.failed_addrs))
+            .collect();
     let replies = crate::replies::ssr::repo::status(&state.pool, user_id)
         .await?
         .map(|r| crate::replies::RepliesView {
@@ -36,6 +42,7 @@ pub async fn load(state: &AppState, user_id: UserId) -> Result<SettingsView, App
             checked: r.checked_at.map(|t| zone.display(t)),
             recovered: r.recovered_at.map(|t| zone.display(t)),
             unattributed_bounces: r.unattributed_bounces,
+            bounces: bounces.clone(),
         })
         .or(Some(crate::replies::RepliesView {
             enabled: false,
@@ -44,6 +51,7 @@ pub async fn load(state: &AppState, user_id: UserId) -> Result<SettingsView, App
             checked: None,
             recovered: None,
             unattributed_bounces: 0,
+            bounces: Vec::new(),
         }))
         .filter(|_| state.config.transport() == TransportKind::Gmail);
     let gmail = account.map(|a| GmailView {
