@@ -5,6 +5,9 @@ import { receivedBy, signUpWithGmail, uniqueEmail } from "./helpers";
 test.use({ javaScriptEnabled: false });
 
 test("a campaign without JavaScript: errors next to their fields, start, step 1 sent, a draft discarded", async ({ page }) => {
+  // Eleven page loads and a send: 26 s on an idle machine, over the 30 s guard
+  // on a loaded one.
+  test.slow();
   const gmail = await signUpWithGmail(page, "Dorothy Vaughan", "campaign-nojs", "fortran by hand");
   await page.goto("/templates/new");
   await page.getByLabel("Name").fill("Intro");

@@ -100,8 +100,13 @@ pub fn address_in(value: &str) -> Option<String> {
     addresses_in(value).into_iter().next()
 }
 
+/// At most this many addresses are taken from one header (a bounce naming
+/// thousands is someone else's problem).
+const MOST_ADDRESSES: usize = 20;
+
 /// Every address in a list header, lowercased; commas inside quoted names do
-/// not split.
+/// not split. Only what could be an address (an `@`, no spaces, at most 254
+/// characters), and at most [`MOST_ADDRESSES`] of them.
 pub fn addresses_in(value: &str) -> Vec<String> {
     let mut parts = Vec::new();
     let (mut current, mut quoted, mut angle) = (String::new(), false, false);
@@ -128,9 +133,10 @@ pub fn addresses_in(value: &str) -> Vec<String> {
                 _ => p,
             };
             let inner = inner.trim();
-            (inner.contains('@') && !inner.contains(char::is_whitespace))
+            (inner.contains('@') && inner.len() <= 254 && !inner.contains(char::is_whitespace))
                 .then(|| inner.to_lowercase())
         })
+        .take(MOST_ADDRESSES)
         .collect()
 }
 
@@ -254,5 +260,9 @@ mod tests {
             vec!["j@x.org", "k@y.org", "l@z.org"]
         );
         assert_eq!(addresses_in("not an address"), Vec::<String>::new());
+        let huge = format!("{}@example.com", "a".repeat(300));
+        assert_eq!(addresses_in(&huge), Vec::<String>::new());
+        let many: Vec<String> = (0..500).map(|i| format!("x{i}@example.com")).collect();
+        assert_eq!(addresses_in(&many.join(", ")).len(), 20);
     }
 }
