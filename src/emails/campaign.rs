@@ -208,7 +208,9 @@ pub async fn follow_ups_due_again(
         "UPDATE emails SET next_attempt_at = NULL, updated_at = mm_now()
          WHERE user_id = $1 AND status = 'queued' AND campaign_step >= 2
            AND next_attempt_at > mm_now()
-           AND next_attempt_at <= mm_now() + make_interval(secs => $2)",
+           AND next_attempt_at <= mm_now() + make_interval(secs => $2)
+           -- Not one waiting out a retry's backoff (it says why it waits).
+           AND last_error IS NULL",
         user_id as UserId,
         waited.as_seconds_f64(),
     )
