@@ -363,19 +363,18 @@ pub async fn read(
     let account = crate::google::ssr::accounts::find_for_user(&state.pool, user_id)
         .await
         .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    let refuse = |status: &'static str, why: String| (status, why);
     let token = match (&account, state.google.as_ref()) {
         (Some(a), Some(google)) if can_read(&a.scopes) => {
             accounts::access_token(state, &state.cipher, google, user_id, None)
                 .await
                 .map_err(|e| match e {
-                    TokenError::Revoked => refuse("revoked", "Google no longer accepts MailMerger's access to this Gmail account (it was revoked or has expired). Connect Gmail again to read replies.".into()),
-                    TokenError::NotConnected => refuse("not_granted", "Gmail is not connected.".into()),
-                    TokenError::Unavailable(e) => refuse("failed", e),
+                    TokenError::Revoked => ("revoked", "Google no longer accepts MailMerger's access to this Gmail account (it was revoked or has expired). Connect Gmail again to read replies.".to_string()),
+                    TokenError::NotConnected => ("not_granted", "Gmail is not connected.".to_string()),
+                    TokenError::Unavailable(e) => ("failed", e),
                 })
         }
-        (Some(_), Some(_)) => Err(refuse("not_granted", "Google has not granted MailMerger the right to read message headers (gmail.metadata). Turn stop-on-reply on again to grant it.".into())),
-        _ => Err(refuse("not_granted", "Gmail is not connected.".into())),
+        (Some(_), Some(_)) => Err(("not_granted", "Google has not granted MailMerger the right to read message headers (gmail.metadata). Turn stop-on-reply on again to grant it.".to_string())),
+        _ => Err(("not_granted", "Gmail is not connected.".to_string())),
     };
     let token = match token {
         Ok(t) => t,

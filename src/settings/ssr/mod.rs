@@ -33,27 +33,23 @@ pub async fn load(state: &AppState, user_id: UserId) -> Result<SettingsView, App
             .into_iter()
             .map(|b| (zone.display(b.received_at), b.failed_addrs))
             .collect();
-    let replies = crate::replies::ssr::repo::status(&state.pool, user_id)
-        .await?
-        .map(|r| crate::replies::RepliesView {
-            enabled: r.enabled,
+    // Stop on reply reads a Gmail mailbox: shown with Gmail only, off until
+    // the user turns it on (no row yet).
+    let read = crate::replies::ssr::repo::status(&state.pool, user_id).await?;
+    let replies = (state.config.transport() == TransportKind::Gmail).then(|| {
+        let r = read.as_ref();
+        crate::replies::RepliesView {
+            enabled: r.is_some_and(|r| r.enabled),
             granted,
-            problem: r.error.filter(|_| r.status != "ok" && r.enabled),
-            checked: r.checked_at.map(|t| zone.display(t)),
-            recovered: r.recovered_at.map(|t| zone.display(t)),
-            unattributed_bounces: r.unattributed_bounces,
-            bounces: bounces.clone(),
-        })
-        .or(Some(crate::replies::RepliesView {
-            enabled: false,
-            granted,
-            problem: None,
-            checked: None,
-            recovered: None,
-            unattributed_bounces: 0,
-            bounces: Vec::new(),
-        }))
-        .filter(|_| state.config.transport() == TransportKind::Gmail);
+            problem: r
+                .filter(|r| r.status != "ok" && r.enabled)
+                .and_then(|r| r.error.clone()),
+            checked: r.and_then(|r| r.checked_at).map(|t| zone.display(t)),
+            recovered: r.and_then(|r| r.recovered_at).map(|t| zone.display(t)),
+            unattributed_bounces: r.map_or(0, |r| r.unattributed_bounces),
+            bounces,
+        }
+    });
     let gmail = account.map(|a| GmailView {
         email: a.email,
         status: a.gmail_status,
