@@ -1,6 +1,8 @@
 //! The HTML shell, the root component and the routes.
 
 use crate::pages::{
+    account::AccountDeleted,
+    admin::AdminPage,
     auth::{Login, Signup},
     campaigns::{CampaignPage, CampaignsPage},
     compose::ComposePage,
@@ -69,6 +71,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/files") view=FilesPageView ssr=SsrMode::InOrder />
                 <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::InOrder />
                 <Route path=path!("/suppression") view=SuppressionPageView ssr=SsrMode::InOrder />
+                <Route path=path!("/admin") view=AdminPage ssr=SsrMode::InOrder />
+                <Route path=path!("/account/deleted") view=AccountDeleted ssr=SsrMode::InOrder />
             </Routes>
         </Router>
     }

@@ -39,6 +39,17 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     /// Where the local outbox writes `.eml` files.
     pub outbox_dir: PathBuf,
+    /// The product's own mail (verification and reset links, notices): never
+    /// through a user's Gmail (docs/accounts.md, "System mail").
+    pub system_mail: SystemMailConfig,
+    /// A session ends this long after it started, however active
+    /// (`SESSION_MAX_DAYS`, default 30).
+    pub session_max_age: Duration,
+    /// Who may create an account (`SIGNUP`, docs/accounts.md).
+    pub signup: SignupPolicy,
+    /// `ADMIN_EMAILS`, lowercased: these accounts, once verified, get the
+    /// Admin page.
+    pub admin_emails: Vec<String>,
     /// Timeout of every call to Google or an SMTP server.
     pub http_timeout: Duration,
     pub delivery: DeliveryConfig,
@@ -49,6 +60,100 @@ pub struct Config {
     /// They exist only in builds with the fake-google feature, never in
     /// release builds or the image.
     pub test_controls: bool,
+}
+
+/// Who may create an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignupPolicy {
+    /// Anyone (the default).
+    Open,
+    /// Addresses at these domains (lowercase, `SIGNUP_ALLOWED_DOMAINS`); a
+    /// password account can do nothing until its address is verified, and a
+    /// Google account must belong to one of them (its `hd` claim).
+    Domains(Vec<String>),
+    /// Only existing users; `mailmerger create-user` makes new ones.
+    Closed,
+}
+
+impl SignupPolicy {
+    /// The part of an address after its last `@`, lowercased.
+    pub fn domain_of(address: &str) -> String {
+        address
+            .rsplit_once('@')
+            .map(|(_, d)| d.trim().to_lowercase())
+            .unwrap_or_default()
+    }
+
+    /// Whether a password sign-up with `address` is allowed.
+    pub fn allows_address(&self, address: &str) -> bool {
+        match self {
+            SignupPolicy::Open => true,
+            SignupPolicy::Domains(domains) => domains.contains(&Self::domain_of(address)),
+            SignupPolicy::Closed => false,
+        }
+    }
+
+    /// Whether a Google sign-up whose hosted domain is `hd` is allowed.
+    pub fn allows_google(&self, hd: Option<&str>) -> bool {
+        match self {
+            SignupPolicy::Open => true,
+            SignupPolicy::Domains(domains) => {
+                hd.is_some_and(|hd| domains.contains(&hd.trim().to_lowercase()))
+            }
+            SignupPolicy::Closed => false,
+        }
+    }
+
+    /// Under `domains`, an unverified account can do nothing.
+    pub fn requires_verification(&self) -> bool {
+        matches!(self, SignupPolicy::Domains(_))
+    }
+}
+
+fn signup(get: &impl Fn(&str) -> Option<String>) -> Result<SignupPolicy, ConfigError> {
+    match get("SIGNUP").as_deref().map(str::trim).unwrap_or("open") {
+        "open" => Ok(SignupPolicy::Open),
+        "closed" => Ok(SignupPolicy::Closed),
+        "domains" => {
+            let domains: Vec<String> = get("SIGNUP_ALLOWED_DOMAINS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|d| d.trim().trim_start_matches('@').to_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect();
+            if domains.is_empty() {
+                return Err(bad(
+                    "SIGNUP_ALLOWED_DOMAINS",
+                    "must name at least one domain when SIGNUP=domains (e.g. example.com,example.org)",
+                ));
+            }
+            if let Some(d) = domains
+                .iter()
+                .find(|d| !d.contains('.') || d.contains(['@', ' ', '/']))
+            {
+                return Err(bad(
+                    "SIGNUP_ALLOWED_DOMAINS",
+                    format!("{d:?} is not a domain"),
+                ));
+            }
+            Ok(SignupPolicy::Domains(domains))
+        }
+        other => Err(bad(
+            "SIGNUP",
+            format!("must be open, domains or closed (got {other:?})"),
+        )),
+    }
+}
+
+/// How the product's own mail leaves.
+pub struct SystemMailConfig {
+    /// `SYSTEM_SMTP_URL`; without it, `.eml` files in `<OUTBOX_DIR>/system/`.
+    pub smtp_url: Option<SecretString>,
+    /// `SYSTEM_FROM`: a mailbox (`MailMerger <no-reply@example.com>`); by
+    /// default `no-reply@` the host of `APP_BASE_URL`.
+    pub from: lettre::message::Mailbox,
+    /// Where the mail goes without `SYSTEM_SMTP_URL`.
+    pub outbox_dir: PathBuf,
 }
 
 /// Where uploaded files live.
@@ -284,13 +389,27 @@ impl Config {
             window: Duration::from_secs(number(&get, "LOGIN_THROTTLE_WINDOW_SECS", 900)?),
         };
         let http_timeout = Duration::from_secs(number(&get, "HTTP_TIMEOUT_SECS", 30)?);
+        let outbox_dir = get("OUTBOX_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("outbox"));
+        let session_max_days = number(&get, "SESSION_MAX_DAYS", 30)?;
+        if session_max_days == 0 {
+            return Err(bad("SESSION_MAX_DAYS", "must be at least 1"));
+        }
         Ok(Config {
+            system_mail: system_mail(&get, &base_url, &outbox_dir)?,
+            session_max_age: Duration::from_secs(86_400 * session_max_days.min(3650)),
+            signup: signup(&get)?,
+            admin_emails: get("ADMIN_EMAILS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|a| a.trim().to_lowercase())
+                .filter(|a| !a.is_empty())
+                .collect(),
             limits: limits(&get)?,
             google: google(&get)?,
             smtp_url: smtp_url(&get)?,
-            outbox_dir: get("OUTBOX_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| data_dir.join("outbox")),
+            outbox_dir,
             delivery: delivery(&get, http_timeout)?,
             storage: storage(&get, &data_dir, http_timeout)?,
             upload_max_bytes: upload_max_bytes(&get)?,
@@ -423,6 +542,61 @@ fn smtp_url(get: &impl Fn(&str) -> Option<String>) -> Result<Option<SecretString
         return Err(bad("SMTP_URL", "must start with smtp:// or smtps://"));
     }
     Ok(Some(SecretString::from(raw.trim().to_string())))
+}
+
+fn system_mail(
+    get: &impl Fn(&str) -> Option<String>,
+    base_url: &Url,
+    outbox_dir: &Path,
+) -> Result<SystemMailConfig, ConfigError> {
+    let smtp_url = match get("SYSTEM_SMTP_URL") {
+        None => None,
+        Some(raw) => {
+            let parsed = Url::parse(raw.trim()).map_err(|_| {
+                bad(
+                    "SYSTEM_SMTP_URL",
+                    "not a URL; expected e.g. smtps://user:password@smtp.example.com",
+                )
+            })?;
+            if !matches!(parsed.scheme(), "smtp" | "smtps") {
+                return Err(bad(
+                    "SYSTEM_SMTP_URL",
+                    "must start with smtp:// or smtps://",
+                ));
+            }
+            Some(SecretString::from(raw.trim().to_string()))
+        }
+    };
+    let from = match get("SYSTEM_FROM") {
+        Some(raw) => raw.trim().parse().map_err(|_| {
+            bad(
+                "SYSTEM_FROM",
+                "not a mailbox; expected e.g. MailMerger <no-reply@example.com>",
+            )
+        })?,
+        None => {
+            let host = base_url.host_str().unwrap_or("localhost");
+            // An IP address is no mail domain: `localhost` stands in for it.
+            let domain = if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+                "localhost"
+            } else {
+                host
+            };
+            format!("MailMerger <no-reply@{domain}>")
+                .parse()
+                .map_err(|_| {
+                    bad(
+                        "SYSTEM_FROM",
+                        "must be set: APP_BASE_URL's host is no mail domain",
+                    )
+                })?
+        }
+    };
+    Ok(SystemMailConfig {
+        smtp_url,
+        from,
+        outbox_dir: outbox_dir.join("system"),
+    })
 }
 
 fn delivery(
@@ -806,6 +980,51 @@ mod tests {
         assert_eq!(e.var, "GMAIL_API_URL");
         let e = config(&[("SMTP_URL", "http://x")]).err().unwrap();
         assert_eq!(e.var, "SMTP_URL");
+    }
+
+    #[test]
+    fn sign_up_policy_system_mail_and_session_lifetime() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.signup, SignupPolicy::Open);
+        assert_eq!(c.session_max_age, Duration::from_secs(30 * 86_400));
+        assert_eq!(
+            c.system_mail.from.to_string(),
+            "MailMerger <no-reply@localhost>"
+        );
+        assert!(c.system_mail.outbox_dir.ends_with("outbox/system"));
+        let c = config(&[
+            ("SIGNUP", "domains"),
+            ("SIGNUP_ALLOWED_DOMAINS", " Example.com, @example.org "),
+            ("APP_BASE_URL", "https://mail.example.com"),
+            ("ADMIN_EMAILS", "Root@Example.com"),
+        ])
+        .unwrap();
+        let policy = &c.signup;
+        assert_eq!(
+            *policy,
+            SignupPolicy::Domains(vec!["example.com".into(), "example.org".into()])
+        );
+        assert!(policy.allows_address("ada@EXAMPLE.com"));
+        assert!(!policy.allows_address("ada@example.com.evil.test"));
+        assert!(!policy.allows_address("ada@evil.test"));
+        assert!(policy.allows_google(Some("example.org")));
+        assert!(!policy.allows_google(None), "a gmail.com account has no hd");
+        assert!(policy.requires_verification());
+        assert_eq!(c.admin_emails, vec!["root@example.com"]);
+        assert_eq!(
+            c.system_mail.from.to_string(),
+            "MailMerger <no-reply@mail.example.com>"
+        );
+        assert!(!SignupPolicy::Closed.allows_address("a@b.c"));
+        for (vars, var) in [
+            (vec![("SIGNUP", "domains")], "SIGNUP_ALLOWED_DOMAINS"),
+            (vec![("SIGNUP", "maybe")], "SIGNUP"),
+            (vec![("SESSION_MAX_DAYS", "0")], "SESSION_MAX_DAYS"),
+            (vec![("SYSTEM_FROM", "not a mailbox")], "SYSTEM_FROM"),
+            (vec![("SYSTEM_SMTP_URL", "http://x")], "SYSTEM_SMTP_URL"),
+        ] {
+            assert_eq!(config(&vars).err().unwrap().var, var, "{vars:?}");
+        }
     }
 
     #[test]

@@ -8,6 +8,8 @@
 // than the default limit.
 #![recursion_limit = "256"]
 
+pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod campaigns;

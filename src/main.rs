@@ -1,12 +1,17 @@
 //! config -> state -> migrate -> serve, with a graceful shutdown.
 
+/// mimalloc, not glibc's malloc: a page view allocates and frees thousands of
+/// small strings and nodes, and glibc spent a quarter of the server's CPU
+/// doing it (docs/operations.md, "Memory").
+#[cfg(feature = "ssr")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() {
     use mailmerger::config::Config;
     use mailmerger::server;
-
-    return_large_allocations_to_the_os();
 
     // A missing .env is normal; a broken one is worth knowing about.
     if let Err(e) = dotenvy::dotenv()
@@ -16,6 +21,9 @@ async fn main() {
     }
     if std::env::args().nth(1).as_deref() == Some("healthcheck") {
         healthcheck().await;
+    }
+    if std::env::args().nth(1).as_deref() == Some("create-user") {
+        create_user().await;
     }
     init_tracing();
     // Caught from here on: a SIGTERM during start-up stops the server cleanly once
@@ -132,20 +140,6 @@ async fn main() {
     tracing::info!("stopped");
 }
 
-/// Every password hash (argon2id) allocates about 19 MB. glibc raises its mmap
-/// threshold after the first such block is freed, after which these blocks come
-/// from per-thread arenas and are never given back: 40 sign-ups left the server at
-/// 780 MB. A fixed threshold keeps them mmapped, so they are returned on free.
-#[cfg(feature = "ssr")]
-fn return_large_allocations_to_the_os() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; it is called once, before
-    // anything else allocates large blocks.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1024 * 1024);
-    }
-}
-
 /// `LOG_FORMAT`: `text` (the default) or `json` (one object per line, with the
 /// request id in its span). Anything else stops start-up.
 #[cfg(feature = "ssr")]
@@ -163,6 +157,52 @@ fn init_tracing() {
         other => fail(&format!(
             "configuration: LOG_FORMAT: must be text or json (got {other:?})"
         )),
+    }
+}
+
+/// `mailmerger create-user --email ADDRESS --name NAME`: an account, verified,
+/// whatever `SIGNUP` says (the way to add users when it is `closed`). The
+/// password comes from `MAILMERGER_PASSWORD` or the first line of standard input,
+/// never from the command line (which `ps` shows).
+#[cfg(feature = "ssr")]
+async fn create_user() -> ! {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let (Some(email), Some(name)) = (value("--email"), value("--name")) else {
+        fail(
+            "usage: mailmerger create-user --email ADDRESS --name NAME (the password from MAILMERGER_PASSWORD or standard input)",
+        );
+    };
+    let password = match std::env::var("MAILMERGER_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => {
+            let mut line = String::new();
+            if std::io::stdin().read_line(&mut line).is_err() {
+                fail("create-user: could not read the password from standard input");
+            }
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    let config = mailmerger::config::Config::from_env()
+        .unwrap_or_else(|e| fail(&format!("configuration: {e}")));
+    // The migrations first, as the server runs them.
+    let pool = mailmerger::server::startup::connect_postgres(&config.database_url)
+        .await
+        .unwrap_or_else(|e| fail(&format!("create-user: {e}")));
+    mailmerger::server::startup::migrate(&pool)
+        .await
+        .unwrap_or_else(|e| fail(&format!("create-user: {e}")));
+    match mailmerger::accounts::ssr::create_verified_user(&pool, &email, &name, password).await {
+        Ok(id) => {
+            println!("created {email} ({id}), verified");
+            std::process::exit(0)
+        }
+        Err(e) => fail(&format!("create-user: {e}")),
     }
 }
 

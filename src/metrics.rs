@@ -237,7 +237,7 @@ pub async fn endpoint(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if !constant_time_eq(given.as_bytes(), token.expose_secret().as_bytes()) {
+    if !crate::crypto::constant_time_eq(given.as_bytes(), token.expose_secret().as_bytes()) {
         return (
             axum::http::StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
@@ -253,16 +253,6 @@ pub async fn endpoint(
         state.metrics.render(),
     )
         .into_response()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use sha2::{Digest, Sha256};
-    // Equal-length digests, so the comparison takes the same time for any input.
-    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
 }
 
 #[cfg(test)]

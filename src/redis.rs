@@ -73,6 +73,12 @@ impl RedisKeys {
         format!("{}bad-links:ip:{ip}", self.prefix)
     }
 
+    /// Attempts at an account flow (`what`: forgot, verify-mail, …) by one
+    /// address digest, user or IP (`who`).
+    pub fn account_attempts(&self, what: &str, who: &str) -> String {
+        format!("{}account:{what}:{who}", self.prefix)
+    }
+
     pub fn signups_ip(&self, ip: &str) -> String {
         format!("{}signups:ip:{ip}", self.prefix)
     }

@@ -34,6 +34,8 @@ pub struct AppState {
     pub rules: Arc<crate::emails::Rules>,
     /// Makes and checks unsubscribe links.
     pub links: crate::unsubscribe::ssr::links::Links,
+    /// The product's own mail (links, notices), never through a user's Gmail.
+    pub system_mail: Arc<crate::accounts::ssr::mail::SystemMail>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -80,7 +82,11 @@ impl AppState {
             config.previous_secret_key.as_ref(),
             config.base_url.as_str(),
         );
+        let system_mail =
+            crate::accounts::ssr::mail::SystemMail::new(&config.system_mail, config.http_timeout)
+                .map_err(|e| e.to_string())?;
         Ok(AppState {
+            system_mail: Arc::new(system_mail),
             storage,
             hashing: Arc::new(hashing),
             rendering: Arc::new(rendering),
@@ -103,6 +109,9 @@ impl AppState {
 /// those of capabilities (docs/ARCHITECTURE.md, "Where the rules go").
 pub fn product_rules(links: &crate::unsubscribe::ssr::links::Links) -> crate::emails::Rules {
     let mut rules = crate::emails::Rules::standard();
+    rules
+        .checks
+        .push(Arc::new(crate::accounts::ssr::sending::SenderAllowed));
     rules
         .checks
         .push(Arc::new(crate::unsubscribe::ssr::check::NotSuppressed));

@@ -1,4 +1,6 @@
 import { expect, Page } from "@playwright/test";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 /** A fresh Gmail address (at the fake Google) per test. */
 export function uniqueGmail(tag: string): string {
@@ -58,4 +60,37 @@ export async function signUpWithGmail(page: Page, name: string, tag: string, pas
   const gmail = uniqueGmail(tag);
   await connectGmail(page, gmail);
   return gmail;
+}
+
+/**
+ * The newest link to `linkPath` ("/verify/", "/reset/") in the server's own
+ * mail to `to`, read from the `.eml` files of the system outbox (mail goes in
+ * the background, so this waits for it).
+ */
+export async function mailedLink(to: string, linkPath: string): Promise<string> {
+  const dir = process.env.E2E_SYSTEM_OUTBOX;
+  if (!dir) throw new Error("E2E_SYSTEM_OUTBOX is not set (scripts/test sets it)");
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const found: { at: number; link: string }[] = [];
+    for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      if (!name.endsWith(".eml")) continue;
+      const file = path.join(dir, name);
+      // The body is quoted-printable (lines over 76 characters are): undo
+      // the soft line breaks and =XX escapes, as a mail client would.
+      const raw = fs
+        .readFileSync(file, "utf8")
+        .replace(/=\r?\n/g, "")
+        .replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+      if (!new RegExp(`^To: .*${to.replace(/[.+]/g, "\\$&")}`, "mi").test(raw)) continue;
+      const link = raw.split(/\s+/).find((w) => w.startsWith("http") && w.includes(linkPath));
+      if (link) found.push({ at: fs.statSync(file).mtimeMs, link });
+    }
+    if (found.length > 0) {
+      found.sort((a, b) => a.at - b.at);
+      return found[found.length - 1].link;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${linkPath} link mailed to ${to} in ${dir}`);
 }

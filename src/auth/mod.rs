@@ -10,6 +10,9 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+pub const SIGNUP_CLOSED: &str =
+    "Sign-up is closed on this server. Ask whoever runs it to create an account for you.";
+
 /// Creates an account and logs it in.
 #[server(endpoint = "signup")]
 pub async fn signup(name: String, email: String, password: String) -> Result<(), AppError> {
@@ -25,6 +28,23 @@ pub async fn signup(name: String, email: String, password: String) -> Result<(),
     };
 
     let state = ssr::state();
+    match &state.config.signup {
+        crate::config::SignupPolicy::Closed => {
+            return Err(AppError::BadRequest(SIGNUP_CLOSED.into()));
+        }
+        policy @ crate::config::SignupPolicy::Domains(domains)
+            if !policy.allows_address(email.as_str()) =>
+        {
+            return Err(AppError::field(
+                "email",
+                format!(
+                    "Sign-up here is only for addresses at {}.",
+                    domains.join(", ")
+                ),
+            ));
+        }
+        _ => {}
+    }
     let ip = ssr::client_ip().await;
     ssr::throttle::signup_allowed(&state, ip.as_deref()).await?;
     // Before the expensive hash: an address already registered needs none.
@@ -38,8 +58,10 @@ pub async fn signup(name: String, email: String, password: String) -> Result<(),
         ));
     }
     let hash = ssr::password::hash(&state.hashing, password).await?;
-    let user_id = ssr::users::create(&state.pool, &name, &email, &hash).await?;
+    let user_id = ssr::users::create(&state.pool, &name, &email, &hash, false).await?;
     tracing::info!(%user_id, "account created");
+    crate::accounts::ssr::start_verification(&state, user_id, name.as_str(), email.as_str())
+        .await?;
 
     ssr::session::log_in(user_id).await?;
     leptos_axum::redirect("/dashboard");
@@ -81,6 +103,12 @@ pub async fn login(email: String, password: String, next: String) -> Result<(), 
         return Err(AppError::WrongCredentials);
     };
     throttle.succeeded().await?;
+    // Said only to someone who knows the password.
+    if user.suspended {
+        return Err(AppError::BadRequest(
+            "This account is suspended. Ask whoever runs this server.".into(),
+        ));
+    }
 
     ssr::session::log_in(user.id).await?;
     tracing::info!(user_id = %user.id, "logged in");

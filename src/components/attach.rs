@@ -68,11 +68,3 @@ pub fn AttachField(
         </fieldset>
     }
 }
-
-/// "Attached: cv.pdf, portfolio.pdf" under a message's subject in a list.
-#[component]
-pub fn Attached(names: Vec<String>) -> impl IntoView {
-    (!names.is_empty()).then(|| {
-        view! { <span class="attached">{format!("Attached: {}", names.join(", "))}</span> }
-    })
-}

@@ -30,8 +30,12 @@ pub fn TextField(
     #[prop(optional, into)] value: Option<String>,
     #[prop(optional)] validate: Option<fn(&str) -> Option<String>>,
     #[prop(into)] error: Signal<Option<String>>,
+    /// The input's id when two forms on one page share a field name
+    /// (`field-<name>` otherwise); the label points at it.
+    #[prop(optional)]
+    id: Option<&'static str>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = id.map_or_else(|| format!("field-{name}"), str::to_string);
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
     let described_by = match hint {

@@ -8,4 +8,5 @@ pub mod markdown;
 pub mod paging;
 pub mod preview;
 pub mod progress;
+pub mod rows;
 pub mod shell;

@@ -20,9 +20,20 @@ const NAV: &[(&str, &str)] = &[
 ];
 
 #[component]
-fn NavLinks() -> impl IntoView {
+fn NavLinks(user: UserResource) -> impl IntoView {
     let location = use_location();
-    NAV.iter()
+    let admin = move || {
+        user.get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|u| u.admin)
+            .then(|| {
+                let current = move || (location.pathname.get() == "/admin").then_some("page");
+                view! { <li><a href="/admin" aria-current=current>"Admin"</a></li> }
+            })
+    };
+    let links = NAV
+        .iter()
         .map(|&(href, label)| {
             let current = move || (location.pathname.get() == href).then_some("page");
             view! {
@@ -33,7 +44,8 @@ fn NavLinks() -> impl IntoView {
                 </li>
             }
         })
-        .collect_view()
+        .collect_view();
+    view! { {links} <Suspense fallback=|| ()>{admin}</Suspense> }
 }
 
 type UserResource = crate::components::data::Loaded<Option<UserView>>;
@@ -115,7 +127,7 @@ pub fn AppShell(title: &'static str, children: Children) -> impl IntoView {
                 </a>
                 <nav class="nav-wide" aria-label="Main">
                     <ul>
-                        <NavLinks />
+                        <NavLinks user />
                     </ul>
                 </nav>
                 <div class="account-wide">
@@ -125,7 +137,7 @@ pub fn AppShell(title: &'static str, children: Children) -> impl IntoView {
                     <summary>"Menu"</summary>
                     <nav aria-label="Main (menu)">
                         <ul>
-                            <NavLinks />
+                            <NavLinks user />
                         </ul>
                     </nav>
                     <Account user logout />
@@ -140,6 +152,19 @@ pub fn AppShell(title: &'static str, children: Children) -> impl IntoView {
                                 <button type="submit" class="primary">"Reconnect Gmail"</button>
                             </form>
                         </div>
+                    })}
+                </Suspense>
+                <Suspense fallback=|| ()>
+                    {move || user.get().and_then(Result::ok).flatten().filter(|u| !u.email_verified).map(|u| view! {
+                        <aside class="banner notice" aria-label="Verify your address">
+                            <p>{format!("Please verify your email address: we sent a link to {}.", u.email)}</p>
+                            {u.system_outbox.map(|dir| view! {
+                                <p class="hint">"This server has no mail server for its own mail, so the message is saved as a " <code>".eml"</code> " file in " <code>{dir}</code> " on the server."</p>
+                            })}
+                            <form method="post" action="/account/verify/resend">
+                                <button type="submit">"Send the link again"</button>
+                            </form>
+                        </aside>
                     })}
                 </Suspense>
                 <h1>{title}</h1>

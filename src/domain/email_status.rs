@@ -83,6 +83,25 @@ impl EmailStatus {
     }
 }
 
+/// A status the table cannot hold (its CHECK constraint allows only ours).
+#[derive(Debug)]
+pub struct UnknownStatus(pub String);
+
+impl std::fmt::Display for UnknownStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown email status {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownStatus {}
+
+impl TryFrom<String> for EmailStatus {
+    type Error = UnknownStatus;
+    fn try_from(raw: String) -> Result<Self, UnknownStatus> {
+        EmailStatus::parse(&raw).ok_or(UnknownStatus(raw))
+    }
+}
+
 /// How many finished messages have each status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FinishedCounts {

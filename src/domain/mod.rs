@@ -4,6 +4,7 @@
 mod email;
 mod email_status;
 mod next_path;
+mod page_at;
 mod password;
 mod person_name;
 mod user;
@@ -12,6 +13,7 @@ mod user_id;
 pub use email::EmailAddress;
 pub use email_status::{EmailStatus, FinishedCounts};
 pub use next_path::safe_next_path;
+pub use page_at::{PageAt, Paging, RowKey};
 pub use password::Password;
 pub use person_name::PersonName;
 pub use user::UserView;

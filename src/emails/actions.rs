@@ -73,6 +73,25 @@ pub async fn act(
     Ok(done.rows_affected())
 }
 
+/// Cancels every queued message of the account, in the caller's transaction,
+/// saying why (an account claimed or deleted). One being sent is not touched.
+pub async fn cancel_all_queued(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "UPDATE emails SET status = 'cancelled', last_error = $2, next_attempt_at = NULL,
+                updated_at = mm_now()
+         WHERE user_id = $1 AND status = 'queued'",
+        user_id as UserId,
+        reason,
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
     /// A failed message goes back in the queue, attempts reset.

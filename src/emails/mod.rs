@@ -23,14 +23,16 @@ pub mod campaign;
 mod checks;
 mod claim;
 pub mod clock;
+pub mod counts;
 mod enqueue;
+pub mod keyset;
 mod outcome;
 pub mod read;
 mod usage;
 
 pub use actions::{
-    Action, Resolution, Selection, act, found_sent, missing_files, rename_pending_attachments,
-    resolve,
+    Action, Resolution, Selection, act, cancel_all_queued, found_sent, missing_files,
+    rename_pending_attachments, resolve,
 };
 pub use checks::{ClaimCheck, ClaimContext, Verdict, standard_checks};
 pub use claim::{Claimed, claim};

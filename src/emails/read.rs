@@ -2,18 +2,20 @@
 //! is going out, a queued message to edit, and the counts other capabilities
 //! show (a file's pending uses, the last 24 hours' recipients).
 
-use crate::domain::EmailStatus;
-use crate::domain::UserId;
+use super::keyset::{self, Toward};
+use crate::domain::{EmailStatus, PageAt, Paging, RowKey, UserId};
 use sqlx::{PgConnection, PgPool};
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+#[derive(sqlx::FromRow)]
 pub struct QueuedRow {
     pub id: Uuid,
     pub to_addrs: Vec<String>,
     pub subject: String,
     pub send_at: OffsetDateTime,
+    #[sqlx(try_from = "String")]
     pub status: EmailStatus,
     pub editable: bool,
     /// Why the last attempt did not go (a retry is scheduled).
@@ -21,60 +23,71 @@ pub struct QueuedRow {
     pub attachments: Vec<String>,
 }
 
+/// The names of a message's files, in order (a column of the lists).
+const ATTACHMENT_NAMES: &str = "ARRAY(SELECT a.name FROM email_attachments a \
+     WHERE a.email_id = emails.id ORDER BY a.position) AS attachments";
+
 /// A page of the user's messages still to go (queued or being sent), due first,
-/// and how many there are in all.
+/// its links, and how many there are in all (docs/lists.md).
 #[tracing::instrument(skip(pool))]
 pub async fn queued(
     pool: &PgPool,
     user_id: UserId,
+    at: PageAt,
     limit: i64,
-    offset: i64,
-) -> Result<(Vec<QueuedRow>, i64), sqlx::Error> {
-    let total = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM emails WHERE user_id = $1 AND status IN ('queued', 'sending')"#,
-        user_id as UserId
-    )
-    .fetch_one(pool)
-    .await?;
-    let rows = sqlx::query!(
-        r#"SELECT id, to_addrs, subject, due_at AS "send_at!", status,
-                  body_source IS NOT NULL AND status = 'queued' AS "editable!", last_error,
-                  ARRAY(SELECT a.name FROM email_attachments a WHERE a.email_id = emails.id ORDER BY a.position) AS "attachments!"
-           FROM emails
-           WHERE user_id = $1 AND status IN ('queued', 'sending')
-           ORDER BY due_at, id LIMIT $2 OFFSET $3"#,
-        user_id as UserId,
+) -> Result<(Vec<QueuedRow>, Paging, i64), sqlx::Error> {
+    let counts = super::counts::of_user(pool, user_id).await?;
+    let total = [EmailStatus::Queued, EmailStatus::Sending]
+        .iter()
+        .map(|s| counts.get(s).copied().unwrap_or(0))
+        .sum();
+    let (rows, paging) = keyset::page(
+        at,
         limit,
-        offset,
+        keyset::Ends::OLDEST_FIRST,
+        |r: &QueuedRow| keyset::key(r.send_at, r.id),
+        |toward, from, n| queued_rows(pool, user_id, toward, from, n),
     )
-    .fetch_all(pool)
     .await?;
-    Ok((
-        rows.into_iter()
-            .map(|r| QueuedRow {
-                id: r.id,
-                to_addrs: r.to_addrs,
-                subject: r.subject,
-                send_at: r.send_at,
-                status: status(&r.status),
-                editable: r.editable,
-                last_error: r.last_error,
-                attachments: r.attachments,
-            })
-            .collect(),
-        total,
+    Ok((rows, paging, total))
+}
+
+/// Up to `n` of the user's messages still to go, strictly beyond `from`
+/// going `toward`, nearest first.
+async fn queued_rows(
+    pool: &PgPool,
+    user_id: UserId,
+    toward: Toward,
+    from: RowKey,
+    n: i64,
+) -> Result<Vec<QueuedRow>, sqlx::Error> {
+    let (cmp, order) = match toward {
+        Toward::Forward => (">", "ASC"),
+        Toward::Backward => ("<", "DESC"),
+    };
+    sqlx::query_as::<_, QueuedRow>(&format!(
+        "SELECT id, to_addrs, subject, due_at AS send_at, status,
+                body_source IS NOT NULL AND status = 'queued' AS editable, last_error,
+                {ATTACHMENT_NAMES}
+         FROM emails
+         WHERE user_id = $1 AND status IN ('queued', 'sending')
+           AND (due_at, id) {cmp} ($2, $3)
+         ORDER BY due_at {order}, id {order} LIMIT $4"
     ))
+    .bind(user_id)
+    .bind(keyset::time_of(from))
+    .bind(from.id)
+    .bind(n)
+    .fetch_all(pool)
+    .await
 }
 
-/// A status read from the table; its CHECK constraint allows no other.
-fn status(raw: &str) -> EmailStatus {
-    EmailStatus::parse(raw).unwrap_or(EmailStatus::Uncertain)
-}
-
+#[derive(sqlx::FromRow)]
 pub struct HistoryRow {
     pub id: Uuid,
     pub to_addrs: Vec<String>,
     pub subject: String,
+    #[sqlx(try_from = "String")]
     pub status: EmailStatus,
     pub sent_at: Option<OffsetDateTime>,
     pub updated_at: OffsetDateTime,
@@ -88,68 +101,84 @@ pub struct HistoryRow {
 
 pub use crate::domain::FinishedCounts;
 
+/// The account's finished messages by status.
+pub async fn finished_counts(
+    pool: &PgPool,
+    user_id: UserId,
+) -> Result<FinishedCounts, sqlx::Error> {
+    let c = super::counts::of_user(pool, user_id).await?;
+    let n = |s| c.get(&s).copied().unwrap_or(0);
+    Ok(FinishedCounts {
+        sent: n(EmailStatus::Sent),
+        failed: n(EmailStatus::Failed),
+        uncertain: n(EmailStatus::Uncertain),
+        suppressed: n(EmailStatus::Suppressed),
+    })
+}
+
 /// A page of the user's finished messages, newest first, of one status or all
-/// (`only`), with how many match and the counts of each status.
+/// (`only`), its links, how many match and the counts of each status
+/// (docs/lists.md).
 #[tracing::instrument(skip(pool))]
 pub async fn history(
     pool: &PgPool,
     user_id: UserId,
     only: Option<EmailStatus>,
+    at: PageAt,
     limit: i64,
-    offset: i64,
-) -> Result<(Vec<HistoryRow>, i64, FinishedCounts), sqlx::Error> {
-    let finished: Vec<&str> = EmailStatus::FINISHED.iter().map(|s| s.as_str()).collect();
-    let c = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE status = 'sent') AS "sent!",
-                  count(*) FILTER (WHERE status = 'failed') AS "failed!",
-                  count(*) FILTER (WHERE status = 'uncertain') AS "uncertain!",
-                  count(*) FILTER (WHERE status = 'suppressed') AS "suppressed!"
-           FROM emails WHERE user_id = $1 AND status = ANY($2)"#,
-        user_id as UserId,
-        &finished as &[&str],
-    )
-    .fetch_one(pool)
-    .await?;
-    let counts = FinishedCounts {
-        sent: c.sent,
-        failed: c.failed,
-        uncertain: c.uncertain,
-        suppressed: c.suppressed,
-    };
+) -> Result<(Vec<HistoryRow>, Paging, i64, FinishedCounts), sqlx::Error> {
+    let counts = finished_counts(pool, user_id).await?;
     let total = counts.of(only);
-    let rows = sqlx::query!(
-        r#"SELECT id, to_addrs, subject, status, sent_at, updated_at, gmail_message_id, transport, last_error,
-                  suppressed_addrs,
-                  ARRAY(SELECT a.name FROM email_attachments a WHERE a.email_id = emails.id ORDER BY a.position) AS "attachments!"
-         FROM emails
-         WHERE user_id = $1 AND status = ANY($5)
-           AND ($2::text IS NULL OR status = $2)
-         ORDER BY updated_at DESC, id DESC LIMIT $3 OFFSET $4"#,
-        user_id as UserId,
-        only.map(EmailStatus::as_str),
+    let only = only.filter(|s| EmailStatus::FINISHED.contains(s));
+    let (rows, paging) = keyset::page(
+        at,
         limit,
-        offset,
-        &finished as &[&str],
+        keyset::Ends::NEWEST_FIRST,
+        |r: &HistoryRow| keyset::key(r.updated_at, r.id),
+        |toward, from, n| history_rows(pool, user_id, only, toward, from, n),
     )
-    .fetch_all(pool)
     .await?;
-    let rows = rows
-        .into_iter()
-        .map(|r| HistoryRow {
-            id: r.id,
-            to_addrs: r.to_addrs,
-            subject: r.subject,
-            status: status(&r.status),
-            sent_at: r.sent_at,
-            updated_at: r.updated_at,
-            gmail_message_id: r.gmail_message_id,
-            transport: r.transport,
-            last_error: r.last_error,
-            attachments: r.attachments,
-            suppressed_addrs: r.suppressed_addrs,
-        })
-        .collect();
-    Ok((rows, total, counts))
+    Ok((rows, paging, total, counts))
+}
+
+/// Up to `n` of the user's finished messages (of one status, or all),
+/// strictly beyond `from` going `toward`, nearest first.
+async fn history_rows(
+    pool: &PgPool,
+    user_id: UserId,
+    only: Option<EmailStatus>,
+    toward: Toward,
+    from: RowKey,
+    n: i64,
+) -> Result<Vec<HistoryRow>, sqlx::Error> {
+    // One status reads emails_user_status_finished_idx, all of them
+    // emails_user_finished_idx: two texts, so neither plan is a guess.
+    let which = match only {
+        Some(_) => "status = $5",
+        None => "status IN ('sent', 'failed', 'uncertain', 'suppressed')",
+    };
+    let (cmp, order) = match toward {
+        Toward::Forward => ("<", "DESC"),
+        Toward::Backward => (">", "ASC"),
+    };
+    let sql = format!(
+        "SELECT id, to_addrs, subject, status, sent_at, updated_at, gmail_message_id,
+                transport, last_error, suppressed_addrs, {ATTACHMENT_NAMES}
+         FROM emails
+         WHERE user_id = $1 AND {which} AND (updated_at, id) {cmp} ($2, $3)
+         ORDER BY updated_at {order}, id {order} LIMIT $4"
+    );
+    let q = sqlx::query_as::<_, HistoryRow>(&sql)
+        .bind(user_id)
+        .bind(keyset::time_of(from))
+        .bind(from.id)
+        .bind(n);
+    match only {
+        Some(s) => q.bind(s.as_str()),
+        None => q,
+    }
+    .fetch_all(pool)
+    .await
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -162,19 +191,22 @@ pub struct Going {
     pub uncertain: i64,
 }
 
-/// What is going out now, and what finished since `since`.
+/// What is going out now, and what finished since `since`. Each count reads
+/// one index alone (docs/lists.md, "The progress bar").
 pub async fn going(
     pool: &PgPool,
     user_id: UserId,
     since: OffsetDateTime,
 ) -> Result<Going, sqlx::Error> {
     let p = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE status IN ('queued', 'sending') AND send_at <= mm_now()) AS "remaining!",
-                  count(*) FILTER (WHERE status = 'sent' AND updated_at >= $2) AS "sent!",
-                  count(*) FILTER (WHERE status = 'failed' AND updated_at >= $2) AS "failed!",
-                  count(*) FILTER (WHERE status = 'uncertain' AND updated_at >= $2) AS "uncertain!"
-           FROM emails
-           WHERE user_id = $1 AND (status IN ('queued', 'sending') OR updated_at >= $2)"#,
+        r#"SELECT (SELECT count(*) FROM emails WHERE user_id = $1
+                     AND status IN ('queued', 'sending') AND send_at <= mm_now()) AS "remaining!",
+                  (SELECT count(*) FROM emails WHERE user_id = $1
+                     AND status = 'sent' AND updated_at >= $2) AS "sent!",
+                  (SELECT count(*) FROM emails WHERE user_id = $1
+                     AND status = 'failed' AND updated_at >= $2) AS "failed!",
+                  (SELECT count(*) FROM emails WHERE user_id = $1
+                     AND status = 'uncertain' AND updated_at >= $2) AS "uncertain!""#,
         user_id as UserId,
         since,
     )
@@ -261,14 +293,14 @@ pub async fn imports_in_use(
 }
 
 /// How many messages are in each of these statuses, across all users (the queue
-/// depth in /metrics).
+/// depth in /metrics), from the counts (docs/lists.md).
 pub async fn count_by_status(
     pool: &PgPool,
     statuses: &[EmailStatus],
 ) -> Result<HashMap<EmailStatus, i64>, sqlx::Error> {
     let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
     let rows = sqlx::query!(
-        r#"SELECT status AS "status!", count(*) AS "n!" FROM emails
+        r#"SELECT status AS "status!", sum(n)::int8 AS "n!" FROM email_counts
            WHERE status = ANY($1) GROUP BY status"#,
         &names as &[&str]
     )
@@ -277,6 +309,89 @@ pub async fn count_by_status(
     Ok(rows
         .into_iter()
         .filter_map(|r| Some((EmailStatus::parse(&r.status)?, r.n)))
+        .collect())
+}
+
+/// One message as "Download my data" writes it (sent.csv).
+pub struct Exported {
+    pub id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub status: String,
+    pub sent_at: Option<OffsetDateTime>,
+    pub to_addrs: Vec<String>,
+    pub cc_addrs: Vec<String>,
+    pub bcc_addrs: Vec<String>,
+    pub subject: String,
+    pub body_text: String,
+    pub last_error: Option<String>,
+}
+
+/// The account's messages after `after` (by id, oldest first), `limit` at a
+/// time: every state, queued ones included.
+pub async fn export_page(
+    pool: &PgPool,
+    user_id: UserId,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Exported>, sqlx::Error> {
+    sqlx::query_as!(
+        Exported,
+        "SELECT id, created_at, status, sent_at, to_addrs, cc_addrs, bcc_addrs, subject, body_text,
+                last_error
+         FROM emails WHERE user_id = $1 AND ($2::uuid IS NULL OR id > $2)
+         ORDER BY id LIMIT $3",
+        user_id as UserId,
+        after,
+        limit,
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Every address the account has sent to (To, Cc, Bcc): how many messages
+/// and the last time, for contacts.csv.
+pub async fn contacts(
+    pool: &PgPool,
+    user_id: UserId,
+) -> Result<Vec<(String, i64, Option<OffsetDateTime>)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT lower(a) AS "address!", count(*) AS "messages!", max(e.sent_at) AS last_sent
+           FROM emails e, unnest(e.to_addrs || e.cc_addrs || e.bcc_addrs) AS a
+           WHERE e.user_id = $1 AND e.status = 'sent'
+           GROUP BY lower(a) ORDER BY lower(a)"#,
+        user_id as UserId
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.address, r.messages, r.last_sent))
+        .collect())
+}
+
+/// For the Admin page: each account's queued messages and those sent in the
+/// last 24 hours.
+pub async fn per_user(
+    pool: &PgPool,
+    users: &[UserId],
+) -> Result<HashMap<UserId, (i64, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT u.id AS "id!: UserId",
+                  (SELECT coalesce(sum(c.n), 0)::int8 FROM email_counts c
+                   WHERE c.user_id = u.id AND c.status = 'queued') AS "queued!",
+                  -- A row is updated when it is sent, so the bound on
+                  -- updated_at changes nothing but lets the index answer.
+                  (SELECT count(*) FROM emails e WHERE e.user_id = u.id AND e.status = 'sent'
+                     AND e.updated_at > now() - interval '24 hours'
+                     AND e.sent_at > now() - interval '24 hours') AS "sent!"
+           FROM unnest($1::uuid[]) AS u(id)"#,
+        users as &[UserId]
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, (r.queued, r.sent)))
         .collect())
 }
 

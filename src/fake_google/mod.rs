@@ -716,10 +716,19 @@ async fn userinfo(State(fake): State<FakeGoogle>, headers: HeaderMap) -> Respons
     };
     let name = fake.lock().names.get(&email.to_lowercase()).cloned();
     let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+    // As Google does: `hd` (the hosted domain) only for Workspace accounts,
+    // which here are all but the consumer domains.
+    let domain = email.rsplit('@').next().unwrap_or("").to_lowercase();
+    let hd = (!matches!(
+        domain.as_str(),
+        "gmail.com" | "googlemail.com" | "gmail.test"
+    ))
+    .then_some(domain);
     Json(json!({
         "sub": sub_for(&email),
         "email": email,
         "email_verified": true,
+        "hd": hd,
         "name": name,
         "given_name": name.split(' ').next().unwrap_or(""),
         "family_name": name.split(' ').skip(1).collect::<Vec<_>>().join(" "),

@@ -38,8 +38,8 @@ pub struct SentPage {
     /// One status, or all finished ones.
     pub filter: Option<EmailStatus>,
     pub total: i64,
-    pub page: i64,
-    pub pages: i64,
+    /// The links to newer and older rows.
+    pub paging: crate::domain::Paging,
     pub counts: Counts,
     /// While sending (the page was opened with `since`): progress, read before
     /// the list, so the list is never older than the counts.
@@ -152,7 +152,7 @@ pub fn parse_filter(raw: &str) -> Option<EmailStatus> {
 #[server(endpoint = "sent/list")]
 pub async fn list_sent(
     filter: String,
-    page: i64,
+    #[server(default)] at: crate::domain::PageAt,
     #[server(default)] since: Option<i64>,
 ) -> Result<SentPage, AppError> {
     use crate::settings::ssr::zone::UserZone;
@@ -164,11 +164,8 @@ pub async fn list_sent(
     let pool = state.pool.clone();
     let filter = parse_filter(&filter);
     let zone = UserZone::of_user(&pool, user_id).await?;
-    let page = page.max(1);
-    let size = crate::queue::PAGE_SIZE;
-    let (rows, total, c) =
-        crate::emails::read::history(&pool, user_id, filter, size, (page - 1) * size).await?;
-    let counts = c;
+    let (rows, paging, total, counts) =
+        crate::emails::read::history(&pool, user_id, filter, at, crate::queue::PAGE_SIZE).await?;
     Ok(SentPage {
         rows: rows
             .into_iter()
@@ -202,8 +199,7 @@ pub async fn list_sent(
             .collect(),
         filter,
         total,
-        page,
-        pages: crate::queue::page_count(total),
+        paging,
         counts,
         progress,
     })

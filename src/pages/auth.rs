@@ -20,6 +20,11 @@ pub fn google_message(code: &str) -> Option<&'static str> {
             "Google has not verified that email address, so it cannot be used to sign in."
         }
         "not_configured" => "Sign in with Google is not set up on this server.",
+        "signup_closed" => crate::auth::SIGNUP_CLOSED,
+        "suspended" => "This account is suspended. Ask whoever runs this server.",
+        "signup_domain" => {
+            "Sign-up here is only for Google accounts of the organisation that runs this server."
+        }
         "failed" => "Google could not be reached or refused the request. Please try again.",
         _ => return None,
     })
@@ -47,13 +52,15 @@ fn GoogleSignIn(#[prop(into)] next: Signal<String>) -> impl IntoView {
 fn GoogleOutcome() -> impl IntoView {
     let query = use_query_map();
     move || {
-        query
-            .read()
-            .get("google")
+        let q = query.read();
+        if q.get("reset").as_deref() == Some("done") {
+            return Some(view! {
+                <div class="success" role="status">"Your password is changed and you are logged out everywhere. Log in with the new one."</div>
+            }.into_any());
+        }
+        q.get("google")
             .and_then(|c| google_message(&c))
-            .map(|m| {
-                view! { <div class="alert" role="alert">{m}</div> }
-            })
+            .map(|m| view! { <div class="alert" role="alert">{m}</div> }.into_any())
     }
 }
 
@@ -159,6 +166,7 @@ pub fn Login() -> impl IntoView {
                         {move || if pending.get() { "Logging in…" } else { "Log in" }}
                     </button>
                 </ActionForm>
+                <p class="aside"><a href="/forgot" rel="external">"Forgot your password?"</a></p>
                 <GoogleSignIn next=Signal::derive(next) />
                 <p class="aside">"New to MailMerger? " <a href="/signup">"Create an account"</a></p>
             </section>

@@ -1,6 +1,8 @@
 //! One module per page. Pages render forms and call server functions; the logic
 //! lives in the feature modules.
 
+pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod campaigns;
 pub mod compose;

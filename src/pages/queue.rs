@@ -1,8 +1,7 @@
 //! The queue: what is waiting to be sent, with bulk delete and reschedule.
 
-use crate::components::attach::Attached;
 use crate::components::form::{FormAlert, action_error, field_error};
-use crate::components::paging::{Pager, param};
+use crate::components::paging::{Pager, SOONEST_FIRST, page_at, param};
 use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
 use crate::domain::EmailStatus;
@@ -13,15 +12,15 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn QueuePageView() -> impl IntoView {
     let query = use_query_map();
-    let page = move || param::<i64>(&query.read(), "page").unwrap_or(1);
+    let at = move || page_at(&query.read());
     let queued = move || param::<u64>(&query.read(), "queued");
     let saved = move || query.read().get("saved").is_some();
     let sending = move || param::<i64>(&query.read(), "sending");
     let update = ServerAction::<UpdateQueue>::new();
     let polling = Polling::new();
     let list = crate::components::data::load(
-        move || (page(), update.version().get(), polling.tick.get()),
-        move |(page, _, _)| list_queue(page, sending()),
+        move || (at(), update.version().get(), polling.tick.get()),
+        move |(at, _, _)| list_queue(at, sending()),
     );
     polling.follow(list, |p| p.progress);
     view! {
@@ -74,6 +73,10 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
     let total = page.total;
     let selected = RwSignal::new(0usize);
     let all = RwSignal::new(false);
+    let mut rows_html = String::with_capacity(page.rows.len() * 600);
+    for (i, row) in page.rows.iter().enumerate() {
+        queue_row(&mut rows_html, i, row);
+    }
     let notice = if page.held {
         Some(
             view! {
@@ -161,53 +164,57 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                             <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                         </tr>
                     </thead>
-                    <tbody>
-                        {page
-                            .rows
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, row)| {
-                                let id = format!("select-{}", row.id);
-                                view! {
-                                    <tr>
-                                        <td>
-                                            <input type="checkbox" id=id.clone() name=format!("ids[{i}]") value=row.id.to_string()
-                                                on:change=move |ev| selected.update(|n| if event_target_checked(&ev) { *n += 1 } else { *n = n.saturating_sub(1) }) />
-                                            <label for=id class="visually-hidden">{format!("Select the message to {}", row.to)}</label>
-                                        </td>
-                                        <td class="mono">{row.to.clone()}</td>
-                                        <td>{row.subject.clone()}<Attached names=row.attachments.clone() /></td>
-                                        <td class="when">{row.when}</td>
-                                        <td>
-                                            {match (row.status, row.retry_reason.clone()) {
-                                                (EmailStatus::Sending, _) => view! { <span class="status sending">"Sending"</span> }.into_any(),
-                                                (_, Some(reason)) => view! {
-                                                    <span class="status retrying">"Retrying"</span>
-                                                    <span class="hint">{reason}</span>
-                                                }.into_any(),
-                                                _ => view! { <span class="status queued">"Queued"</span> }.into_any(),
-                                            }}
-                                        </td>
-                                        <td class="row-actions">
-                                            {(row.status == EmailStatus::Queued).then(|| {
-                                                let label = format!("Send the message to {} now", row.to);
-                                                view! {
-                                                    <button type="submit" class="small" name="action" value=QueueAction::SendOne(row.id).value() aria-label=label>"Send now"</button>
-                                                }
-                                            })}
-                                            {row.editable.then(|| {
-                                                let label = format!("Edit the message to {}", row.to);
-                                                view! { <a href=format!("/compose?edit={}", row.id) aria-label=label>"Edit"</a> }
-                                            })}
-                                        </td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view()}
-                    </tbody>
+                    // The rows are HTML (components::rows); their checkboxes'
+                    // changes bubble up to here.
+                    <tbody inner_html=rows_html on:change=move |ev| {
+                        selected.update(|n| if event_target_checked(&ev) { *n += 1 } else { *n = n.saturating_sub(1) })
+                    }></tbody>
                 </table>
             </div>
         </ActionForm>
-        <Pager page=page.page pages=page.pages base="/queue?".to_string() />
+        <Pager paging=page.paging base="/queue?".to_string() words=&SOONEST_FIRST />
     }
+}
+
+/// One row of the queue, as HTML (components::rows): its checkbox and button
+/// belong to the form around the table.
+fn queue_row(out: &mut String, i: usize, row: &crate::queue::QueuedEmailView) {
+    use crate::components::rows::{MessageCells, attr, submit, text};
+    MessageCells {
+        i,
+        selectable: true,
+        id: &row.id,
+        to: &row.to,
+        subject: &row.subject,
+        attachments: &row.attachments,
+        when: &row.when,
+    }
+    .write(out);
+    out.push_str("<td>");
+    match (row.status, &row.retry_reason) {
+        (EmailStatus::Sending, _) => out.push_str(r#"<span class="status sending">Sending</span>"#),
+        (_, Some(reason)) => {
+            out.push_str(r#"<span class="status retrying">Retrying</span><span class="hint">"#);
+            text(out, reason);
+            out.push_str("</span>");
+        }
+        _ => out.push_str(r#"<span class="status queued">Queued</span>"#),
+    }
+    out.push_str(r#"</td><td class="row-actions">"#);
+    if row.status == EmailStatus::Queued {
+        submit(
+            out,
+            &QueueAction::SendOne(row.id).value(),
+            &format!("Send the message to {} now", row.to),
+            "Send now",
+        );
+    }
+    if row.editable {
+        out.push_str(r#"<a href="/compose?edit="#);
+        out.push_str(&row.id.to_string());
+        out.push_str(r#"" aria-label=""#);
+        attr(out, &format!("Edit the message to {}", row.to));
+        out.push_str(r#"">Edit</a>"#);
+    }
+    out.push_str("</td></tr>");
 }

@@ -1,9 +1,8 @@
 //! Sent: every message that went out, failed, or may have gone out, with what the
 //! user can do about the last two.
 
-use crate::components::attach::Attached;
 use crate::components::form::{FormAlert, action_error, field_error};
-use crate::components::paging::{Pager, param};
+use crate::components::paging::{NEWEST_FIRST, Pager, page_at};
 use crate::components::progress::{Polling, ProgressPanel};
 use crate::components::shell::AppShell;
 use crate::domain::EmailStatus;
@@ -17,7 +16,7 @@ use leptos_router::hooks::use_query_map;
 pub fn SentPageView() -> impl IntoView {
     let query = use_query_map();
     let filter = move || query.read().get("filter").unwrap_or_else(|| "all".into());
-    let page = move || param::<i64>(&query.read(), "page").unwrap_or(1);
+    let at = move || page_at(&query.read());
     let sending = move || {
         query
             .read()
@@ -35,15 +34,8 @@ pub fn SentPageView() -> impl IntoView {
     let resolve = ServerAction::<ResolveSent>::new();
     let polling = Polling::new();
     let list = crate::components::data::load(
-        move || {
-            (
-                filter(),
-                page(),
-                resolve.version().get(),
-                polling.tick.get(),
-            )
-        },
-        move |(filter, page, _, _)| list_sent(filter, page, since()),
+        move || (filter(), at(), resolve.version().get(), polling.tick.get()),
+        move |(filter, at, _, _)| list_sent(filter, at, since()),
     );
     polling.follow(list, |p| p.progress);
     view! {
@@ -97,6 +89,10 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
         .collect_view();
     let filter = filter_value(page.filter);
     let empty = page.rows.is_empty();
+    let mut rows_html = String::with_capacity(page.rows.len() * 600);
+    for (i, row) in page.rows.iter().enumerate() {
+        sent_row(&mut rows_html, i, row);
+    }
     let show_retry = matches!(page.filter, None | Some(EmailStatus::Failed)) && counts.failed > 0;
     let show_uncertain =
         matches!(page.filter, None | Some(EmailStatus::Uncertain)) && counts.uncertain > 0;
@@ -140,77 +136,103 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
                                 <th scope="col">"Status"</th>
                                 <th scope="col">"Details"</th>
                             </tr></thead>
-                            <tbody>
-                                {page.rows.into_iter().enumerate().map(|(i, row)| view! { <SentRow i row /> }).collect_view()}
-                            </tbody>
+                            <tbody inner_html=rows_html></tbody>
                         </table>
                     </div>
                 </ActionForm>
             }.into_any()
         }}
-        <Pager page=page.page pages=page.pages base=format!("/sent?filter={}&", filter_value(page.filter)) />
+        <Pager paging=page.paging base=format!("/sent?filter={}&", filter_value(page.filter)) words=&NEWEST_FIRST />
     }
 }
 
-#[component]
-fn SentRow(i: usize, row: SentEmailView) -> impl IntoView {
-    let select_id = format!("select-{}", row.id);
-    let label = row.status.label();
-    let class = row.status.as_str();
-    let actionable = !matches!(row.status, EmailStatus::Sent | EmailStatus::Suppressed);
-    let dropped = (!row.dropped.is_empty()).then(|| {
-        view! {
-            <span class="dropped">
-                {format!("Not sent to {}: on your suppression list.", row.dropped.join(", "))}
-            </span>
-        }
-    });
-    let to = row.to.clone();
-    let details = match row.status {
-        EmailStatus::Sent => match (row.gmail_link.clone(), row.gmail_message_id.clone()) {
-            (Some(link), Some(id)) => view! {
-                <span class="mono">{id}</span> " "
-                <a href=link target="_blank" rel="noopener noreferrer">"Open in Gmail"</a>
-                // How a message that was uncertain was found to have gone.
-                {row.error.clone().map(|e| view! { <p class="muted">{e}</p> })}
-            }
-            .into_any(),
-            _ => view! { <span class="muted">{row.via.clone()}</span> }.into_any(),
-        },
-        EmailStatus::Suppressed => view! {
-            <span>{row.error.clone().unwrap_or_default()}</span> " "
-            <a href="/suppression">"Suppression list"</a>
-        }
-        .into_any(),
-        EmailStatus::Failed => view! {
-            <span>{row.error.clone().unwrap_or_default()}</span> " "
-            <button type="submit" class="small" name="action" value=SentAction::one(Decision::Retry, row.id).value()
-                aria-label=format!("Retry the message to {to}")>"Retry"</button>
-        }
-        .into_any(),
-        _ => view! {
-            <span>{row.error.clone().unwrap_or_default()}</span> " "
-            <button type="submit" class="small" name="action" value=SentAction::one(Decision::SendAgain, row.id).value()
-                aria-label=format!("Send the message to {to} again")>"Send again"</button>
-            " "
-            <button type="submit" class="small" name="action" value=SentAction::one(Decision::MarkSent, row.id).value()
-                aria-label=format!("Mark the message to {to} as sent")>"Mark as sent"</button>
-        }
-        .into_any(),
-    };
-    view! {
-        <tr>
-            <td>
-                {actionable.then(|| view! {
-                    <input type="checkbox" id=select_id.clone() name=format!("ids[{i}]") value=row.id.to_string() />
-                    <label for=select_id.clone() class="visually-hidden">{format!("Select the message to {}", row.to)}</label>
-                })}
-            </td>
-            <td class="mono">{row.to.clone()}</td>
-            <td>{row.subject.clone()}<Attached names=row.attachments.clone() /></td>
-            <td class="when">{row.when}</td>
-            <td><span class=format!("status {class}")>{label}</span></td>
-            <td class="details">{details}{dropped}</td>
-        </tr>
+/// One row of Sent, as HTML (components::rows): its checkbox and buttons
+/// belong to the form around the table.
+fn sent_row(out: &mut String, i: usize, row: &SentEmailView) {
+    use crate::components::rows::{MessageCells, attr, submit, text};
+    MessageCells {
+        i,
+        selectable: !matches!(row.status, EmailStatus::Sent | EmailStatus::Suppressed),
+        id: &row.id,
+        to: &row.to,
+        subject: &row.subject,
+        attachments: &row.attachments,
+        when: &row.when,
     }
+    .write(out);
+    out.push_str(r#"<td><span class="status "#);
+    out.push_str(row.status.as_str());
+    out.push_str(r#"">"#);
+    text(out, row.status.label());
+    out.push_str(r#"</span></td><td class="details">"#);
+    let error = row.error.as_deref().unwrap_or_default();
+    let to = &row.to;
+    match row.status {
+        EmailStatus::Sent => match (&row.gmail_link, &row.gmail_message_id) {
+            (Some(link), Some(id)) => {
+                out.push_str(r#"<span class="mono">"#);
+                text(out, id);
+                out.push_str(r#"</span> <a href=""#);
+                attr(out, link);
+                out.push_str(r#"" target="_blank" rel="noopener noreferrer">Open in Gmail</a>"#);
+                // How a message that was uncertain was found to have gone.
+                if !error.is_empty() {
+                    out.push_str(r#"<p class="muted">"#);
+                    text(out, error);
+                    out.push_str("</p>");
+                }
+            }
+            _ => {
+                out.push_str(r#"<span class="muted">"#);
+                text(out, &row.via);
+                out.push_str("</span>");
+            }
+        },
+        EmailStatus::Suppressed => {
+            out.push_str("<span>");
+            text(out, error);
+            out.push_str(r#"</span> <a href="/suppression">Suppression list</a>"#);
+        }
+        EmailStatus::Failed => {
+            out.push_str("<span>");
+            text(out, error);
+            out.push_str("</span> ");
+            submit(
+                out,
+                &SentAction::one(Decision::Retry, row.id).value(),
+                &format!("Retry the message to {to}"),
+                "Retry",
+            );
+        }
+        _ => {
+            out.push_str("<span>");
+            text(out, error);
+            out.push_str("</span> ");
+            submit(
+                out,
+                &SentAction::one(Decision::SendAgain, row.id).value(),
+                &format!("Send the message to {to} again"),
+                "Send again",
+            );
+            out.push(' ');
+            submit(
+                out,
+                &SentAction::one(Decision::MarkSent, row.id).value(),
+                &format!("Mark the message to {to} as sent"),
+                "Mark as sent",
+            );
+        }
+    }
+    if !row.dropped.is_empty() {
+        out.push_str(r#"<span class="dropped">"#);
+        text(
+            out,
+            &format!(
+                "Not sent to {}: on your suppression list.",
+                row.dropped.join(", ")
+            ),
+        );
+        out.push_str("</span>");
+    }
+    out.push_str("</td></tr>");
 }

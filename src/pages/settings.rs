@@ -1,4 +1,5 @@
-//! Settings: connect or disconnect Gmail, and how mail is paced.
+//! Settings: connect or disconnect Gmail, how mail is paced, and the account
+//! itself (`pages::account`).
 
 use crate::components::form::{FormAlert, Missing, TextField, action_error, field_error, loaded};
 use crate::components::shell::AppShell;
@@ -43,6 +44,7 @@ pub fn SettingsPage() -> impl IntoView {
                     <SendingSection s />
                 },
             )}
+            <crate::pages::account::AccountSections />
         </AppShell>
     }
 }

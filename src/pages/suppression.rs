@@ -3,7 +3,7 @@
 //! functions, so everything works before the wasm loads.
 
 use crate::components::form::{Missing, loaded};
-use crate::components::paging::Pager;
+use crate::components::paging::PageNumbers;
 use crate::components::shell::AppShell;
 use crate::unsubscribe::{SuppressionPage, list_suppressions};
 use leptos::prelude::*;
@@ -163,7 +163,7 @@ fn List(page: SuppressionPage) -> impl IntoView {
                     </div>
                 }.into_any()
             }}
-            {(page.pages > 1).then(|| view! { <Pager page=page.page pages=page.pages base /> })}
+            {(page.pages > 1).then(|| view! { <PageNumbers page=page.page pages=page.pages base /> })}
         </section>
     }
 }

@@ -12,11 +12,6 @@ pub mod ssr;
 /// Rows a page of the queue or of Sent shows.
 pub const PAGE_SIZE: i64 = 50;
 
-/// How many pages `total` rows make (at least one).
-pub fn page_count(total: i64) -> i64 {
-    ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1)
-}
-
 /// What is going out now, for the progress bar.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
@@ -105,8 +100,8 @@ pub struct QueuePage {
     pub rows: Vec<QueuedEmailView>,
     /// All queued messages, not just this page.
     pub total: i64,
-    pub page: i64,
-    pub pages: i64,
+    /// The links to the rows due sooner and later.
+    pub paging: crate::domain::Paging,
     pub time_zone: String,
     /// Nothing goes until the user connects Gmail (again).
     pub held: bool,
@@ -118,7 +113,7 @@ pub struct QueuePage {
 
 #[server(endpoint = "queue/list")]
 pub async fn list_queue(
-    page: i64,
+    #[server(default)] at: crate::domain::PageAt,
     #[server(default)] since: Option<i64>,
 ) -> Result<QueuePage, AppError> {
     let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
@@ -128,9 +123,7 @@ pub async fn list_queue(
     };
     let pool = state.pool.clone();
     let zone = crate::settings::ssr::zone::UserZone::of_user(&pool, user_id).await?;
-    let page = page.max(1);
-    let (rows, total) =
-        crate::emails::read::queued(&pool, user_id, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
+    let (rows, paging, total) = crate::emails::read::queued(&pool, user_id, at, PAGE_SIZE).await?;
     Ok(QueuePage {
         rows: rows
             .into_iter()
@@ -146,8 +139,7 @@ pub async fn list_queue(
             })
             .collect(),
         total,
-        page,
-        pages: page_count(total),
+        paging,
         time_zone: zone.name,
         held: ssr::progress::held(&state, user_id).await?,
         transport: state.config.transport().as_str().to_string(),
@@ -207,12 +199,6 @@ pub async fn update_queue(
 mod tests {
     use super::QueueAction;
     use uuid::Uuid;
-
-    #[test]
-    fn an_empty_list_is_one_page_and_a_full_one_no_more() {
-        use super::page_count;
-        assert_eq!((page_count(0), page_count(50), page_count(51)), (1, 1, 2));
-    }
 
     #[test]
     fn queue_actions_parse_once_and_round_trip() {

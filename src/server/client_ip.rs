@@ -45,6 +45,20 @@ pub fn limit_key(ip: IpAddr) -> String {
     }
 }
 
+/// The client of a request as its socket and headers say, before any limit key.
+pub fn of_request(parts: &axum::http::request::Parts, hops: usize) -> Option<IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(addr)| addr.ip());
+    client_ip(&parts.headers, peer, hops)
+}
+
+/// The key per-IP limits count a request's client under.
+pub fn limit_key_of(parts: &axum::http::request::Parts, hops: usize) -> Option<String> {
+    of_request(parts, hops).map(limit_key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

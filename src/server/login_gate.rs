@@ -24,6 +24,13 @@ fn is_page(path: &str) -> bool {
         || path.starts_with("/auth/")
         // Unsubscribe links: for recipients, who have no account.
         || path.starts_with("/u/")
+        // The pages of the links we mail, and "Forgot your password?": plain
+        // routes that look at the session themselves (accounts::ssr::routes).
+        || path.starts_with("/verify/")
+        || path.starts_with("/reset/")
+        // (and /account/deleted, a public page of the app)
+        || path.starts_with("/account/")
+        || path == "/forgot"
         || path == "/metrics"
         || path == "/healthz"
         || path == "/readyz"
@@ -49,7 +56,7 @@ pub async fn login_gate(State(state): State<AppState>, mut req: Request, next: N
     let Some(session) = req.extensions().get::<Session>().cloned() else {
         return next.run(req).await;
     };
-    let user = match load_user(&state.pool, &session).await {
+    let user = match load_user(&state, &session).await {
         Ok(user) => user,
         // Public pages need neither Postgres nor Redis: serve them anyway.
         Err(_) if public => return next.run(req).await,
@@ -59,6 +66,9 @@ pub async fn login_gate(State(state): State<AppState>, mut req: Request, next: N
         Some(user) => {
             if GUEST_PAGES.contains(&path.as_str()) {
                 return Redirect::to("/dashboard").into_response();
+            }
+            if !public && !crate::auth::ssr::session::may_act(&state, &user) {
+                return crate::accounts::ssr::routes::verify_first(&state, &user);
             }
             req.extensions_mut().insert(user);
             next.run(req).await

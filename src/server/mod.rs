@@ -40,10 +40,10 @@ pub fn session_cookie_name(https: bool) -> &'static str {
     }
 }
 
-/// Paths that carry a token (unsubscribe links, and later verify and reset
-/// links) are logged without it.
+/// Paths that carry a token (unsubscribe, verification and reset links) are
+/// logged without it.
 pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    const TOKEN_PATHS: &[&str] = &["/u/"];
+    const TOKEN_PATHS: &[&str] = &["/u/", "/verify/", "/reset/"];
     match TOKEN_PATHS.iter().find(|p| path.starts_with(**p)) {
         Some(prefix) => format!("{prefix}…").into(),
         None => path.into(),
@@ -89,7 +89,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::google::ssr::routes::routes())
         .merge(crate::files::ssr::download::routes())
         .merge(crate::unsubscribe::ssr::routes::routes())
-        .merge(crate::unsubscribe::ssr::import::routes());
+        .merge(crate::unsubscribe::ssr::import::routes())
+        .merge(crate::accounts::ssr::routes::routes());
     #[cfg(feature = "fake-google")]
     let raw = raw.merge(test_controls::routes());
     raw.leptos_routes_with_context(&state, routes, headers::provide_page_policy, {
@@ -216,6 +217,8 @@ mod tests {
     fn unsubscribe_tokens_never_reach_the_request_log() {
         assert_eq!(loggable_path("/u/AQIDBAUGBwgJCgsMDQ4PEA"), "/u/…");
         assert_eq!(loggable_path("/u/"), "/u/…");
+        assert_eq!(loggable_path("/verify/AQID"), "/verify/…");
+        assert_eq!(loggable_path("/reset/AQID"), "/reset/…");
         assert_eq!(loggable_path("/sent"), "/sent");
         assert_eq!(loggable_path("/files/1/download"), "/files/1/download");
     }

@@ -55,12 +55,37 @@ pub fn plain_page(status: StatusCode, title: &str, inner: &str) -> Response {
         .into_response()
 }
 
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Invalid links (unsubscribe, verification, reset) one address may try in
+/// `BAD_LINK_WINDOW` before it is refused for the rest of it. Valid links are
+/// never counted.
+pub const BAD_LINKS_PER_IP: u64 = 20;
+pub const BAD_LINK_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Counts an invalid link from the request's address: the refusal page once it
+/// is over [`BAD_LINKS_PER_IP`], so links cannot be guessed at speed.
+pub async fn count_bad_link(
+    state: &crate::state::AppState,
+    parts: &axum::http::request::Parts,
+) -> Option<Response> {
+    let ip = super::client_ip::limit_key_of(parts, state.config.limits.trusted_proxy_hops)?;
+    let key = state.keys.bad_links_ip(&ip);
+    let Err(crate::error::AppError::RateLimited { retry_after }) =
+        crate::limits::allow(&state.redis, &key, BAD_LINKS_PER_IP, BAD_LINK_WINDOW).await
+    else {
+        return None;
+    };
+    let mut res = plain_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many invalid links",
+        "<p>Too many links from this address were not valid. Wait a few minutes, then open the link from the email again.</p>",
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    Some(res)
 }
+
+pub use crate::components::rows::escape;
 
 pub fn page() -> Response {
     error_page(

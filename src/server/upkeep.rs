@@ -1,7 +1,9 @@
 //! Housekeeping in every instance (each step is safe to run in several at once):
 //! every minute, deletions storage has not confirmed, expired CSV imports, old
 //! idempotency keys (docs/limits.md), the daily cap's spent minutes
-//! (docs/delivery.md) and campaigns whose last sequences ended (docs/campaigns.md); every 15 s, the figures `/metrics` serves
+//! (docs/delivery.md), campaigns whose last sequences ended (docs/campaigns.md),
+//! the rows of the message counts (docs/lists.md), and links and sessions that
+//! are over (docs/accounts.md); every 15 s, the figures `/metrics` serves
 //! (docs/operations.md).
 
 use crate::state::AppState;
@@ -30,6 +32,12 @@ pub async fn run_once(state: &AppState) {
     }
     if let Err(e) = crate::replies::ssr::repo::forget_unrelated(&state.pool).await {
         tracing::warn!(error = %e, "forgetting old mailbox reads failed");
+    }
+    if let Err(e) = crate::emails::counts::fold(&state.pool).await {
+        tracing::warn!(error = %e, "folding the message counts failed");
+    }
+    if let Err(e) = crate::accounts::ssr::forget_old(state).await {
+        tracing::warn!(error = %e, "forgetting old links and sessions failed");
     }
 }
 

@@ -801,6 +801,9 @@ async fn large_attachments_wait_their_turn_without_outliving_the_lease(pool: PgP
         vec![
             ("UPLOAD_MAX_MB", "25".into()),
             ("DELIVERY_LEASE_SECS", "8".into()),
+            // The first send takes the fake's 3 s delay and 24 MB of upload:
+            // on a loaded machine more than the tests' usual 5 s.
+            ("HTTP_TIMEOUT_SECS", "7".into()),
         ],
     )
     .await;

@@ -42,11 +42,12 @@ async fn the_first_google_sign_in_creates_an_account_and_the_next_logs_into_it(p
 }
 
 #[sqlx::test]
-async fn google_never_takes_over_a_password_account_with_the_same_email(pool: PgPool) {
+async fn google_never_takes_over_a_verified_password_account_with_the_same_email(pool: PgPool) {
     let app = app(pool).await;
     let owner = browser_client();
     app.signup(&owner, "Owner", "ada@gmail.test", "a long password")
         .await;
+    app.verify_address(&owner, "ada@gmail.test").await;
     let intruder = browser_client();
     let (res, url) = app
         .google_flow(&intruder, "/auth/google/login", consent("ADA@gmail.test"))
@@ -61,6 +62,8 @@ async fn google_never_takes_over_a_password_account_with_the_same_email(pool: Pg
         app.call(&intruder, "me", &[]).await.text().await.unwrap(),
         "null"
     );
+    // The owner is still logged in, with the password.
+    assert_eq!(app.current_user(&owner).await["email"], "ada@gmail.test");
 }
 
 #[sqlx::test]

@@ -545,21 +545,107 @@ impl TestApp {
         assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     }
 
+    /// The product's own mail to `to` in the system outbox, oldest first, as
+    /// (subject, text). Mail goes in the background: waits up to 5 s for
+    /// `at_least` of them.
+    pub async fn system_mail_to(&self, to: &str, at_least: usize) -> Vec<(String, String)> {
+        let dir = std::path::PathBuf::from(&self.vars["DATA_DIR"]).join("outbox/system");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut found: Vec<(std::time::SystemTime, String, String)> = Vec::new();
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let Ok(raw) = std::fs::read(entry.path()) else {
+                    continue;
+                };
+                let Some(m) = mail_parser::MessageParser::default().parse(&raw) else {
+                    continue;
+                };
+                let to_us = m
+                    .to()
+                    .and_then(|a| a.first())
+                    .and_then(|a| a.address())
+                    .is_some_and(|a| a.eq_ignore_ascii_case(to));
+                if to_us {
+                    let when = entry.metadata().and_then(|m| m.modified()).unwrap();
+                    found.push((
+                        when,
+                        m.subject().unwrap_or("").to_string(),
+                        m.body_text(0).map(|t| t.to_string()).unwrap_or_default(),
+                    ));
+                }
+            }
+            if found.len() >= at_least || std::time::Instant::now() > deadline {
+                found.sort_by_key(|f| f.0);
+                return found.into_iter().map(|(_, s, t)| (s, t)).collect();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The newest link to `path` (`/verify/`, `/reset/`) mailed to `to`.
+    pub async fn mailed_link(&self, to: &str, path: &str) -> String {
+        let prefix = format!("{}{path}", self.base);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let mail = self.system_mail_to(to, 1).await;
+            let link = mail.iter().rev().find_map(|(_, text)| {
+                text.split_whitespace()
+                    .find(|w| w.starts_with(&prefix))
+                    .map(str::to_string)
+            });
+            match link {
+                Some(l) => return l,
+                None if std::time::Instant::now() > deadline => {
+                    panic!("no {path} link mailed to {to}: {mail:?}")
+                }
+                None => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// Posts the form of a link's page, as its button does.
+    pub async fn follow_link(
+        &self,
+        client: &Client,
+        link: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        client
+            .post(link)
+            .header(ORIGIN, self.origin())
+            .header(ACCEPT, "text/html")
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Follows the verification link mailed to `to`.
+    pub async fn verify_address(&self, client: &Client, to: &str) {
+        let link = self.mailed_link(to, "/verify/").await;
+        let res = self.follow_link(client, &link, &[]).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+
     pub fn deliverer(&self) -> mailmerger::delivery::Deliverer {
         mailmerger::delivery::Deliverer::new(self.state.clone()).unwrap()
     }
 
-    /// The visible text of a page, fetched as `client`.
-    pub async fn page(&self, client: &Client, path: &str) -> String {
-        let html = client
+    /// The HTML of a page, fetched as `client`.
+    pub async fn html(&self, client: &Client, path: &str) -> String {
+        client
             .get(self.url(path))
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
-        page_text(&html)
+            .unwrap()
+    }
+
+    /// The visible text of a page, fetched as `client`.
+    pub async fn page(&self, client: &Client, path: &str) -> String {
+        page_text(&self.html(client, path).await)
     }
 
     /// Moves the clock of delivery and pacing forward (`mm_now()`), for every
@@ -707,4 +793,60 @@ impl Drop for Server {
         self.kill();
         let _ = std::fs::remove_file(&self.log);
     }
+}
+
+/// What a minimal SMTP server received: envelope recipients and the data.
+#[derive(Default, Clone)]
+pub struct SmtpLog {
+    pub rcpt: Vec<String>,
+    pub data: String,
+}
+
+/// A tiny SMTP server that accepts everything, for the SMTP transport.
+pub async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<SmtpLog>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let shared = log.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let log = shared.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let mut current = SmtpLog::default();
+                write.write_all(b"220 sink ESMTP\r\n").await.ok();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let upper = line.to_ascii_uppercase();
+                    let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                        b"250-sink\r\n250 8BITMIME\r\n"
+                    } else if upper.starts_with("RCPT TO:") {
+                        current
+                            .rcpt
+                            .push(line[8..].trim().trim_matches(['<', '>']).to_string());
+                        b"250 OK\r\n"
+                    } else if upper.starts_with("DATA") {
+                        write.write_all(b"354 go ahead\r\n").await.ok();
+                        while let Ok(Some(l)) = lines.next_line().await {
+                            if l == "." {
+                                break;
+                            }
+                            current.data.push_str(&l);
+                            current.data.push('\n');
+                        }
+                        log.lock().unwrap().push(std::mem::take(&mut current));
+                        b"250 queued as 42\r\n"
+                    } else if upper.starts_with("QUIT") {
+                        write.write_all(b"221 bye\r\n").await.ok();
+                        break;
+                    } else {
+                        b"250 OK\r\n"
+                    };
+                    write.write_all(reply).await.ok();
+                }
+            });
+        }
+    });
+    (port, log)
 }

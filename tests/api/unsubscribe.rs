@@ -3,8 +3,8 @@
 use crate::helpers::{Options, TestApp, browser_client, spawn_app_with, spawn_app_with_google};
 use crate::merge::{file, upload};
 use mailmerger::domain::{EmailAddress, UserId};
+use mailmerger::server::unavailable::BAD_LINKS_PER_IP;
 use mailmerger::unsubscribe::ssr::links::Links;
-use mailmerger::unsubscribe::ssr::routes::BAD_LINKS_PER_IP;
 use reqwest::Client;
 use reqwest::header::{CONTENT_TYPE, LOCATION, ORIGIN};
 use reqwest::multipart::{Form, Part};

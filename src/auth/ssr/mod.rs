@@ -7,9 +7,7 @@ pub mod throttle;
 pub mod users;
 
 use crate::state::AppState;
-use axum::extract::ConnectInfo;
 use leptos::prelude::*;
-use std::net::SocketAddr;
 
 /// The application state, provided to every server function by `leptos_routes`.
 pub fn state() -> AppState {
@@ -20,14 +18,5 @@ pub fn state() -> AppState {
 /// taking `TRUSTED_PROXY_HOPS` into account.
 pub async fn client_ip() -> Option<String> {
     let parts = use_context::<axum::http::request::Parts>()?;
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
-    crate::server::client_ip::client_ip(
-        &parts.headers,
-        peer,
-        state().config.limits.trusted_proxy_hops,
-    )
-    .map(crate::server::client_ip::limit_key)
+    crate::server::client_ip::limit_key_of(&parts, state().config.limits.trusted_proxy_hops)
 }

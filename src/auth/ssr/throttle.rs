@@ -19,7 +19,7 @@ pub struct LoginThrottle<'a> {
 }
 
 /// An email address as part of a key: bounded and not readable in Redis.
-fn address_key(normalized_email: &str) -> String {
+pub fn address_key(normalized_email: &str) -> String {
     let digest = Sha256::digest(normalized_email.as_bytes());
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -585,6 +585,32 @@ pub async fn act(state: &AppState, user_id: UserId, id: Uuid, act: Act) -> Resul
     Ok(())
 }
 
+/// Cancels every campaign of the account that is not over (an account claimed
+/// or deleted), in the caller's transaction; their queued steps are cancelled
+/// with the rest of the account's mail by the caller.
+pub async fn cancel_all(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    reason: &str,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query!(
+        "UPDATE campaign_recipients SET state = 'cancelled', stopped_reason = $2, updated_at = now()
+         WHERE user_id = $1 AND state IN ('active', 'waiting')",
+        user_id as UserId,
+        reason,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query!(
+        "UPDATE campaigns SET status = 'cancelled', paused_reason = NULL, ended_at = now()
+         WHERE user_id = $1 AND status IN ('draft', 'running', 'paused')",
+        user_id as UserId,
+    )
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
 pub const MARKED_REPLIED: &str = "Marked as replied: no more steps go to them.";
 
 /// Marks recipients as replied, ticked or by address. An address that is not

@@ -307,6 +307,7 @@ async fn plan_of(
 /// opening from the start. Starting a campaign that has started does nothing
 /// and answers with its recipients (a second click).
 pub async fn start(state: &AppState, user_id: UserId, id: Uuid) -> Result<u64, AppError> {
+    crate::accounts::ssr::sending::may_queue(state, user_id).await?;
     let mut tx = state.pool.begin().await?;
     let stored = repo::load_in(&mut tx, user_id, id, true).await?;
     if stored.status != CampaignStatus::Draft {

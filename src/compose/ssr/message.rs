@@ -233,6 +233,7 @@ pub async fn queue(
     user_id: UserId,
     m: Message<'_>,
 ) -> Result<(Uuid, bool), AppError> {
+    crate::accounts::ssr::sending::may_queue(state, user_id).await?;
     let zone = UserZone::of_user(&state.pool, user_id).await?;
     let writer = Writer {
         links: &state.links,

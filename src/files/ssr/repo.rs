@@ -196,6 +196,42 @@ async fn schedule_deletion(
     Ok(())
 }
 
+/// The stored key of each of the account's files, with its kind and name (for
+/// "Download my data").
+pub async fn keys(
+    pool: &PgPool,
+    user_id: UserId,
+) -> Result<Vec<(String, String, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT kind, name, storage_key FROM files WHERE user_id = $1 ORDER BY kind, lower(name)",
+        user_id as UserId
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.kind, r.name, r.storage_key))
+        .collect())
+}
+
+/// Schedules every object of the account for deletion, in the caller's
+/// transaction (the account is being deleted: its rows go, the scheduled
+/// deletions stay until storage confirms).
+pub async fn schedule_all(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: UserId,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "INSERT INTO storage_deletions (storage_key, user_id)
+         SELECT storage_key, user_id FROM files WHERE user_id = $1
+         ON CONFLICT DO NOTHING",
+        user_id as UserId
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
 /// Deletes the object of a scheduled deletion now. Returns whether storage
 /// confirmed; if not, the sweep tries again later.
 async fn remove_object(state: &AppState, key: &str) -> bool {

@@ -44,8 +44,9 @@ fn expiry(tokens: &Tokens) -> OffsetDateTime {
     OffsetDateTime::now_utc() + time::Duration::seconds(secs.min(86_400) as i64)
 }
 
-/// A new user from their first "Sign in with Google": the account row and the
-/// Google identity, in one transaction. Sign-in keeps no tokens.
+/// A new user from their first "Sign in with Google": the account row (its
+/// address verified: Google said so) and the Google identity, in one
+/// transaction. Sign-in keeps no tokens.
 pub async fn create_user_with_google(
     pool: &PgPool,
     info: &UserInfo,
@@ -54,13 +55,25 @@ pub async fn create_user_with_google(
     let mut tx = pool.begin().await?;
     let user_id = UserId::from_uuid(Uuid::now_v7());
     sqlx::query!(
-        "INSERT INTO users (id, email, name) VALUES ($1, $2, $3)",
+        "INSERT INTO users (id, email, name, email_verified_at) VALUES ($1, $2, $3, now())",
         user_id as UserId,
         info.email.trim(),
         name
     )
     .execute(&mut *tx)
     .await?;
+    link_identity(&mut tx, user_id, info).await?;
+    tx.commit().await?;
+    Ok(user_id)
+}
+
+/// Links a Google identity (no tokens: sign-in keeps none) to `user_id`, in
+/// the caller's transaction.
+pub async fn link_identity(
+    conn: &mut sqlx::PgConnection,
+    user_id: UserId,
+    info: &UserInfo,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO google_accounts (id, user_id, google_sub, email) VALUES ($1, $2, $3, $4)",
         Uuid::now_v7(),
@@ -68,10 +81,9 @@ pub async fn create_user_with_google(
         info.sub,
         info.email.trim(),
     )
-    .execute(&mut *tx)
+    .execute(conn)
     .await?;
-    tx.commit().await?;
-    Ok(user_id)
+    Ok(())
 }
 
 /// Links a Google identity to a logged-in user and stores what "Connect Gmail"

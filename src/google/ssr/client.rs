@@ -65,6 +65,9 @@ pub struct UserInfo {
     pub email_verified: bool,
     #[serde(default)]
     pub name: Option<String>,
+    /// The hosted domain of a Google Workspace account (absent for gmail.com).
+    #[serde(default)]
+    pub hd: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

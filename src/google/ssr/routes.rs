@@ -129,8 +129,13 @@ struct CallbackQuery {
 async fn callback(
     State(state): State<AppState>,
     session: Session,
+    parts: axum::http::request::Parts,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
+    let client = crate::accounts::ssr::sessions::Client::from_request(
+        &parts,
+        state.config.limits.trusted_proxy_hops,
+    );
     let flow: Option<Flow> = match session.remove(FLOW).await {
         Ok(flow) => flow,
         Err(e) => return AppError::from(e).into_response(),
@@ -170,7 +175,7 @@ async fn callback(
         }
     };
     match flow.intent {
-        Intent::SignIn => sign_in(&state, &session, info, flow.next).await,
+        Intent::SignIn => sign_in(&state, &session, &client, info, flow.next).await,
         Intent::Connect | Intent::Replies => {
             // Connect only for the user who started it, still logged in.
             let current = session::user_id(&session).await.ok().flatten();
@@ -208,6 +213,7 @@ async fn callback(
 async fn sign_in(
     state: &AppState,
     session: &Session,
+    client: &crate::accounts::ssr::sessions::Client,
     info: super::client::UserInfo,
     next: Option<String>,
 ) -> Response {
@@ -218,13 +224,22 @@ async fn sign_in(
             if !info.email_verified {
                 return back_to_login("unverified");
             }
-            // Never link by email: an existing account must log in with its
-            // password and connect Google from Settings.
+            // Never link a verified account by email: it must log in with its
+            // password and connect Google from Settings. An unverified one is
+            // claimed by the address's owner (docs/accounts.md).
             let normalized = info.email.trim().to_lowercase();
             match crate::auth::ssr::users::find_credentials(&state.pool, &normalized).await {
-                Ok(Some(_)) => return back_to_login("email_taken"),
+                Ok(Some(existing)) => {
+                    return claim(state, session, client, existing.id, &info).await;
+                }
                 Ok(None) => {}
                 Err(e) => return e.into_response(),
+            }
+            if !state.config.signup.allows_google(info.hd.as_deref()) {
+                return back_to_login(match state.config.signup {
+                    crate::config::SignupPolicy::Closed => "signup_closed",
+                    _ => "signup_domain",
+                });
             }
             let name = info
                 .name
@@ -242,8 +257,40 @@ async fn sign_in(
         }
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = session::log_in_with(session, user_id, state.config.session_idle).await {
+    match crate::accounts::ssr::is_suspended(&state.pool, user_id).await {
+        Ok(false) => {}
+        Ok(true) => return back_to_login("suspended"),
+        Err(e) => return e.into_response(),
+    }
+    if let Err(e) = session::log_in_with(state, session, user_id, client).await {
+        return e.into_response();
+    }
+    if let Err(e) = session::mark_google_sign_in(session).await {
         return e.into_response();
     }
     Redirect::to(&destination).into_response()
+}
+
+/// The owner of an address, verified by Google, takes an unverified account
+/// registered with it; a verified one is refused as before.
+async fn claim(
+    state: &AppState,
+    session: &Session,
+    client: &crate::accounts::ssr::sessions::Client,
+    user_id: crate::domain::UserId,
+    info: &super::client::UserInfo,
+) -> Response {
+    use crate::accounts::ssr::{claim, routes::CLAIMED_KEY};
+    let claimed = match claim::claim(state, user_id, info).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return back_to_login("email_taken"),
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = session::log_in_with(state, session, user_id, client).await {
+        return e.into_response();
+    }
+    if let Err(e) = session.insert(CLAIMED_KEY, &claimed).await {
+        return AppError::from(e).into_response();
+    }
+    Redirect::to("/account/claimed").into_response()
 }

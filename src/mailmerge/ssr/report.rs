@@ -280,6 +280,7 @@ pub async fn queue(
     choice: Choice,
     sending: Sending<'_>,
 ) -> Result<u64, AppError> {
+    crate::accounts::ssr::sending::may_queue(state, user_id).await?;
     let Sending {
         cc,
         bcc,

@@ -7,11 +7,17 @@ use crate::queue::Progress;
 use crate::state::AppState;
 use time::OffsetDateTime;
 
+/// How far back the finished counts may look: an address with an older (or
+/// made-up) `since` would make every poll count the whole history.
+const LOOK_BACK: time::Duration = time::Duration::days(1);
+
 /// Progress of what is due now. `since` is a Unix time (the moment the user
-/// pressed a send button); finished counts start there.
+/// pressed a send button); finished counts start there, at most a day ago.
 pub async fn progress(state: &AppState, user_id: UserId, since: i64) -> Result<Progress, AppError> {
+    let earliest = OffsetDateTime::now_utc() - LOOK_BACK;
     let since = OffsetDateTime::from_unix_timestamp(since)
-        .unwrap_or_else(|_| OffsetDateTime::now_utc() - time::Duration::hours(1));
+        .unwrap_or(earliest)
+        .max(earliest);
     let p = crate::emails::read::going(&state.pool, user_id, since).await?;
     let held = p.remaining > 0 && held(state, user_id).await?;
     Ok(Progress {

@@ -32,6 +32,33 @@ fn human_time(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| t.to_string())
 }
 
+/// Every template as written, oldest first, for "Download my data":
+/// (name, subject, Markdown body, created, updated).
+pub async fn export(
+    pool: &PgPool,
+    user_id: UserId,
+) -> Result<Vec<(String, String, String, OffsetDateTime, OffsetDateTime)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT name, subject, body_markdown, created_at, updated_at FROM templates
+         WHERE user_id = $1 ORDER BY created_at, id",
+        user_id as UserId,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.name,
+                r.subject,
+                r.body_markdown,
+                r.created_at,
+                r.updated_at,
+            )
+        })
+        .collect())
+}
+
 #[tracing::instrument(skip_all, fields(%user_id))]
 pub async fn list(pool: &PgPool, user_id: UserId) -> Result<Vec<TemplateSummary>, AppError> {
     let rows = sqlx::query!(

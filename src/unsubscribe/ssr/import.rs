@@ -197,8 +197,8 @@ async fn export(State(state): State<AppState>, session: Session) -> Response {
 }
 
 /// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first)
-/// starts with `'` instead.
-fn spreadsheet_safe(cell: &str) -> String {
+/// starts with `'` instead. Every CSV we hand out goes through it.
+pub fn spreadsheet_safe(cell: &str) -> String {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@') => format!("'{cell}"),
         _ => cell.to_string(),

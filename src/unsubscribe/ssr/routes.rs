@@ -5,25 +5,18 @@
 //! unsubscribes, and answers 200 with a short page, never a redirect.
 
 use super::repo;
-use crate::server::client_ip::{client_ip, limit_key};
 use crate::server::unavailable::{escape, plain_page};
 use crate::state::AppState;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
-use std::net::SocketAddr;
-use std::time::Duration;
 
 /// The most a one-click POST body is read for.
 const MAX_BODY: usize = 16 * 1024;
-/// Invalid links one address may try in `BAD_LINK_WINDOW` before it is refused
-/// for the rest of it. Valid links are never counted.
-pub const BAD_LINKS_PER_IP: u64 = 20;
-pub const BAD_LINK_WINDOW: Duration = Duration::from_secs(600);
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/u/{token}", get(show).post(unsubscribe))
@@ -111,26 +104,8 @@ fn asked_nothing() -> Response {
 /// A link we did not make (or a changed one). Counted per address, so links
 /// cannot be guessed at speed.
 async fn invalid(state: &AppState, parts: &Parts) -> Response {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip());
-    let ip = client_ip(&parts.headers, peer, state.config.limits.trusted_proxy_hops).map(limit_key);
-    if let Some(ip) = ip {
-        let key = state.keys.bad_links_ip(&ip);
-        if let Err(crate::error::AppError::RateLimited { retry_after }) =
-            crate::limits::allow(&state.redis, &key, BAD_LINKS_PER_IP, BAD_LINK_WINDOW).await
-        {
-            let mut res = plain_page(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many invalid links",
-                "<p>Too many links from this address were not valid. Wait a few minutes, then open the link from the email again.</p>",
-            );
-            if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return res;
-        }
+    if let Some(refused) = crate::server::unavailable::count_bad_link(state, parts).await {
+        return refused;
     }
     plain_page(
         StatusCode::NOT_FOUND,
