@@ -8,9 +8,34 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use std::sync::Arc;
 
-/// Everything a request or a background task needs. Cheap to clone.
+/// Everything a request or a background task needs: one shared `Services`,
+/// so a clone is one reference count. Axum's middleware, leptos' contexts and
+/// every server function clone it, several hundred times for one page; when it
+/// was the struct itself (the token cipher's AES key schedule, the Redis key
+/// prefix and the Leptos options among it) those copies were a third of a
+/// page view's instructions (docs/operations.md, "The request path").
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// The same services with other claim-time rules (tests add their own).
+    pub fn with_rules(&self, rules: crate::emails::Rules) -> AppState {
+        let mut services = (*self.0).clone();
+        services.rules = Arc::new(rules);
+        AppState(Arc::new(services))
+    }
+}
+
+/// What `AppState` shares.
+#[derive(Clone)]
+pub struct Services {
     pub config: Arc<Config>,
     pub pool: PgPool,
     pub redis: fred::clients::Pool,
@@ -85,7 +110,7 @@ impl AppState {
         let system_mail =
             crate::accounts::ssr::mail::SystemMail::new(&config.system_mail, config.http_timeout)
                 .map_err(|e| e.to_string())?;
-        Ok(AppState {
+        Ok(AppState(Arc::new(Services {
             system_mail: Arc::new(system_mail),
             storage,
             hashing: Arc::new(hashing),
@@ -101,7 +126,7 @@ impl AppState {
             pool,
             redis,
             leptos_options,
-        })
+        })))
     }
 }
 

@@ -47,5 +47,12 @@ where
     S: Send + Sync + Clone + PartialEq + 'static,
     Fut: Future<Output = T> + Send + 'static,
 {
+    // On the server the fetcher's future is the whole server function (its
+    // queries' state machines among it), kilobytes that Leptos moves several
+    // times while it sets the resource up; boxed, it moves as a pointer
+    // (docs/operations.md, "The request path"). The browser's futures are
+    // only a request, so the bundle keeps the plain one.
+    #[cfg(feature = "ssr")]
+    let fetcher = move |s: S| Box::pin(fetcher(s));
     Resource::new_with_options(source, fetcher, false)
 }

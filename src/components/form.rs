@@ -125,6 +125,38 @@ pub fn input_name(form: Option<&str>, field: &str) -> String {
     }
 }
 
+/// A form posted straight to a server function, for a control whose result is
+/// a new page (log out, pause, delete): the browser sends it and follows the
+/// answer's redirect, with or without the wasm. Unlike `ActionForm` it adds no
+/// client-side code for the function to the bundle (docs/operations.md, "The browser
+/// bundle"). A refusal comes back in the address (leptos' `__err`/`__path`) and
+/// shows at the top of the form, as `ActionForm`'s would.
+/// `path` is the server function's `ServerFn::PATH`.
+#[component]
+pub fn PostForm(
+    path: &'static str,
+    #[prop(optional)] class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let error = Signal::stored(posted_error(path));
+    view! {
+        <form method="post" action=path class=class>
+            <FormAlert error />
+            {children()}
+        </form>
+    }
+}
+
+/// The refusal of the last no-JavaScript post to the server function at `path`,
+/// if the page was redirected here with one.
+fn posted_error(path: &'static str) -> Option<AppError> {
+    use leptos::server::ServerActionError;
+    use leptos::server_fn::error::ServerFnUrlError;
+    use_context::<ServerActionError>()
+        .filter(|e| e.path() == path)
+        .map(|e| ServerFnUrlError::<AppError>::decode_err(e.err()))
+}
+
 /// The message about the form as a whole (not about one field).
 #[component]
 pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {

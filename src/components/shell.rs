@@ -1,8 +1,10 @@
 //! The frame of every logged-in page: navigation, the user, and "Log out".
 
 use crate::auth::{Logout, current_user};
+use crate::components::form::PostForm;
 use crate::domain::UserView;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_navigate};
 
@@ -51,7 +53,7 @@ fn NavLinks(user: UserResource) -> impl IntoView {
 type UserResource = crate::components::data::Loaded<Option<UserView>>;
 
 #[component]
-fn Account(user: UserResource, logout: ServerAction<Logout>) -> impl IntoView {
+fn Account(user: UserResource) -> impl IntoView {
     view! {
         <div class="account">
             <Suspense fallback=|| ()>
@@ -69,11 +71,11 @@ fn Account(user: UserResource, logout: ServerAction<Logout>) -> impl IntoView {
                         })
                 }}
             </Suspense>
-            <ActionForm action=logout>
+            <PostForm path={<Logout as ServerFn>::PATH}>
                 <button type="submit" class="link-button">
                     "Log out"
                 </button>
-            </ActionForm>
+            </PostForm>
         </div>
     }
 }
@@ -110,7 +112,6 @@ fn js_sys_encode(s: &str) -> String {
 #[component]
 pub fn AppShell(title: &'static str, children: Children) -> impl IntoView {
     let user: UserResource = crate::components::data::load(|| (), |_| current_user());
-    let logout = ServerAction::<Logout>::new();
     // A session that ended while the app was open: go and log in again.
     Effect::new(move |_| {
         if let Some(Ok(None)) = user.get() {
@@ -131,7 +132,7 @@ pub fn AppShell(title: &'static str, children: Children) -> impl IntoView {
                     </ul>
                 </nav>
                 <div class="account-wide">
-                    <Account user logout />
+                    <Account user />
                 </div>
                 <details class="nav-narrow">
                     <summary>"Menu"</summary>
@@ -140,7 +141,7 @@ pub fn AppShell(title: &'static str, children: Children) -> impl IntoView {
                             <NavLinks user />
                         </ul>
                     </nav>
-                    <Account user logout />
+                    <Account user />
                 </details>
             </header>
             <main class="content">

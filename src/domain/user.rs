@@ -16,4 +16,7 @@ pub struct UserView {
     pub admin: bool,
     /// Google refused our Gmail access: every page asks them to reconnect.
     pub gmail_disconnected: bool,
+    /// Their IANA time zone (Settings), read with the session so that lists
+    /// need no query of their own for it.
+    pub time_zone: String,
 }

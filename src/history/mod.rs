@@ -156,14 +156,15 @@ pub async fn list_sent(
     #[server(default)] since: Option<i64>,
 ) -> Result<SentPage, AppError> {
     use crate::settings::ssr::zone::UserZone;
-    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    let (state, user) = crate::auth::ssr::session::signed_in_user().await?;
+    let user_id = user.id;
     let progress = match since {
         Some(since) => Some(crate::queue::ssr::progress::progress(&state, user_id, since).await?),
         None => None,
     };
     let pool = state.pool.clone();
     let filter = parse_filter(&filter);
-    let zone = UserZone::of_user(&pool, user_id).await?;
+    let zone = UserZone::new(&user.time_zone);
     let (rows, paging, total, counts) =
         crate::emails::read::history(&pool, user_id, filter, at, crate::queue::PAGE_SIZE).await?;
     Ok(SentPage {

@@ -8,11 +8,12 @@ use crate::campaigns::{
 };
 use crate::components::attach::AttachField;
 use crate::components::csv::{BadRows, CsvFields};
-use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
+use crate::components::form::{FormAlert, Missing, PostForm, action_error, field_error, loaded};
 use crate::components::paging::param;
 use crate::components::progress::Polling;
 use crate::components::shell::AppShell;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 
@@ -119,7 +120,6 @@ pub fn CampaignPage() -> impl IntoView {
     let query = use_query_map();
     let save = ServerAction::<SaveCampaign>::new();
     let start = ServerAction::<StartCampaign>::new();
-    let act = ServerAction::<CampaignAction>::new();
     let replied = ServerAction::<MarkReplied>::new();
     let add = ServerAction::<AddRecipients>::new();
     let step = ServerAction::<ChangeStep>::new();
@@ -133,7 +133,6 @@ pub fn CampaignPage() -> impl IntoView {
                 step.version().get(),
                 save.version().get(),
                 start.version().get(),
-                act.version().get(),
                 replied.version().get(),
                 polling.tick.get(),
             )
@@ -199,7 +198,7 @@ pub fn CampaignPage() -> impl IntoView {
                     back_href: "/campaigns",
                     back_label: "See your campaigns",
                 },
-                move |c| view! { <Campaign c save start act replied add step /> },
+                move |c| view! { <Campaign c save start replied add step /> },
             )}
         </AppShell>
     }
@@ -210,7 +209,6 @@ fn Campaign(
     c: CampaignView,
     save: ServerAction<SaveCampaign>,
     start: ServerAction<StartCampaign>,
-    act: ServerAction<CampaignAction>,
     replied: ServerAction<MarkReplied>,
     add: ServerAction<AddRecipients>,
     step: ServerAction<ChangeStep>,
@@ -230,13 +228,13 @@ fn Campaign(
         {if draft {
             view! {
                 <Settings c=c.clone() save />
-                <DraftReport c=c.clone() start act />
+                <DraftReport c=c.clone() start />
             }
             .into_any()
         } else {
             view! {
                 <Progress c=c.clone() />
-                <Controls c=c.clone() act />
+                <Controls c=c.clone() />
                 <Recipients c=c.clone() replied />
                 {open.then(|| view! { <Steps c=c.clone() step /> })}
                 {open.then(|| view! { <AddMore c=c.clone() add /> })}
@@ -519,11 +517,7 @@ const STEP_FIELDS: [(&str, &str, &str); MAX_STEPS] = [
 ];
 
 #[component]
-fn DraftReport(
-    c: CampaignView,
-    start: ServerAction<StartCampaign>,
-    act: ServerAction<CampaignAction>,
-) -> impl IntoView {
+fn DraftReport(c: CampaignView, start: ServerAction<StartCampaign>) -> impl IntoView {
     let Some(check) = c.check.clone() else {
         return ().into_any();
     };
@@ -577,10 +571,10 @@ fn DraftReport(
                         {move || if start.pending().get() { "Starting…".to_string() } else { format!("Start: {}", recipients(ready as u64)) }}
                     </button>
                 </ActionForm>
-                <ActionForm action=act attr:class="inline-form">
+                <PostForm path={<CampaignAction as ServerFn>::PATH} class="inline-form">
                     <input type="hidden" name="id" value=c.id.to_string() />
                     <button type="submit" name="action" value="cancel" class="danger">"Discard the draft"</button>
-                </ActionForm>
+                </PostForm>
             </div>
         </section>
     }
@@ -622,8 +616,7 @@ fn Progress(c: CampaignView) -> impl IntoView {
 }
 
 #[component]
-fn Controls(c: CampaignView, act: ServerAction<CampaignAction>) -> impl IntoView {
-    let error = action_error(act);
+fn Controls(c: CampaignView) -> impl IntoView {
     let id = c.id.to_string();
     let buttons: Vec<(&str, &str, &str)> = match c.status {
         CampaignStatus::Running => vec![
@@ -640,8 +633,7 @@ fn Controls(c: CampaignView, act: ServerAction<CampaignAction>) -> impl IntoView
         return ().into_any();
     }
     view! {
-        <ActionForm action=act attr:class="inline-form campaign-controls">
-            <FormAlert error />
+        <PostForm path={<CampaignAction as ServerFn>::PATH} class="inline-form campaign-controls">
             <input type="hidden" name="id" value=id />
             {buttons.into_iter().map(|(value, label, class)| view! {
                 <button type="submit" name="action" value=value class=class>{label}</button>
@@ -653,7 +645,7 @@ fn Controls(c: CampaignView, act: ServerAction<CampaignAction>) -> impl IntoView
                     "Resume sends the waiting steps inside their hours."
                 }}
             </span>
-        </ActionForm>
+        </PostForm>
     }
     .into_any()
 }

@@ -1,12 +1,15 @@
 //! Settings: connect or disconnect Gmail, how mail is paced, and the account
 //! itself (`pages::account`).
 
-use crate::components::form::{FormAlert, Missing, TextField, action_error, field_error, loaded};
+use crate::components::form::{
+    FormAlert, Missing, PostForm, TextField, action_error, field_error, loaded,
+};
 use crate::components::shell::AppShell;
 use crate::settings::{
     DisconnectGmail, GmailView, SaveSettings, SettingsView, get_settings, gmail_message,
 };
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -61,7 +64,6 @@ fn ConnectButton(label: &'static str) -> impl IntoView {
 
 #[component]
 fn GmailSection(s: SettingsView) -> impl IntoView {
-    let disconnect = ServerAction::<DisconnectGmail>::new();
     let body = match (s.transport.as_str(), s.gmail) {
         ("outbox", _) => view! {
             <p>
@@ -77,10 +79,9 @@ fn GmailSection(s: SettingsView) -> impl IntoView {
             <p>"Connected as " <strong class="mono">{email}</strong> ". Your mail goes out from this address."</p>
             <p class="muted">"Permissions granted: " {scopes.iter().map(|s| s.rsplit('/').next().unwrap_or(s).to_string()).collect::<Vec<_>>().join(", ")}</p>
             {problem.map(|p| view! { <p class="alert">{p}</p> })}
-            <ActionForm action=disconnect attr:class="inline-form">
-                <FormAlert error=action_error(disconnect) />
+            <PostForm path={<DisconnectGmail as ServerFn>::PATH} class="inline-form">
                 <button type="submit" class="danger">"Disconnect Gmail"</button>
-            </ActionForm>
+            </PostForm>
         }.into_any(),
         (_, Some(GmailView { status, problem, email, .. })) if status == "disconnected" => view! {
             <div class="alert" role="alert">
@@ -106,7 +107,6 @@ fn GmailSection(s: SettingsView) -> impl IntoView {
 /// restricted, and how it is doing.
 #[component]
 fn RepliesSection(r: crate::replies::RepliesView, connected: bool) -> impl IntoView {
-    let off = ServerAction::<crate::replies::RepliesOff>::new();
     let explain = view! {
         <p>
             "When someone answers a campaign message, MailMerger can end their sequence by itself. It reads the "
@@ -147,10 +147,9 @@ fn RepliesSection(r: crate::replies::RepliesView, connected: bool) -> impl IntoV
                     <button type="submit" class="primary">"Grant access again"</button>
                 </form>
             })}
-            <ActionForm action=off attr:class="inline-form">
-                <FormAlert error=action_error(off) />
+            <PostForm path={<crate::replies::RepliesOff as ServerFn>::PATH} class="inline-form">
                 <button type="submit">"Turn stop on reply off"</button>
-            </ActionForm>
+            </PostForm>
         }.into_any()
     } else if connected {
         view! {

@@ -1,6 +1,6 @@
 //! Templates: the list, the editor, and the delete confirmation.
 
-use crate::components::form::{FormAlert, Missing, action_error, field_error, loaded};
+use crate::components::form::{FormAlert, Missing, PostForm, action_error, field_error, loaded};
 use crate::components::markdown::{Format, apply, byte_offset, utf16_offset};
 use crate::components::paging::param;
 use crate::components::shell::AppShell;
@@ -11,6 +11,7 @@ use crate::templates::{
     preview_template,
 };
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
@@ -325,8 +326,6 @@ fn TemplateEditor(template: Option<TemplateDetail>) -> impl IntoView {
 #[component]
 pub fn DeleteTemplatePage() -> impl IntoView {
     let template = template_from_url();
-    let delete = ServerAction::<DeleteTemplate>::new();
-    let error = action_error(delete);
     view! {
         <AppShell title="Delete template">
             {loaded(template, "Loading…", NO_TEMPLATE, move |t| {
@@ -336,14 +335,13 @@ pub fn DeleteTemplatePage() -> impl IntoView {
                             "Delete the template " <strong>{t.name.clone()}</strong>
                             "? This deletes 1 template and cannot be undone. Mail already queued from it is not affected."
                         </p>
-                        <FormAlert error />
-                        <ActionForm action=delete attr:class="form-actions">
+                        <PostForm path={<DeleteTemplate as ServerFn>::PATH} class="form-actions">
                             <input type="hidden" name="id" value=t.id.to_string() />
                             <button type="submit" class="danger">
                                 "Delete template"
                             </button>
                             <a href="/templates">"Keep it"</a>
-                        </ActionForm>
+                        </PostForm>
                     </section>
                 }
             })}

@@ -116,13 +116,14 @@ pub async fn list_queue(
     #[server(default)] at: crate::domain::PageAt,
     #[server(default)] since: Option<i64>,
 ) -> Result<QueuePage, AppError> {
-    let (state, user_id) = crate::auth::ssr::session::signed_in().await?;
+    let (state, user) = crate::auth::ssr::session::signed_in_user().await?;
+    let user_id = user.id;
     let progress = match since {
         Some(since) => Some(ssr::progress::progress(&state, user_id, since).await?),
         None => None,
     };
     let pool = state.pool.clone();
-    let zone = crate::settings::ssr::zone::UserZone::of_user(&pool, user_id).await?;
+    let zone = crate::settings::ssr::zone::UserZone::new(&user.time_zone);
     let (rows, paging, total) = crate::emails::read::queued(&pool, user_id, at, PAGE_SIZE).await?;
     Ok(QueuePage {
         rows: rows
@@ -157,7 +158,7 @@ pub async fn update_queue(
 ) -> Result<u64, AppError> {
     use crate::emails::{Action, Selection, act};
     let (state, user_id) = crate::limits::signed_in_for(crate::limits::Costly::QueueAction).await?;
-    let pool = state.pool;
+    let pool = state.pool.clone();
     let one = match action {
         QueueAction::SendOne(id) => vec![id],
         _ => Vec::new(),

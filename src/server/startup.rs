@@ -13,11 +13,29 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long start-up waits for Postgres or Redis.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A connection that sat idle at least this long is pinged before use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(2);
+
+/// The pool every instance uses. sqlx pings each connection it hands out by
+/// default: a round trip before every query, a fifth of a page view's database
+/// work. Here only one that has been idle a while is pinged (one that fails is
+/// closed and another opened, so a restarted Postgres is found before a
+/// request uses a dead connection); under load connections are never idle that
+/// long (docs/operations.md, "The request path").
 pub fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(16)
         .min_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 /// Connects to the database in `url`, creating it first if it does not exist.

@@ -654,6 +654,34 @@ async fn another_gmail_address_pauses_the_campaign_until_its_own_is_back(pool: P
         )
         .await;
     assert_eq!(res.status(), 422);
+    // Resume is a plain form (components::form::PostForm): without the wasm
+    // the refusal comes back in the address and shows above the buttons.
+    let here = format!("/campaigns/{id}");
+    let res = app
+        .post_form(
+            &c,
+            "campaigns/act",
+            &here,
+            &[("id", id.as_str()), ("action", "resume")],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let back = res.headers()[LOCATION].to_str().unwrap().to_string();
+    assert!(
+        back.starts_with(&app.url(&here)) || back.starts_with(&here),
+        "{back}"
+    );
+    let html = app.html(&c, back.trim_start_matches(&app.url(""))).await;
+    assert!(
+        html.contains(
+            r#"<div role="alert" class="alert">This campaign started from another Gmail account"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"value="resume""#),
+        "the buttons are still there"
+    );
     app.advance_clock(DAY + 60.0).await;
     assert_eq!(send_due(&app).await, 0);
     app.connect_gmail(&c, "ada@gmail.test").await;

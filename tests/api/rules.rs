@@ -18,9 +18,7 @@ async fn app(pool: PgPool) -> TestApp {
 }
 
 fn deliverer_with(app: &TestApp, rules: Rules) -> Deliverer {
-    let mut state = app.state.clone();
-    state.rules = Arc::new(rules);
-    Deliverer::new(state).unwrap()
+    Deliverer::new(app.state.with_rules(rules)).unwrap()
 }
 
 async fn ids_by_subject(app: &TestApp) -> Vec<(String, Uuid)> {

@@ -65,7 +65,7 @@ pub async fn user_of(
     max_age: Duration,
 ) -> Result<Option<UserView>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"SELECT u.name, u.email, u.email_verified_at IS NOT NULL AS "verified!",
+        r#"SELECT u.name, u.email, u.time_zone, u.email_verified_at IS NOT NULL AS "verified!",
                   coalesce(g.gmail_status = 'disconnected', false) AS "gmail_disconnected!",
                   s.last_seen_at < now() - make_interval(secs => $4) AS "stale!"
            FROM users u
@@ -98,6 +98,7 @@ pub async fn user_of(
         system_outbox: None,
         admin: false,
         gmail_disconnected: row.gmail_disconnected,
+        time_zone: row.time_zone,
     }))
 }
 

@@ -182,6 +182,13 @@ pub async fn load_user(state: &AppState, session: &Session) -> Result<Option<Use
 /// the logged-in user's id, or `Unauthorized`. Resolved once here and passed
 /// down, so nothing below reads the request context.
 pub async fn signed_in() -> Result<(AppState, UserId), AppError> {
+    let (state, user) = signed_in_user().await?;
+    Ok((state, user.id))
+}
+
+/// `signed_in` with the whole user, for a function that needs more of them
+/// than the id (their time zone, say) without a query of its own.
+pub async fn signed_in_user() -> Result<(AppState, UserView), AppError> {
     let Some(user) = current_user().await? else {
         return Err(AppError::Unauthorized);
     };
@@ -189,7 +196,7 @@ pub async fn signed_in() -> Result<(AppState, UserId), AppError> {
     if !may_act(&state, &user) {
         return Err(AppError::BadRequest(VERIFY_FIRST.into()));
     }
-    Ok((state, user.id))
+    Ok((state, user))
 }
 
 pub const VERIFY_FIRST: &str = "Verify your email address first: open the link we sent you.";

@@ -67,7 +67,8 @@ pub async fn find_view(pool: &PgPool, id: UserId) -> Result<Option<UserView>, Ap
         r#"SELECT u.id AS "id: UserId", u.name, u.email,
                   u.email_verified_at IS NOT NULL AS "email_verified!",
                   NULL::text AS system_outbox, false AS "admin!",
-                  coalesce(g.gmail_status = 'disconnected', false) AS "gmail_disconnected!"
+                  coalesce(g.gmail_status = 'disconnected', false) AS "gmail_disconnected!",
+                  u.time_zone
            FROM users u LEFT JOIN google_accounts g ON g.user_id = u.id WHERE u.id = $1"#,
         id as UserId,
     )
