@@ -14,10 +14,13 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 # --- build tools ---------------------------------------------------------------------
 FROM ${RUST_IMAGE} AS tools
-# wasm-opt for the release bundle: Debian's binaryen.
+# wasm-opt for the release bundle: binaryen 132 from npm (scripts/lib.sh,
+# ensure_wasm_opt, says why not Debian's 108: its output never hydrates).
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends binaryen \
- && rm -rf /var/lib/apt/lists/*
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/* \
+ && npm install -g --no-audit --no-fund binaryen@132.0.0 \
+ && wasm-opt --version
 RUN rustup target add wasm32-unknown-unknown
 # cargo-leptos 0.3.10: 0.3.11 needs rustc 1.96. no_downloads: use the tools on PATH
 # instead of fetching binaries from GitHub. A debug build of the tool itself compiles

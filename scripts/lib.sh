@@ -65,6 +65,24 @@ ensure_wasm_bindgen() {
   fi
 }
 
+# wasm-opt for release bundles: binaryen from npm, pinned. Debian's binaryen
+# (108) turns wasm-bindgen's externref table into one the browser refuses
+# ("WebAssembly.Table.set(): Argument 1 is invalid for table"): the release
+# bundle then never hydrates (docs/operations.md, "The browser bundle").
+BINARYEN_VERSION="132.0.0"
+ensure_wasm_opt() {
+  local dir="$MAILMERGER_CACHE_DIR/binaryen-$BINARYEN_VERSION"
+  if [ ! -x "$dir/node_modules/.bin/wasm-opt" ]; then
+    need_cmd npm "Install Node.js 18 or newer with npm (Debian: apt-get install nodejs npm): release builds take wasm-opt from npm's binaryen."
+    say "Installing binaryen $BINARYEN_VERSION (wasm-opt) from npm"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error --no-save "binaryen@$BINARYEN_VERSION") \
+      || die "could not install binaryen $BINARYEN_VERSION from npm (wasm-opt for release builds)"
+  fi
+  export PATH="$dir/node_modules/.bin:$PATH"
+  wasm-opt --version | grep -q "version ${BINARYEN_VERSION%%.*}" || die "wasm-opt on PATH is $(wasm-opt --version), not binaryen $BINARYEN_VERSION"
+}
+
 ensure_sqlx_cli() {
   if [ "$(cargo sqlx --version 2>/dev/null | awk '{print $2}')" != "$SQLX_CLI_VERSION" ]; then
     say "Installing sqlx-cli $SQLX_CLI_VERSION"
