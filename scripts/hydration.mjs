@@ -6,7 +6,7 @@
 // place before the page's scripts run, as `performance.now()` since navigation
 // start. Bytes are what crossed the (throttled) network, compressed as sent.
 //
-//   BASE=http://127.0.0.1:3200 COOKIE=<mm_session value> RUNS=5 \
+//   BASE=http://127.0.0.1:3200 COOKIE=<mm_session value, for pages behind the login> RUNS=5 \
 //     node scripts/hydration.mjs /compose /templates/new
 //
 // Prints one line a page: "<path> <median ms> <min ms> <max ms> <median bytes>".
@@ -22,8 +22,8 @@ const base = process.env.BASE;
 const cookie = process.env.COOKIE;
 const runs = Number(process.env.RUNS ?? 5);
 const pages = process.argv.slice(2);
-if (!base || !cookie || pages.length === 0) {
-  console.error("usage: BASE=... COOKIE=... node scripts/hydration.mjs PATH...");
+if (!base || pages.length === 0) {
+  console.error("usage: BASE=... [COOKIE=...] node scripts/hydration.mjs PATH...");
   process.exit(2);
 }
 
@@ -36,7 +36,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function once(pagePath) {
   const context = await browser.newContext();
-  await context.addCookies([{ name: "mm_session", value: cookie, url: base }]);
+  if (cookie) await context.addCookies([{ name: "mm_session", value: cookie, url: base }]);
   await context.addInitScript(() => {
     let value;
     Object.defineProperty(window, "__mm_hydrated", {
