@@ -52,15 +52,30 @@ pub mod state;
 #[cfg(feature = "ssr")]
 pub mod storage;
 
+/// The browser's entry: pages are server-rendered and only their islands (the
+/// `#[island]` components: forms that keep what was typed, live previews and
+/// regions) hydrate, after this returns (docs/operations.md, "The browser bundle").
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Lets the end-to-end tests wait until event handlers are attached.
-    let _ = leptos::web_sys::js_sys::Reflect::set(
-        &leptos::prelude::window(),
-        &"__mm_hydrated".into(),
-        &true.into(),
+    leptos::mount::hydrate_islands();
+    // Without the client-side router, a server function's redirect (after a
+    // form in an island succeeds) is a page load, as it is without the wasm.
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
+        let _ = leptos::prelude::window().location().assign(location);
+    });
+    // Lets the end-to-end tests wait until event handlers are attached. Leptos'
+    // loader hydrates the islands right after this returns, in microtasks, so a
+    // zero timeout runs after the last of them.
+    leptos::prelude::set_timeout(
+        || {
+            let _ = leptos::web_sys::js_sys::Reflect::set(
+                &leptos::prelude::window(),
+                &"__mm_hydrated".into(),
+                &true.into(),
+            );
+        },
+        std::time::Duration::ZERO,
     );
 }

@@ -98,3 +98,37 @@ test("queue five, send all, and the progress reaches five sent", async ({ page }
     ["Batch 1", "Batch 2", "Batch 3", "Batch 4", "Batch 5"],
   );
 });
+
+test("while the queue sends, what is being typed on the page is kept", async ({ page }) => {
+  await signUpWithGmail(page, "Annie Easley", "typing", "centaur rocket");
+  const tomorrow = new Date(Date.now() + 36 * 3600 * 1000).toISOString().slice(0, 16);
+  for (let i = 1; i <= 3; i++) {
+    const res = await page.request.post("/api/compose/queue", {
+      headers: { Origin: new URL(page.url()).origin, Accept: "application/json" },
+      form: { "message[to]": `t${i}@example.com`, "message[subject]": `Typed ${i}`, "message[body]": "Hello.", "message[when]": "later", "message[send_at]": tomorrow },
+    });
+    expect(res.status()).toBe(200);
+  }
+  await page.goto("/queue");
+  await page.request.post(`${FAKE_GOOGLE}/_fake/delay`, { data: { ms: 1500 } });
+  try {
+    await hydrated(page);
+    await page.getByRole("button", { name: "Send all 3 now" }).click();
+    await expect(page).toHaveURL(/\/queue\?sending=\d+$/);
+    await hydrated(page);
+    const progress = page.getByRole("region", { name: /Sending/ });
+    await expect(progress.getByText("3 remaining")).toBeVisible();
+    // The page refreshes itself every second, but not the part being typed in.
+    const when = page.getByLabel(/New time/);
+    await when.fill("2030-01-02T10:30");
+    await page.waitForTimeout(3_500);
+    await expect(when).toHaveValue("2030-01-02T10:30");
+    await expect(when).toBeFocused();
+    // Done typing: the page catches up.
+    await when.blur();
+    await expect(progress.getByText("3 sent")).toBeVisible({ timeout: 20_000 });
+    await expect(page.getByText("Nothing is queued.")).toBeVisible();
+  } finally {
+    await page.request.post(`${FAKE_GOOGLE}/_fake/delay`, { data: { ms: 0 } });
+  }
+});

@@ -50,8 +50,8 @@ where
     // On the server the fetcher's future is the whole server function (its
     // queries' state machines among it), kilobytes that Leptos moves several
     // times while it sets the resource up; boxed, it moves as a pointer
-    // (docs/operations.md, "The request path"). The browser's futures are
-    // only a request, so the bundle keeps the plain one.
+    // (docs/operations.md, "The request path"). Pages load on the server
+    // only (islands get their data as props), so this is the only path in use.
     #[cfg(feature = "ssr")]
     let fetcher = move |s: S| Box::pin(fetcher(s));
     Resource::new_with_options(source, fetcher, false)

@@ -147,9 +147,9 @@ pub fn PostForm(
     }
 }
 
-/// The refusal of the last no-JavaScript post to the server function at `path`,
-/// if the page was redirected here with one.
-fn posted_error(path: &'static str) -> Option<AppError> {
+/// The refusal of the last plain post to the server function at `path`, if the
+/// page was redirected here with one (for the field errors of a [`PostForm`]).
+pub fn posted_error(path: &'static str) -> Option<AppError> {
     use leptos::server::ServerActionError;
     use leptos::server_fn::error::ServerFnUrlError;
     use_context::<ServerActionError>()

@@ -1,4 +1,7 @@
 //! The frame of every logged-in page: navigation, the user, and "Log out".
+//! Rendered on the server only (no island): a logged-out visitor never gets
+//! here (`server::login_gate` sends them to log in), and every link is a page
+//! load.
 
 use crate::auth::{Logout, current_user};
 use crate::components::form::PostForm;
@@ -6,7 +9,7 @@ use crate::domain::UserView;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::hooks::use_location;
 
 const NAV: &[(&str, &str)] = &[
     ("/dashboard", "Dashboard"),
@@ -80,45 +83,10 @@ fn Account(user: UserResource) -> impl IntoView {
     }
 }
 
-fn window_path() -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        let path = window().location().pathname().unwrap_or_default();
-        js_sys_encode(&path)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        String::from("%2Fdashboard")
-    }
-}
-
-#[cfg(feature = "hydrate")]
-fn js_sys_encode(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' | '.' | '~' => c.to_string(),
-            _ => {
-                let mut buf = [0u8; 4];
-                c.encode_utf8(&mut buf)
-                    .bytes()
-                    .map(|b| format!("%{b:02X}"))
-                    .collect()
-            }
-        })
-        .collect()
-}
-
 /// Wraps a logged-in page. `title` is the page's heading and its document title.
 #[component]
 pub fn AppShell(title: &'static str, children: Children) -> impl IntoView {
     let user: UserResource = crate::components::data::load(|| (), |_| current_user());
-    // A session that ended while the app was open: go and log in again.
-    Effect::new(move |_| {
-        if let Some(Ok(None)) = user.get() {
-            let here = window_path();
-            use_navigate()(&format!("/login?next={here}"), Default::default());
-        }
-    });
     view! {
         <Title text=title />
         <div class="app">

@@ -3,9 +3,7 @@
 //! plain forms posting to their server functions, which redirect back: they
 //! need no code in the page.
 
-use crate::accounts::{
-    AccountView, ChangeEmail, ChangePassword, DeleteAccount, SessionView, get_account,
-};
+use crate::accounts::{ChangeEmail, ChangePassword, DeleteAccount, SessionView, get_account};
 use crate::components::form::{FormAlert, Missing, TextField, action_error, field_error, loaded};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -42,7 +40,12 @@ pub fn AccountSections() -> impl IntoView {
             "Loading your account…",
             Missing { not_found: "Your account could not be found.", back_href: "/dashboard", back_label: "Back to the dashboard" },
             |a| view! {
-                <AddressSection a=a.clone() />
+                <AddressSection
+                    email=a.email.clone()
+                    email_verified=a.email_verified
+                    pending_email=a.pending_email.clone()
+                    outbox=a.outbox.clone()
+                />
                 <PasswordSection has_password=a.has_password />
                 <SessionsSection sessions=a.sessions />
                 <DataSection has_password=a.has_password />
@@ -62,17 +65,22 @@ fn outbox_note(outbox: Option<String>) -> impl IntoView {
     })
 }
 
-#[component]
-fn AddressSection(a: AccountView) -> impl IntoView {
+#[island]
+fn AddressSection(
+    email: String,
+    email_verified: bool,
+    pending_email: Option<String>,
+    outbox: Option<String>,
+) -> impl IntoView {
     let action = ServerAction::<ChangeEmail>::new();
     let error = action_error(action);
     let pending = action.pending();
-    let status = if a.email_verified {
-        view! { <p>"Your address is " <strong class="mono">{a.email.clone()}</strong> " (verified)."</p> }.into_any()
+    let status = if email_verified {
+        view! { <p>"Your address is " <strong class="mono">{email.clone()}</strong> " (verified)."</p> }.into_any()
     } else {
         view! {
-            <p>"Your address is " <strong class="mono">{a.email.clone()}</strong> ", not verified yet. Follow the link we mailed to it."</p>
-            {outbox_note(a.outbox.clone())}
+            <p>"Your address is " <strong class="mono">{email.clone()}</strong> ", not verified yet. Follow the link we mailed to it."</p>
+            {outbox_note(outbox.clone())}
             <form method="post" action="/account/verify/resend" class="inline-form">
                 <button type="submit">"Send the link again"</button>
             </form>
@@ -83,9 +91,9 @@ fn AddressSection(a: AccountView) -> impl IntoView {
         <section class="settings-section" id="address" aria-labelledby="address-heading">
             <h2 id="address-heading">"Email address"</h2>
             {status}
-            {a.pending_email.map(|p| view! {
+            {pending_email.map(|p| view! {
                 <p class="muted">{format!("Waiting for you to confirm {p}: we sent a link there.")}</p>
-                {outbox_note(a.outbox.clone())}
+                {outbox_note(outbox.clone())}
             })}
             <ActionForm action attr:class="stack" attr:novalidate=true>
                 <FormAlert error />
@@ -113,7 +121,7 @@ fn AddressSection(a: AccountView) -> impl IntoView {
     }
 }
 
-#[component]
+#[island]
 fn PasswordSection(has_password: bool) -> impl IntoView {
     let action = ServerAction::<ChangePassword>::new();
     let error = action_error(action);
@@ -197,7 +205,7 @@ fn SessionsSection(sessions: Vec<SessionView>) -> impl IntoView {
 }
 
 /// Download my data, and delete the account (saying first what goes).
-#[component]
+#[island]
 fn DataSection(has_password: bool) -> impl IntoView {
     let action = ServerAction::<DeleteAccount>::new();
     let error = action_error(action);

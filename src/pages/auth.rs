@@ -78,10 +78,6 @@ fn check_new_password(v: &str) -> Option<String> {
 
 #[component]
 pub fn Signup() -> impl IntoView {
-    let action = ServerAction::<Signup>::new();
-    let error = action_error(action);
-    let pending = action.pending();
-
     view! {
         <Title text="Sign up" />
         <main class="centered">
@@ -91,6 +87,22 @@ pub fn Signup() -> impl IntoView {
                 </p>
                 <h1>"Create your account"</h1>
                 <GoogleOutcome />
+                <SignupForm />
+                <GoogleSignIn next=Signal::derive(String::new) />
+                <p class="aside">"Already have an account? " <a href="/login">"Log in"</a></p>
+            </section>
+        </main>
+    }
+}
+
+/// An island: with the wasm, a refusal shows next to the fields and keeps what
+/// was typed.
+#[island]
+fn SignupForm() -> impl IntoView {
+    let action = ServerAction::<Signup>::new();
+    let error = action_error(action);
+    let pending = action.pending();
+    view! {
                 <ActionForm action attr:novalidate=true attr:class="stack">
                     <FormAlert error />
                     <TextField
@@ -121,18 +133,11 @@ pub fn Signup() -> impl IntoView {
                         {move || if pending.get() { "Creating your account…" } else { "Create account" }}
                     </button>
                 </ActionForm>
-                <GoogleSignIn next=Signal::derive(String::new) />
-                <p class="aside">"Already have an account? " <a href="/login">"Log in"</a></p>
-            </section>
-        </main>
     }
 }
 
 #[component]
 pub fn Login() -> impl IntoView {
-    let action = ServerAction::<Login>::new();
-    let error = action_error(action);
-    let pending = action.pending();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
 
@@ -145,6 +150,22 @@ pub fn Login() -> impl IntoView {
                 </p>
                 <h1>"Log in"</h1>
                 <GoogleOutcome />
+                <LoginForm next=next() />
+                <p class="aside"><a href="/forgot" rel="external">"Forgot your password?"</a></p>
+                <GoogleSignIn next=Signal::derive(next) />
+                <p class="aside">"New to MailMerger? " <a href="/signup">"Create an account"</a></p>
+            </section>
+        </main>
+    }
+}
+
+/// An island, as [`SignupForm`]; `next` is where to go after.
+#[island]
+fn LoginForm(next: String) -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let error = action_error(action);
+    let pending = action.pending();
+    view! {
                 <ActionForm action attr:novalidate=true attr:class="stack">
                     <FormAlert error />
                     <input type="hidden" name="next" value=next />
@@ -166,10 +187,5 @@ pub fn Login() -> impl IntoView {
                         {move || if pending.get() { "Logging in…" } else { "Log in" }}
                     </button>
                 </ActionForm>
-                <p class="aside"><a href="/forgot" rel="external">"Forgot your password?"</a></p>
-                <GoogleSignIn next=Signal::derive(next) />
-                <p class="aside">"New to MailMerger? " <a href="/signup">"Create an account"</a></p>
-            </section>
-        </main>
     }
 }

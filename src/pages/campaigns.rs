@@ -8,9 +8,11 @@ use crate::campaigns::{
 };
 use crate::components::attach::AttachField;
 use crate::components::csv::{BadRows, CsvFields};
-use crate::components::form::{FormAlert, Missing, PostForm, action_error, field_error, loaded};
+use crate::components::form::{
+    FormAlert, Missing, PostForm, action_error, field_error, loaded, posted_error,
+};
 use crate::components::paging::param;
-use crate::components::progress::Polling;
+use crate::components::progress::Live;
 use crate::components::shell::AppShell;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -118,35 +120,21 @@ fn CampaignList(list: Vec<CampaignSummary>) -> impl IntoView {
 pub fn CampaignPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let save = ServerAction::<SaveCampaign>::new();
-    let start = ServerAction::<StartCampaign>::new();
-    let replied = ServerAction::<MarkReplied>::new();
-    let add = ServerAction::<AddRecipients>::new();
-    let step = ServerAction::<ChangeStep>::new();
-    let polling = Polling::new();
+    // Every control posts and comes back to this page.
     let campaign = crate::components::data::load(
         move || {
             (
                 param::<Uuid>(&params.read(), "id"),
                 param::<Uuid>(&query.read(), "add"),
-                add.version().get(),
-                step.version().get(),
-                save.version().get(),
-                start.version().get(),
-                replied.version().get(),
-                polling.tick.get(),
             )
         },
-        |(id, more, ..)| async move {
+        |(id, more)| async move {
             match id {
                 Some(id) => get_campaign(id, more).await,
                 None => Err(crate::error::AppError::NotFound),
             }
         },
     );
-    polling.follow_while(campaign, |c| {
-        c.status == CampaignStatus::Running && c.counts.steps_sent < c.counts.steps_total
-    });
     let notice = move || {
         let q = query.read();
         if q.get("saved").is_some() {
@@ -198,21 +186,15 @@ pub fn CampaignPage() -> impl IntoView {
                     back_href: "/campaigns",
                     back_label: "See your campaigns",
                 },
-                move |c| view! { <Campaign c save start replied add step /> },
+                // One live region while it sends (components::progress).
+                move |c| view! { <div id="campaign-live" data-live=""><Campaign c /></div> },
             )}
         </AppShell>
     }
 }
 
 #[component]
-fn Campaign(
-    c: CampaignView,
-    save: ServerAction<SaveCampaign>,
-    start: ServerAction<StartCampaign>,
-    replied: ServerAction<MarkReplied>,
-    add: ServerAction<AddRecipients>,
-    step: ServerAction<ChangeStep>,
-) -> impl IntoView {
+fn Campaign(c: CampaignView) -> impl IntoView {
     let draft = c.status == CampaignStatus::Draft;
     let open = matches!(c.status, CampaignStatus::Running | CampaignStatus::Paused);
     view! {
@@ -227,17 +209,17 @@ fn Campaign(
         </header>
         {if draft {
             view! {
-                <Settings c=c.clone() save />
-                <DraftReport c=c.clone() start />
+                <Settings s=DraftSettings::of(&c) />
+                <DraftReport c=c.clone() />
             }
             .into_any()
         } else {
             view! {
                 <Progress c=c.clone() />
                 <Controls c=c.clone() />
-                <Recipients c=c.clone() replied />
-                {open.then(|| view! { <Steps c=c.clone() step /> })}
-                {open.then(|| view! { <AddMore c=c.clone() add /> })}
+                <Recipients c=c.clone() />
+                {open.then(|| view! { <Steps c=c.clone() /> })}
+                {open.then(|| view! { <AddMore c=c.clone() /> })}
             }
             .into_any()
         }}
@@ -246,8 +228,8 @@ fn Campaign(
 
 /// A started campaign's steps, each of which can take another template.
 #[component]
-fn Steps(c: CampaignView, step: ServerAction<ChangeStep>) -> impl IntoView {
-    let error = action_error(step);
+fn Steps(c: CampaignView) -> impl IntoView {
+    let error = Signal::stored(posted_error(<ChangeStep as ServerFn>::PATH));
     let first_subject = c
         .steps
         .first()
@@ -283,7 +265,7 @@ fn Steps(c: CampaignView, step: ServerAction<ChangeStep>) -> impl IntoView {
                         <strong>{format!("Step {n}")}</strong>
                         <span class="muted">{format!(" · {when} · subject “{subject}”")}{from}</span>
                     </p>
-                    <ActionForm action=step attr:class="inline-form">
+                    <form method="post" action={<ChangeStep as ServerFn>::PATH} class="inline-form">
                         <input type="hidden" name="id" value=id />
                         <input type="hidden" name="position" value=n.to_string() />
                         <div class="field" class:invalid=move || field_error.get().is_some()>
@@ -292,7 +274,7 @@ fn Steps(c: CampaignView, step: ServerAction<ChangeStep>) -> impl IntoView {
                             <p class="field-error">{move || field_error.get()}</p>
                         </div>
                         <button type="submit">{format!("Use for step {n}")}</button>
-                    </ActionForm>
+                    </form>
                 </li>
             }
         })
@@ -308,10 +290,9 @@ fn Steps(c: CampaignView, step: ServerAction<ChangeStep>) -> impl IntoView {
 }
 
 #[component]
-fn AddMore(c: CampaignView, add: ServerAction<AddRecipients>) -> impl IntoView {
+fn AddMore(c: CampaignView) -> impl IntoView {
     let query = use_query_map();
     let upload_error = move || query.read().get("error");
-    let error = action_error(add);
     view! {
         <section class="panel" aria-labelledby="add-heading">
             <h2 id="add-heading">"Add recipients"</h2>
@@ -335,14 +316,13 @@ fn AddMore(c: CampaignView, add: ServerAction<AddRecipients>) -> impl IntoView {
                             }.into_any(),
                         }}
                         {(ready > 0).then(|| view! {
-                            <ActionForm action=add attr:class="inline-form">
-                                <FormAlert error />
+                            <PostForm path={<AddRecipients as ServerFn>::PATH} class="inline-form">
                                 <input type="hidden" name="id" value=c.id.to_string() />
                                 <input type="hidden" name="import_id" value=a.import_id.to_string() />
-                                <button type="submit" class="primary" disabled=move || add.pending().get()>
+                                <button type="submit" class="primary">
                                     {format!("Add {}", recipients(ready as u64))}
                                 </button>
-                            </ActionForm>
+                            </PostForm>
                         })}
                     </div>
                 }
@@ -363,8 +343,55 @@ fn AddMore(c: CampaignView, add: ServerAction<AddRecipients>) -> impl IntoView {
     }
 }
 
-#[component]
-fn Settings(c: CampaignView, save: ServerAction<SaveCampaign>) -> impl IntoView {
+/// What the draft's settings form shows: a campaign without its recipients
+/// and reports (the island's props, sent with the page).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct DraftSettings {
+    id: Uuid,
+    name: String,
+    columns: Vec<String>,
+    email_column: Option<String>,
+    zone_column: Option<String>,
+    time_zone: String,
+    days: [bool; 7],
+    window_start: String,
+    window_end: String,
+    starts_at: String,
+    unsubscribe_footer: bool,
+    stop_on_auto: bool,
+    steps: Vec<crate::campaigns::StepView>,
+    templates: Vec<crate::templates::TemplateChoice>,
+    files: Vec<crate::files::FileView>,
+}
+
+impl DraftSettings {
+    fn of(c: &CampaignView) -> Self {
+        DraftSettings {
+            id: c.id,
+            name: c.name.clone(),
+            columns: c.columns.clone(),
+            email_column: c.email_column.clone(),
+            zone_column: c.zone_column.clone(),
+            time_zone: c.time_zone.clone(),
+            days: c.days,
+            window_start: c.window_start.clone(),
+            window_end: c.window_end.clone(),
+            starts_at: c.starts_at.clone(),
+            unsubscribe_footer: c.unsubscribe_footer,
+            stop_on_auto: c.stop_on_auto,
+            steps: c.steps.clone(),
+            templates: c.templates.clone(),
+            files: c.files.clone(),
+        }
+    }
+}
+
+/// A draft's settings. An island: a refusal shows next to its field and keeps
+/// what was chosen.
+#[island]
+fn Settings(s: DraftSettings) -> impl IntoView {
+    let c = s;
+    let save = ServerAction::<SaveCampaign>::new();
     let error = action_error(save);
     let name_error = field_error(error, "name");
     let column_error = field_error(error, "email_column");
@@ -517,11 +544,10 @@ const STEP_FIELDS: [(&str, &str, &str); MAX_STEPS] = [
 ];
 
 #[component]
-fn DraftReport(c: CampaignView, start: ServerAction<StartCampaign>) -> impl IntoView {
+fn DraftReport(c: CampaignView) -> impl IntoView {
     let Some(check) = c.check.clone() else {
         return ().into_any();
     };
-    let error = action_error(start);
     let rows = check.ready + check.bad.len();
     let ready = check.ready;
     view! {
@@ -564,13 +590,12 @@ fn DraftReport(c: CampaignView, start: ServerAction<StartCampaign>) -> impl Into
                 "Gmail threads each follow-up with its first message in your mailbox. MailMerger can send only, not read your mailbox, so some recipients' mail programs may show follow-ups as separate conversations."
             </p>
             <div class="form-actions">
-                <ActionForm action=start attr:class="inline-form">
-                    <FormAlert error />
+                <PostForm path={<StartCampaign as ServerFn>::PATH} class="inline-form">
                     <input type="hidden" name="id" value=c.id.to_string() />
-                    <button type="submit" class="primary" disabled=move || ready == 0 || start.pending().get()>
-                        {move || if start.pending().get() { "Starting…".to_string() } else { format!("Start: {}", recipients(ready as u64)) }}
+                    <button type="submit" class="primary" disabled=ready == 0>
+                        {format!("Start: {}", recipients(ready as u64))}
                     </button>
-                </ActionForm>
+                </PostForm>
                 <PostForm path={<CampaignAction as ServerFn>::PATH} class="inline-form">
                     <input type="hidden" name="id" value=c.id.to_string() />
                     <button type="submit" name="action" value="cancel" class="danger">"Discard the draft"</button>
@@ -610,6 +635,7 @@ fn Progress(c: CampaignView) -> impl IntoView {
             })}
             {running.then(|| view! {
                 <noscript inner_html=r#"<meta http-equiv="refresh" content="10">"#></noscript>
+                <Live every_ms=2000 />
             })}
         </section>
     }
@@ -651,17 +677,13 @@ fn Controls(c: CampaignView) -> impl IntoView {
 }
 
 #[component]
-fn Recipients(c: CampaignView, replied: ServerAction<MarkReplied>) -> impl IntoView {
-    let error = action_error(replied);
-    let addresses_error = field_error(error, "addresses");
+fn Recipients(c: CampaignView) -> impl IntoView {
     let open = matches!(c.status, CampaignStatus::Running | CampaignStatus::Paused);
     let shown = c.recipients.len() as i64;
     view! {
         <section class="panel" aria-labelledby="recipients-heading">
             <h2 id="recipients-heading">"Recipients"</h2>
-            <ActionForm action=replied attr:class="stack">
-                <FormAlert error />
-                <input type="hidden" name="id" value=c.id.to_string() />
+            <RepliedForm id=c.id open>
                 <div class="table-wrap">
                     <table class="list recipients">
                         <caption class="visually-hidden">"Recipients and their steps"</caption>
@@ -681,20 +703,37 @@ fn Recipients(c: CampaignView, replied: ServerAction<MarkReplied>) -> impl IntoV
                 {(c.counts.recipients > shown).then(|| view! {
                     <p class="muted">{format!("The first {shown} of {} recipients are listed.", c.counts.recipients)}</p>
                 })}
-                {open.then(|| view! {
-                    <div class="field" class:invalid=move || addresses_error.get().is_some()>
-                        <label for="field-addresses">"Or paste the addresses of people who replied"</label>
-                        <textarea id="field-addresses" name="addresses" rows="3" class="mono short"
-                            placeholder="ada@example.com, grace@example.com"></textarea>
-                        <p class="field-error">{move || addresses_error.get()}</p>
-                    </div>
-                    <div class="form-actions">
-                        <button type="submit">"Mark as replied"</button>
-                        <span class="muted">"They get no more steps."</span>
-                    </div>
-                })}
-            </ActionForm>
+            </RepliedForm>
         </section>
+    }
+}
+
+/// "Mark as replied", around the server-rendered recipients (`children`, whose
+/// ticks and correction buttons belong to it). An island: a refusal shows in
+/// place and keeps the pasted addresses.
+#[island]
+fn RepliedForm(id: Uuid, open: bool, children: Children) -> impl IntoView {
+    let replied = ServerAction::<MarkReplied>::new();
+    let error = action_error(replied);
+    let addresses_error = field_error(error, "addresses");
+    view! {
+        <ActionForm action=replied attr:class="stack">
+            <FormAlert error />
+            <input type="hidden" name="id" value=id.to_string() />
+            {children()}
+            {open.then(|| view! {
+                <div class="field" class:invalid=move || addresses_error.get().is_some()>
+                    <label for="field-addresses">"Or paste the addresses of people who replied"</label>
+                    <textarea id="field-addresses" name="addresses" rows="3" class="mono short"
+                        placeholder="ada@example.com, grace@example.com"></textarea>
+                    <p class="field-error">{move || addresses_error.get()}</p>
+                </div>
+                <div class="form-actions">
+                    <button type="submit">"Mark as replied"</button>
+                    <span class="muted">"They get no more steps."</span>
+                </div>
+            })}
+        </ActionForm>
     }
 }
 

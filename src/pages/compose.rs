@@ -40,7 +40,7 @@ pub fn ComposePage() -> impl IntoView {
     }
 }
 
-#[component]
+#[island]
 fn ComposeForm(draft: Draft) -> impl IntoView {
     let action = ServerAction::<QueueMessage>::new();
     let error = action_error(action);

@@ -83,12 +83,10 @@ fn Sections(page: FilesPage) -> impl IntoView {
     let query = use_query_map();
     // The upload error belongs to the form it came from.
     let error_for = move |kind: FileKind| {
-        Signal::derive(move || {
-            let q = query.read();
-            (q.get("for").as_deref() == Some(kind.as_str()))
-                .then(|| q.get("error"))
-                .flatten()
-        })
+        let q = query.read_untracked();
+        (q.get("for").as_deref() == Some(kind.as_str()))
+            .then(|| q.get("error"))
+            .flatten()
     };
     let max = format_size(page.max_bytes);
     let used_percent = (page.used_bytes.saturating_mul(100) / page.quota_bytes.max(1)).min(100);
@@ -156,7 +154,7 @@ fn OneFile(
     title: &'static str,
     file: Option<FileView>,
     max_bytes: u64,
-    error: Signal<Option<String>>,
+    error: Option<String>,
 ) -> impl IntoView {
     let max = format_size(max_bytes);
     let heading = format!("{}-heading", kind.as_str());
@@ -206,21 +204,22 @@ fn FileActions(file: FileView) -> impl IntoView {
     }
 }
 
-#[component]
+/// An island: with the wasm, a file over the limit is refused before a byte is sent.
+#[island]
 fn UploadForm(
     kind: FileKind,
-    label: &'static str,
-    button: &'static str,
-    accept: &'static str,
+    #[prop(into)] label: String,
+    #[prop(into)] button: String,
+    #[prop(into)] accept: String,
     max_bytes: u64,
     hint: String,
-    error: Signal<Option<String>>,
+    error: Option<String>,
 ) -> impl IntoView {
     let id = format!("field-file-{}", kind.as_str());
     let hint_id = format!("{id}-hint");
     // With JavaScript, a file over the limit is caught before a byte is sent.
     let too_big = RwSignal::new(None::<String>);
-    let error = Signal::derive(move || too_big.get().or_else(|| error.get()));
+    let error = Signal::derive(move || too_big.get().or_else(|| error.clone()));
     let on_change = move |ev: leptos::ev::Event| {
         let over = chosen_size(&ev).is_some_and(|size| size > max_bytes as f64);
         too_big.set(over.then(|| too_large_message(max_bytes)));

@@ -174,7 +174,17 @@ fn Report(report: MergeReport) -> impl IntoView {
                         <BadRows bad=report.bad.clone() />
                     </section>
                     <Preview report=report.clone() />
-                    <QueueForm report=report.clone() import_id=import_id.clone() template_value=template_value.clone() column_value=column_value.clone() />
+                    <QueueForm
+                        ready=report.ready
+                        submission=report.submission
+                        time_zone=report.time_zone.clone()
+                        attachment_column=report.attachment_column.clone()
+                        attach=report.attach.clone()
+                        unsubscribe_footer=report.unsubscribe_footer
+                        import_id=import_id.clone()
+                        template_value=template_value.clone()
+                        column_value=column_value.clone()
+                    />
                 }
             })}
     }
@@ -233,9 +243,15 @@ fn Preview(report: MergeReport) -> impl IntoView {
     .into_any()
 }
 
-#[component]
+/// An island: a refusal shows next to its field and keeps what was typed.
+#[island]
 fn QueueForm(
-    report: MergeReport,
+    ready: usize,
+    submission: Uuid,
+    time_zone: String,
+    attachment_column: Option<String>,
+    attach: Vec<Uuid>,
+    unsubscribe_footer: bool,
     import_id: String,
     template_value: String,
     column_value: String,
@@ -243,7 +259,6 @@ fn QueueForm(
     let action = ServerAction::<QueueMerge>::new();
     let error = action_error(action);
     let pending = action.pending();
-    let ready = report.ready;
     let cc_error = field_error(error, "cc");
     let bcc_error = field_error(error, "bcc");
     let column_error = field_error(error, "email_column");
@@ -257,12 +272,12 @@ fn QueueForm(
             <ActionForm action attr:novalidate=true attr:class="stack">
                 <FormAlert error />
                 <input type="hidden" name="merge[import_id]" value=import_id />
-                <input type="hidden" name="merge[submission]" value=report.submission.to_string() />
+                <input type="hidden" name="merge[submission]" value=submission.to_string() />
                 <input type="hidden" name="merge[template_id]" value=template_value />
                 <input type="hidden" name="merge[email_column]" value=column_value />
-                <input type="hidden" name="merge[attachment_column]" value=report.attachment_column.clone().unwrap_or_default() />
-                {report.attach.iter().enumerate().map(|(i, id)| view! { <input type="hidden" name=format!("merge[attach][{i}]") value=id.to_string() /> }).collect_view()}
-                {report.unsubscribe_footer.then(|| view! { <input type="hidden" name="merge[unsubscribe_footer]" value="true" /> })}
+                <input type="hidden" name="merge[attachment_column]" value=attachment_column.clone().unwrap_or_default() />
+                {attach.iter().enumerate().map(|(i, id)| view! { <input type="hidden" name=format!("merge[attach][{i}]") value=id.to_string() /> }).collect_view()}
+                {unsubscribe_footer.then(|| view! { <input type="hidden" name="merge[unsubscribe_footer]" value="true" /> })}
                 <p class="field-error">{move || column_error.get()}</p>
                 <p class="field-error">{move || attach_error.get()}</p>
                 <div class="field" class:invalid=move || cc_error.get().is_some()>
@@ -275,7 +290,7 @@ fn QueueForm(
                     <input id="field-bcc" name="merge[bcc]" type="text" class="mono" placeholder="comma-separated" />
                     <p class="field-error">{move || bcc_error.get()}</p>
                 </div>
-                <WhenField time_zone=report.time_zone.clone() error=field_error(error, "send_at") form="merge" />
+                <WhenField time_zone=time_zone.clone() error=field_error(error, "send_at") form="merge" />
                 <div class="form-actions">
                     <button type="submit" class="primary" disabled=move || pending.get()>
                         {move || if pending.get() { "Queueing…".to_string() } else if ready == 1 { "Queue 1 message".to_string() } else { format!("Queue {ready} messages") }}

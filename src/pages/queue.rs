@@ -1,12 +1,13 @@
 //! The queue: what is waiting to be sent, with bulk delete and reschedule.
 
-use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::form::{FormAlert, PostForm, action_error, field_error};
 use crate::components::paging::{Pager, SOONEST_FIRST, page_at, param};
-use crate::components::progress::{Polling, ProgressPanel};
+use crate::components::progress::ProgressPanel;
 use crate::components::shell::AppShell;
 use crate::domain::EmailStatus;
 use crate::queue::{QueueAction, QueuePage, UpdateQueue, list_queue};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -16,13 +17,7 @@ pub fn QueuePageView() -> impl IntoView {
     let queued = move || param::<u64>(&query.read(), "queued");
     let saved = move || query.read().get("saved").is_some();
     let sending = move || param::<i64>(&query.read(), "sending");
-    let update = ServerAction::<UpdateQueue>::new();
-    let polling = Polling::new();
-    let list = crate::components::data::load(
-        move || (at(), update.version().get(), polling.tick.get()),
-        move |(at, _, _)| list_queue(at, sending()),
-    );
-    polling.follow(list, |p| p.progress);
+    let list = crate::components::data::load(at, move |at| list_queue(at, sending()));
     view! {
         <AppShell title="Queue">
             {move || {
@@ -53,9 +48,10 @@ pub fn QueuePageView() -> impl IntoView {
                                     }
                                         .into_any()
                                 } else {
-                                    view! { <QueueTable page=p update /> }.into_any()
+                                    view! { <QueueTable page=p /> }.into_any()
                                 };
-                                view! { {progress} {body} }.into_any()
+                                // One live region while mail goes (components::progress).
+                                view! { <div id="queue-live" data-live="">{progress} {body}</div> }.into_any()
                             }
                             Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
                         })
@@ -66,13 +62,8 @@ pub fn QueuePageView() -> impl IntoView {
 }
 
 #[component]
-fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoView {
-    let error = action_error(update);
-    let ids_error = field_error(error, "ids");
-    let when_error = field_error(error, "send_at");
+fn QueueTable(page: QueuePage) -> impl IntoView {
     let total = page.total;
-    let selected = RwSignal::new(0usize);
-    let all = RwSignal::new(false);
     let mut rows_html = String::with_capacity(page.rows.len() * 600);
     for (i, row) in page.rows.iter().enumerate() {
         queue_row(&mut rows_html, i, row);
@@ -98,11 +89,44 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
     };
     view! {
         {notice}
-        <ActionForm action=update attr:class="inline-form send-all">
+        <PostForm path={<UpdateQueue as ServerFn>::PATH} class="inline-form send-all">
             <input type="hidden" name="action" value=QueueAction::SendNow.value() />
             <input type="hidden" name="all_matching" value="on" />
             <button type="submit" class="primary">{format!("Send all {total} now")}</button>
-        </ActionForm>
+        </PostForm>
+        <QueueForm total time_zone=page.time_zone.clone()>
+            <table class="list">
+                <thead>
+                    <tr>
+                        <th scope="col"><span class="visually-hidden">"Select"</span></th>
+                        <th scope="col">"Recipient"</th>
+                        <th scope="col">"Subject"</th>
+                        <th scope="col">"When"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                // The rows are HTML (components::rows); their checkboxes and
+                // buttons belong to the form.
+                <tbody inner_html=rows_html></tbody>
+            </table>
+        </QueueForm>
+        <Pager paging=page.paging base="/queue?".to_string() words=&SOONEST_FIRST />
+    }
+}
+
+/// The queue's form: the bulk bar, which counts what is selected and asks
+/// before deleting, around the server-rendered table (`children`). An island: a
+/// refusal shows in place and keeps the selection.
+#[island]
+fn QueueForm(total: i64, time_zone: String, children: Children) -> impl IntoView {
+    let update = ServerAction::<UpdateQueue>::new();
+    let error = action_error(update);
+    let ids_error = field_error(error, "ids");
+    let when_error = field_error(error, "send_at");
+    let selected = RwSignal::new(0usize);
+    let all = RwSignal::new(false);
+    view! {
         <ActionForm action=update attr:class="queue-form" attr:novalidate=true>
             <div class="bulk-bar" role="group" aria-label="Selected messages">
                 <p class="count">
@@ -143,7 +167,7 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                         "Delete selected"
                     </button>
                     <div class="field inline">
-                        <label for="field-send_at">{format!("New time ({})", page.time_zone)}</label>
+                        <label for="field-send_at">{format!("New time ({time_zone})")}</label>
                         <input id="field-send_at" name="send_at" type="datetime-local" />
                         <p class="field-error">{move || when_error.get()}</p>
                     </div>
@@ -152,27 +176,13 @@ fn QueueTable(page: QueuePage, update: ServerAction<UpdateQueue>) -> impl IntoVi
                     </button>
                 </div>
             </div>
-            <div class="table-wrap">
-                <table class="list">
-                    <thead>
-                        <tr>
-                            <th scope="col"><span class="visually-hidden">"Select"</span></th>
-                            <th scope="col">"Recipient"</th>
-                            <th scope="col">"Subject"</th>
-                            <th scope="col">"When"</th>
-                            <th scope="col">"Status"</th>
-                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                        </tr>
-                    </thead>
-                    // The rows are HTML (components::rows); their checkboxes'
-                    // changes bubble up to here.
-                    <tbody inner_html=rows_html on:change=move |ev| {
-                        selected.update(|n| if event_target_checked(&ev) { *n += 1 } else { *n = n.saturating_sub(1) })
-                    }></tbody>
-                </table>
+            // The rows' checkboxes' changes bubble up to here.
+            <div class="table-wrap" on:change=move |ev| {
+                selected.update(|n| if event_target_checked(&ev) { *n += 1 } else { *n = n.saturating_sub(1) })
+            }>
+                {children()}
             </div>
         </ActionForm>
-        <Pager paging=page.paging base="/queue?".to_string() words=&SOONEST_FIRST />
     }
 }
 

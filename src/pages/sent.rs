@@ -1,15 +1,16 @@
 //! Sent: every message that went out, failed, or may have gone out, with what the
 //! user can do about the last two.
 
-use crate::components::form::{FormAlert, action_error, field_error};
+use crate::components::form::{FormAlert, field_error, posted_error};
 use crate::components::paging::{NEWEST_FIRST, Pager, page_at};
-use crate::components::progress::{Polling, ProgressPanel};
+use crate::components::progress::ProgressPanel;
 use crate::components::shell::AppShell;
 use crate::domain::EmailStatus;
 use crate::history::{
     Decision, FILTERS, ResolveSent, SentAction, SentEmailView, SentPage, filter_value, list_sent,
 };
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -31,21 +32,21 @@ pub fn SentPageView() -> impl IntoView {
     };
     // From "Send now": count from a little before the click.
     let since = move || sending().map(|s| if s > 0 { s } else { now_unix() - 120 });
-    let resolve = ServerAction::<ResolveSent>::new();
-    let polling = Polling::new();
     let list = crate::components::data::load(
-        move || (filter(), at(), resolve.version().get(), polling.tick.get()),
-        move |(filter, at, _, _)| list_sent(filter, at, since()),
+        move || (filter(), at()),
+        move |(filter, at)| list_sent(filter, at, since()),
     );
-    polling.follow(list, |p| p.progress);
     view! {
         <AppShell title="Sent">
             {move || notice().map(|n| view! { <div class="success" role="status">{n}</div> })}
             <Transition fallback=|| view! { <p class="muted">"Loading what you sent…"</p> }>
                 {move || list.get().map(|r| match r {
+                    // One live region while mail goes (components::progress).
                     Ok(p) => view! {
-                        {p.progress.map(|p| view! { <ProgressPanel p /> })}
-                        <SentList page=p resolve />
+                        <div id="sent-live" data-live="">
+                            {p.progress.map(|p| view! { <ProgressPanel p /> })}
+                            <SentList page=p />
+                        </div>
                     }.into_any(),
                     Err(e) => view! { <div class="alert" role="alert">{e.to_string()}</div> }.into_any(),
                 })}
@@ -74,8 +75,10 @@ fn js_sys_now() -> f64 {
 }
 
 #[component]
-fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView {
-    let error = action_error(resolve);
+fn SentList(page: SentPage) -> impl IntoView {
+    // A plain post that comes back to this page; a refusal comes back in the
+    // address.
+    let error = Signal::stored(posted_error(<ResolveSent as ServerFn>::PATH));
     let ids_error = field_error(error, "ids");
     let counts = page.counts;
     let current = page.filter;
@@ -113,7 +116,7 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
             }.into_any()
         } else {
             view! {
-                <ActionForm action=resolve attr:class="queue-form" attr:novalidate=true>
+                <form method="post" action={<ResolveSent as ServerFn>::PATH} class="queue-form" novalidate=true>
                     <input type="hidden" name="filter" value=filter />
                     <FormAlert error />
                     <p class="field-error">{move || ids_error.get()}</p>
@@ -139,7 +142,7 @@ fn SentList(page: SentPage, resolve: ServerAction<ResolveSent>) -> impl IntoView
                             <tbody inner_html=rows_html></tbody>
                         </table>
                     </div>
-                </ActionForm>
+                </form>
             }.into_any()
         }}
         <Pager paging=page.paging base=format!("/sent?filter={}&", filter_value(page.filter)) words=&NEWEST_FIRST />

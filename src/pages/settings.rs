@@ -44,7 +44,12 @@ pub fn SettingsPage() -> impl IntoView {
                 |s| view! {
                     <GmailSection s=s.clone() />
                     {s.replies.clone().map(|r| view! { <RepliesSection r connected=s.gmail.as_ref().is_some_and(|g| g.status == "connected") /> })}
-                    <SendingSection s />
+                    <SendingSection
+                        time_zone=s.time_zone.clone()
+                        daily_send_cap=s.daily_send_cap
+                        send_gap_seconds=s.send_gap_seconds
+                        sent_last_24h=s.sent_last_24h
+                    />
                 },
             )}
             <crate::pages::account::AccountSections />
@@ -170,8 +175,14 @@ fn RepliesSection(r: crate::replies::RepliesView, connected: bool) -> impl IntoV
     }
 }
 
-#[component]
-fn SendingSection(s: SettingsView) -> impl IntoView {
+/// An island: a refusal shows next to its field and keeps what was typed.
+#[island]
+fn SendingSection(
+    time_zone: String,
+    daily_send_cap: i32,
+    send_gap_seconds: i32,
+    sent_last_24h: i64,
+) -> impl IntoView {
     let action = ServerAction::<SaveSettings>::new();
     let error = action_error(action);
     let pending = action.pending();
@@ -180,14 +191,14 @@ fn SendingSection(s: SettingsView) -> impl IntoView {
             <h2 id="sending-heading">"Sending"</h2>
             <p class="muted">{format!(
                 "In the last 24 hours you sent to {} of your {} recipients a day.",
-                s.sent_last_24h, s.daily_send_cap
+                sent_last_24h, daily_send_cap
             )}</p>
             <ActionForm action attr:class="stack" attr:novalidate=true>
                 <FormAlert error />
                 <TextField
                     label="Time zone"
                     name="time_zone"
-                    value=s.time_zone
+                    value=time_zone
                     hint="Scheduled times are read in this zone. An IANA name, such as Europe/Berlin."
                     error=field_error(error, "time_zone")
                 />
@@ -195,7 +206,7 @@ fn SendingSection(s: SettingsView) -> impl IntoView {
                     label="Daily sending cap"
                     name="daily_send_cap"
                     kind="number"
-                    value=s.daily_send_cap.to_string()
+                    value=daily_send_cap.to_string()
                     hint="Recipients per rolling 24 hours. Gmail allows about 500 a day (2,000 for Workspace)."
                     validate=|v| crate::settings::parse_cap(v).err()
                     error=field_error(error, "daily_send_cap")
@@ -204,7 +215,7 @@ fn SendingSection(s: SettingsView) -> impl IntoView {
                     label="Gap between sends (seconds)"
                     name="send_gap_seconds"
                     kind="number"
-                    value=s.send_gap_seconds.to_string()
+                    value=send_gap_seconds.to_string()
                     hint="0 sends as fast as Gmail allows. A gap is varied randomly by up to half, which looks less like a robot."
                     validate=|v| crate::settings::parse_gap(v).err()
                     error=field_error(error, "send_gap_seconds")

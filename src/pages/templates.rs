@@ -1,6 +1,8 @@
 //! Templates: the list, the editor, and the delete confirmation.
 
-use crate::components::form::{FormAlert, Missing, PostForm, action_error, field_error, loaded};
+use crate::components::form::{
+    FormAlert, Missing, PostForm, action_error, field_error, loaded, posted_error,
+};
 use crate::components::markdown::{Format, apply, byte_offset, utf16_offset};
 use crate::components::paging::param;
 use crate::components::shell::AppShell;
@@ -17,11 +19,10 @@ use uuid::Uuid;
 
 #[component]
 pub fn TemplatesPage() -> impl IntoView {
-    let duplicate = ServerAction::<DuplicateTemplate>::new();
-    // Duplicating stays on this page, so the list reloads after each one.
-    let templates =
-        crate::components::data::load(move || duplicate.version().get(), |_| list_templates());
-    let duplicate_error = action_error(duplicate);
+    // "Duplicate" is a plain post that comes back to this page, reloaded; a
+    // refusal comes back in the address and shows once, above the list.
+    let templates = crate::components::data::load(|| (), |_| list_templates());
+    let duplicate_error = Signal::stored(posted_error(<DuplicateTemplate as ServerFn>::PATH));
     view! {
         <AppShell title="Templates">
             <p class="page-actions">
@@ -86,12 +87,12 @@ pub fn TemplatesPage() -> impl IntoView {
                                                                 </td>
                                                                 <td class="when">{t.updated}</td>
                                                                 <td class="row-actions">
-                                                                    <ActionForm action=duplicate>
+                                                                    <form method="post" action={<DuplicateTemplate as ServerFn>::PATH}>
                                                                         <input type="hidden" name="id" value=id />
                                                                         <button type="submit" class="small" aria-label=duplicate_label>
                                                                             "Duplicate"
                                                                         </button>
-                                                                    </ActionForm>
+                                                                    </form>
                                                                     <a class="button small danger" href=delete_href aria-label=delete_label>
                                                                         "Delete"
                                                                     </a>
@@ -152,7 +153,7 @@ pub fn EditTemplatePage() -> impl IntoView {
 }
 
 /// The form for a new or an existing template, with the live list of placeholders.
-#[component]
+#[island]
 fn TemplateEditor(template: Option<TemplateDetail>) -> impl IntoView {
     let action = ServerAction::<SaveTemplate>::new();
     let error = action_error(action);
